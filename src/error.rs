@@ -1,0 +1,137 @@
+//! The one error type. Its [`Category`] is bounded: it becomes the Event reason, the Ready
+//! condition's reason and the `category` label of the error metric.
+
+use std::time::Duration;
+
+/// Bounded error categories. Never add a variant that carries data: labels must stay finite.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Category {
+    /// The spec breaks an IAM rule we check before calling IAM.
+    InvalidSpec,
+    /// A role with this name exists and is not ours (or belongs to another object).
+    OwnershipConflict,
+    /// IAM refused the request as invalid (ValidationError, MalformedPolicyDocument, …).
+    IamRejected,
+    /// An IAM quota (LimitExceeded).
+    IamLimitExceeded,
+    /// The operator's credentials lack a permission.
+    IamAccessDenied,
+    /// Throttling, 5xx, dropped connections, eventual-consistency errors: retried.
+    IamTransient,
+    /// The Kubernetes API failed.
+    Kube,
+    /// A bug or an answer we cannot interpret.
+    Internal,
+}
+
+impl Category {
+    pub const ALL: [Category; 8] = [
+        Category::InvalidSpec,
+        Category::OwnershipConflict,
+        Category::IamRejected,
+        Category::IamLimitExceeded,
+        Category::IamAccessDenied,
+        Category::IamTransient,
+        Category::Kube,
+        Category::Internal,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::InvalidSpec => "InvalidSpec",
+            Category::OwnershipConflict => "OwnershipConflict",
+            Category::IamRejected => "IamRejected",
+            Category::IamLimitExceeded => "IamLimitExceeded",
+            Category::IamAccessDenied => "IamAccessDenied",
+            Category::IamTransient => "IamTransient",
+            Category::Kube => "KubeApiError",
+            Category::Internal => "InternalError",
+        }
+    }
+
+    /// User errors wait for a spec change (or the slow resync); the rest is retried with backoff.
+    pub fn is_retryable(self) -> bool {
+        matches!(
+            self,
+            Category::IamTransient | Category::Kube | Category::Internal | Category::IamAccessDenied
+        )
+    }
+}
+
+impl std::fmt::Display for Category {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("invalid spec: {}", .0.join("; "))]
+    InvalidSpec(Vec<String>),
+
+    #[error("{0}")]
+    OwnershipConflict(String),
+
+    /// An error answered by IAM. `code` is IAM's error code (e.g. `MalformedPolicyDocument`).
+    #[error("IAM {action} failed: {code}: {message}")]
+    Iam {
+        action: &'static str,
+        code: String,
+        message: String,
+        category: Category,
+        /// What IAM asked us to wait (x-amz-retry-after), if anything.
+        retry_after: Option<Duration>,
+    },
+
+    #[error("Kubernetes API error: {0}")]
+    Kube(#[source] Box<kube::Error>),
+
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    pub fn category(&self) -> Category {
+        match self {
+            Error::InvalidSpec(_) => Category::InvalidSpec,
+            Error::OwnershipConflict(_) => Category::OwnershipConflict,
+            Error::Iam { category, .. } => *category,
+            Error::Kube(_) => Category::Kube,
+            Error::Internal(_) => Category::Internal,
+        }
+    }
+
+    pub fn is_retryable(&self) -> bool {
+        self.category().is_retryable()
+    }
+
+    /// The message shown in status and Events: the whole chain, cut to a sane length.
+    pub fn message(&self) -> String {
+        let mut text = self.to_string();
+        let mut source = std::error::Error::source(self);
+        while let Some(cause) = source {
+            text.push_str(": ");
+            text.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        truncate(&text, 1024)
+    }
+}
+
+impl From<kube::Error> for Error {
+    fn from(error: kube::Error) -> Self {
+        Error::Kube(Box::new(error))
+    }
+}
+
+/// Cuts on a character boundary, marking the cut.
+pub fn truncate(text: &str, max_chars: usize) -> String {
+    if text.chars().count() <= max_chars {
+        return text.to_string();
+    }
+    let mut cut: String = text.chars().take(max_chars.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

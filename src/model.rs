@@ -1,0 +1,148 @@
+//! Plain data shared by the pure core (validation, plan) and the IAM adapter.
+//!
+//! Nothing here knows about Kubernetes or the AWS SDK: the controller and the CLI translate an
+//! `IamRole` into a [`DesiredRole`], the IAM adapter translates IAM's answers into an
+//! [`ObservedRole`], and the plan turns the pair into [`IamOp`]s.
+
+use std::collections::BTreeMap;
+
+/// The tag that marks a role as managed by one IamRole object. Its value is [`Owner::tag_value`].
+pub const OWNER_TAG_KEY: &str = "rolesmith.dev/owner";
+
+/// Who a role belongs to: one IamRole object in one cluster.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Owner {
+    pub cluster: String,
+    pub namespace: String,
+    pub name: String,
+}
+
+impl Owner {
+    /// `cluster/namespace/name`: only characters IAM allows in tag values.
+    pub fn tag_value(&self) -> String {
+        format!("{}/{}/{}", self.cluster, self.namespace, self.name)
+    }
+}
+
+/// What the user asked for, after defaults, ready to send to IAM.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DesiredRole {
+    pub name: String,
+    pub path: String,
+    /// Empty means "no description".
+    pub description: String,
+    pub max_session_duration: i32,
+    /// The trust policy as JSON text, exactly as it will be sent to IAM.
+    pub assume_role_policy: String,
+    /// Inline policy name → JSON text.
+    pub inline_policies: BTreeMap<String, String>,
+    /// In the order the user wrote them; compared as a set.
+    pub managed_policy_arns: Vec<String>,
+    pub permissions_boundary: Option<String>,
+    /// The user's tags. The ownership tag is not in here: the plan adds it.
+    pub tags: BTreeMap<String, String>,
+}
+
+/// What IAM has for a role, as read by the IAM adapter (documents already URL-decoded).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ObservedRole {
+    pub name: String,
+    pub path: String,
+    pub arn: String,
+    pub role_id: String,
+    pub description: String,
+    pub max_session_duration: i32,
+    pub assume_role_policy: String,
+    pub inline_policies: BTreeMap<String, String>,
+    pub managed_policy_arns: Vec<String>,
+    pub permissions_boundary: Option<String>,
+    /// Every tag IAM has, including the ownership tag and `aws:` tags.
+    pub tags: BTreeMap<String, String>,
+}
+
+/// One IAM write. The plan emits them in the order they must run.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "operation")]
+pub enum IamOp {
+    /// Tags (including the ownership tag) and the boundary go in the create call itself, so a
+    /// role never exists without its ownership tag.
+    CreateRole {
+        role: String,
+        path: String,
+        description: String,
+        max_session_duration: i32,
+        assume_role_policy: String,
+        permissions_boundary: Option<String>,
+        tags: BTreeMap<String, String>,
+    },
+    /// IAM resets whichever of the two is omitted, so both are always sent.
+    UpdateRole {
+        role: String,
+        description: String,
+        max_session_duration: i32,
+    },
+    UpdateAssumeRolePolicy {
+        role: String,
+        document: String,
+    },
+    PutRolePolicy {
+        role: String,
+        policy_name: String,
+        document: String,
+    },
+    DeleteRolePolicy {
+        role: String,
+        policy_name: String,
+    },
+    AttachRolePolicy {
+        role: String,
+        policy_arn: String,
+    },
+    DetachRolePolicy {
+        role: String,
+        policy_arn: String,
+    },
+    TagRole {
+        role: String,
+        tags: BTreeMap<String, String>,
+    },
+    UntagRole {
+        role: String,
+        keys: Vec<String>,
+    },
+    PutRolePermissionsBoundary {
+        role: String,
+        policy_arn: String,
+    },
+    DeleteRolePermissionsBoundary {
+        role: String,
+    },
+    RemoveRoleFromInstanceProfile {
+        role: String,
+        instance_profile: String,
+    },
+    DeleteRole {
+        role: String,
+    },
+}
+
+impl IamOp {
+    /// The IAM API action name, for logs, metrics and the least-privilege policy.
+    pub fn action(&self) -> &'static str {
+        match self {
+            IamOp::CreateRole { .. } => "CreateRole",
+            IamOp::UpdateRole { .. } => "UpdateRole",
+            IamOp::UpdateAssumeRolePolicy { .. } => "UpdateAssumeRolePolicy",
+            IamOp::PutRolePolicy { .. } => "PutRolePolicy",
+            IamOp::DeleteRolePolicy { .. } => "DeleteRolePolicy",
+            IamOp::AttachRolePolicy { .. } => "AttachRolePolicy",
+            IamOp::DetachRolePolicy { .. } => "DetachRolePolicy",
+            IamOp::TagRole { .. } => "TagRole",
+            IamOp::UntagRole { .. } => "UntagRole",
+            IamOp::PutRolePermissionsBoundary { .. } => "PutRolePermissionsBoundary",
+            IamOp::DeleteRolePermissionsBoundary { .. } => "DeleteRolePermissionsBoundary",
+            IamOp::RemoveRoleFromInstanceProfile { .. } => "RemoveRoleFromInstanceProfile",
+            IamOp::DeleteRole { .. } => "DeleteRole",
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! IAM input rules checked before any call. (Being written.)
