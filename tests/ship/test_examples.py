@@ -1,0 +1,154 @@
+"""examples/ holds ready-to-apply IamRoles that IAM accepts.
+
+Checked three ways: IAM's own input rules (the ones moto skips), a real IAM API (moto with the
+AWS-managed policies loaded) creating each role exactly as the operator would, and the CRD's
+schema once the generated CRD exists.
+"""
+
+import json
+import unittest
+
+from iam_rules import spec_problems
+from support import ACCOUNT_ID, ROOT, iam_client, load_one, moto_server
+
+EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
+EXPECTED = {
+    "lambda-service-role.yaml",
+    "ec2-service-role.yaml",
+    "cross-account-external-id-mfa.yaml",
+    "irsa-web-identity.yaml",
+    "saml-federation.yaml",
+    "full-featured.yaml",
+}
+
+
+def trust_actions(spec: dict) -> set[str]:
+    actions = set()
+    for stmt in spec["assumeRolePolicy"]["Statement"]:
+        a = stmt["Action"]
+        actions.update(a if isinstance(a, list) else [a])
+    return actions
+
+
+def conditions(spec: dict) -> dict:
+    merged: dict = {}
+    for stmt in spec["assumeRolePolicy"]["Statement"]:
+        for op, kv in stmt.get("Condition", {}).items():
+            merged.setdefault(op, {}).update(kv)
+    return merged
+
+
+class Examples(unittest.TestCase):
+    def test_every_scenario_is_present(self):
+        self.assertEqual({p.name for p in EXAMPLES}, EXPECTED)
+
+    def test_each_is_an_iamrole_that_follows_iams_rules(self):
+        names = set()
+        for path in EXAMPLES:
+            with self.subTest(path.name):
+                obj = load_one(path)
+                self.assertEqual(obj["apiVersion"], "iam.rolesmith.dev/v1alpha1")
+                self.assertEqual(obj["kind"], "IamRole")
+                self.assertNotIn("namespace", obj["metadata"], "examples apply to the current namespace")
+                self.assertEqual(spec_problems(obj["spec"]), [])
+                names.add(obj["spec"].get("roleName", obj["metadata"]["name"]))
+        self.assertEqual(len(names), len(EXAMPLES), "role names must not collide")
+
+    def test_scenarios_say_what_they_promise(self):
+        ex = {p.name: load_one(p)["spec"] for p in EXAMPLES}
+        cross = conditions(ex["cross-account-external-id-mfa.yaml"])
+        self.assertIn("sts:ExternalId", cross["StringEquals"])
+        self.assertEqual(cross["Bool"]["aws:MultiFactorAuthPresent"], "true")
+        irsa = ex["irsa-web-identity.yaml"]
+        self.assertEqual(trust_actions(irsa), {"sts:AssumeRoleWithWebIdentity"})
+        keys = set(conditions(irsa)["StringEquals"])
+        self.assertTrue(any(k.endswith(":sub") for k in keys) and any(k.endswith(":aud") for k in keys))
+        saml = ex["saml-federation.yaml"]
+        self.assertEqual(trust_actions(saml), {"sts:AssumeRoleWithSAML"})
+        self.assertIn("SAML:aud", conditions(saml)["StringEquals"])
+        full = ex["full-featured.yaml"]
+        for field in ("inlinePolicies", "managedPolicyArns", "permissionsBoundary", "tags"):
+            self.assertTrue(full.get(field), field)
+        for spec in ex.values():
+            for stmt in spec["assumeRolePolicy"]["Statement"]:
+                for arn in json.dumps(stmt.get("Principal", {})).split('"'):
+                    if arn.startswith("arn:aws:iam::") and ":root" not in arn:
+                        self.assertIn(f"::{ACCOUNT_ID}:", arn, "local principals use the local account")
+
+    def test_a_real_iam_api_creates_each_role(self):
+        with moto_server() as endpoint:
+            iam = iam_client(endpoint)
+            for path in EXAMPLES:
+                with self.subTest(path.name):
+                    obj = load_one(path)
+                    spec = obj["spec"]
+                    name = spec.get("roleName", obj["metadata"]["name"])
+                    create = {
+                        "RoleName": name,
+                        "Path": spec.get("path", "/"),
+                        "Description": spec.get("description", ""),
+                        "MaxSessionDuration": spec.get("maxSessionDuration", 3600),
+                        "AssumeRolePolicyDocument": json.dumps(spec["assumeRolePolicy"]),
+                        "Tags": [{"Key": k, "Value": v} for k, v in spec.get("tags", {}).items()],
+                    }
+                    if "permissionsBoundary" in spec:
+                        create["PermissionsBoundary"] = spec["permissionsBoundary"]
+                    iam.create_role(**create)
+                    for pname, doc in spec.get("inlinePolicies", {}).items():
+                        iam.put_role_policy(RoleName=name, PolicyName=pname, PolicyDocument=json.dumps(doc))
+                    for arn in spec.get("managedPolicyArns", []):
+                        iam.get_policy(PolicyArn=arn)  # the ARN must name a policy AWS really has
+                        iam.attach_role_policy(RoleName=name, PolicyArn=arn)
+                    if "permissionsBoundary" in spec:
+                        iam.get_policy(PolicyArn=spec["permissionsBoundary"])
+                    role = iam.get_role(RoleName=name)["Role"]
+                    self.assertEqual(role["Arn"], f"arn:aws:iam::{ACCOUNT_ID}:role{create['Path']}{name}")
+                    attached = iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]
+                    self.assertEqual(
+                        sorted(a["PolicyArn"] for a in attached), sorted(spec.get("managedPolicyArns", []))
+                    )
+
+    def test_examples_match_the_crd_schema(self):
+        crd_path = ROOT / "crds" / "iamroles.iam.rolesmith.dev.yaml"
+        if not crd_path.exists():
+            self.fail(f"{crd_path} is missing: run `rolesmith crd` (the CRD is generated by the operator)")
+        import jsonschema
+
+        crd = load_one(crd_path)
+        version = next(v for v in crd["spec"]["versions"] if v["name"] == "v1alpha1")
+        schema = version["schema"]["openAPIV3Schema"]
+        for path in EXAMPLES:
+            with self.subTest(path.name):
+                jsonschema.validate(load_one(path), _strip_k8s_extensions(schema))
+                _assert_no_pruned_fields(self, load_one(path)["spec"], schema["properties"]["spec"], "spec")
+
+
+def _strip_k8s_extensions(schema):
+    if isinstance(schema, dict):
+        return {k: _strip_k8s_extensions(v) for k, v in schema.items() if not k.startswith("x-kubernetes-")}
+    if isinstance(schema, list):
+        return [_strip_k8s_extensions(v) for v in schema]
+    return schema
+
+
+def _assert_no_pruned_fields(tc: unittest.TestCase, value, schema: dict, where: str) -> None:
+    """A field the schema does not know would be silently pruned by the API server: refuse it."""
+    if schema.get("x-kubernetes-preserve-unknown-fields"):
+        return
+    if isinstance(value, dict):
+        props = schema.get("properties")
+        extra = schema.get("additionalProperties")
+        for k, v in value.items():
+            if props is not None and k in props:
+                _assert_no_pruned_fields(tc, v, props[k], f"{where}.{k}")
+            elif isinstance(extra, dict):
+                _assert_no_pruned_fields(tc, v, extra, f"{where}.{k}")
+            else:
+                tc.fail(f"{where}.{k} is not in the CRD schema and would be pruned")
+    elif isinstance(value, list) and isinstance(schema.get("items"), dict):
+        for i, v in enumerate(value):
+            _assert_no_pruned_fields(tc, v, schema["items"], f"{where}[{i}]")
+
+
+if __name__ == "__main__":
+    unittest.main()
