@@ -53,7 +53,10 @@ impl Category {
     pub fn is_retryable(self) -> bool {
         matches!(
             self,
-            Category::IamTransient | Category::Kube | Category::Internal | Category::IamAccessDenied
+            Category::IamTransient
+                | Category::Kube
+                | Category::Internal
+                | Category::IamAccessDenied
         )
     }
 }

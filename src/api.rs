@@ -1,0 +1,198 @@
+//! The `IamRole` API (`iam.rolesmith.dev/v1alpha1`).
+//!
+//! Every static IAM rule the schema can express lives here (patterns, bounds, CEL), so `kubectl`
+//! rejects a bad manifest before the operator sees it. The engine checks the same rules again
+//! (`crate::validate`): an old CRD, `rolesmith plan/apply` and rules CEL cannot express rely on it.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::{CustomResource, CustomResourceExt, KubeSchema};
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::{Deserialize, Serialize};
+
+/// IAM's role-name characters (its `\w` is ASCII only).
+pub const ROLE_NAME_PATTERN: &str = r"^[A-Za-z0-9+=,.@_-]{1,64}$";
+/// A managed-policy ARN in one of the three partitions.
+pub const POLICY_ARN_PATTERN: &str =
+    r"^arn:aws(-cn|-us-gov)?:iam::([0-9]{12}|aws):policy/[\x21-\x7E]{1,1024}$";
+pub const PATH_PATTERN: &str = r"^(/|/[\x21-\x7E]*/)$";
+
+/// An AWS IAM role managed by rolesmith.
+#[derive(CustomResource, KubeSchema, Deserialize, Serialize, Clone, Debug, PartialEq)]
+#[kube(
+    group = "iam.rolesmith.dev",
+    version = "v1alpha1",
+    kind = "IamRole",
+    namespaced,
+    status = "IamRoleStatus",
+    shortname = "iamr",
+    category = "rolesmith",
+    printcolumn = r#"{"name":"Role","type":"string","jsonPath":".status.roleName","description":"Name of the role in IAM"}"#,
+    printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status","description":"Whether IAM matches the spec"}"#,
+    printcolumn = r#"{"name":"Reason","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].reason","priority":1,"description":"Why the role is or is not ready"}"#,
+    printcolumn = r#"{"name":"ARN","type":"string","jsonPath":".status.roleArn","priority":1,"description":"ARN of the role"}"#,
+    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
+)]
+#[x_kube(validation = Rule::new("has(self.roleName) == has(oldSelf.roleName) && (!has(self.roleName) || self.roleName == oldSelf.roleName)").message("roleName is immutable: renaming would orphan the role; create a new IamRole instead"))]
+#[serde(rename_all = "camelCase")]
+pub struct IamRoleSpec {
+    /// Name of the role in IAM (1-64 of A-Z a-z 0-9 + = , . @ _ -). Defaults to
+    /// `<namespace>-<name>` (shortened with a hash when longer than 64 characters). Immutable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = ROLE_NAME_PATTERN), length(min = 1, max = 64))]
+    pub role_name: Option<String>,
+
+    /// IAM path of the role: `/` or `/segment/…/`. Immutable (IAM cannot move a role).
+    #[serde(default = "default_path")]
+    #[schemars(regex(pattern = PATH_PATTERN), length(min = 1, max = 512))]
+    #[x_kube(validation = Rule::new("self == oldSelf").message("path is immutable: IAM cannot move a role to another path"))]
+    pub path: String,
+
+    /// Description of the role (at most 1000 characters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 1000))]
+    pub description: Option<String>,
+
+    /// Maximum session duration in seconds, 3600 (1 hour) to 43200 (12 hours).
+    #[serde(default = "default_max_session_duration")]
+    #[schemars(range(min = 3600, max = 43200))]
+    pub max_session_duration: i32,
+
+    /// The trust policy: who may assume the role. An IAM policy document written as YAML
+    /// (`Version`, `Statement: [...]`) or as a JSON string. Sent to IAM as written.
+    #[schemars(schema_with = "policy_document_schema")]
+    pub assume_role_policy: serde_json::Value,
+
+    /// Inline policies: policy name (1-128 of A-Z a-z 0-9 + = , . @ _ -) to policy document
+    /// (YAML object or JSON string). Exclusive: inline policies not listed here are deleted.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(schema_with = "inline_policies_schema")]
+    #[x_kube(validation = Rule::new("self.all(name, name.matches('^[A-Za-z0-9+=,.@_-]{1,128}$'))").message("inline policy names must be 1-128 characters of A-Z a-z 0-9 + = , . @ _ -"))]
+    pub inline_policies: BTreeMap<String, serde_json::Value>,
+
+    /// ARNs of managed policies to attach (at most 20). Exclusive: other attachments are removed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 20), inner(regex(pattern = POLICY_ARN_PATTERN)))]
+    #[x_kube(merge_strategy = ListMerge::Set)]
+    pub managed_policy_arns: Vec<String>,
+
+    /// ARN of the managed policy used as the role's permissions boundary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = POLICY_ARN_PATTERN))]
+    pub permissions_boundary: Option<String>,
+
+    /// Tags of the role (at most 49: rolesmith adds its ownership tag). Keys 1-128 characters,
+    /// values up to 256; keys are case-insensitive in IAM and may not start with `aws:`.
+    /// Exclusive, except `aws:` tags and rolesmith's ownership tag.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(schema_with = "tags_schema")]
+    #[x_kube(validation = Rule::new("self.all(k, !k.lowerAscii().startsWith('aws:'))").message("tag keys starting with aws: are reserved by AWS"))]
+    #[x_kube(validation = Rule::new("self.all(k, size(k) >= 1 && size(k) <= 128 && k.matches('^[\\\\p{L}\\\\p{Z}\\\\p{N}_.:/=+@-]+$'))").message("tag keys must be 1-128 letters, digits, spaces or _ . : / = + - @"))]
+    #[x_kube(validation = Rule::new("self.all(k, size(self[k]) <= 256 && self[k].matches('^[\\\\p{L}\\\\p{Z}\\\\p{N}_.:/=+@-]*$'))").message("tag values must be at most 256 letters, digits, spaces or _ . : / = + - @"))]
+    #[x_kube(validation = Rule::new("!('rolesmith.dev/owner' in self)").message("the tag rolesmith.dev/owner is set by rolesmith itself"))]
+    pub tags: BTreeMap<String, String>,
+
+    /// What happens to the IAM role when this object is deleted: `Delete` (default) removes it,
+    /// `Retain` keeps it and only removes rolesmith's ownership tag.
+    #[serde(default)]
+    pub deletion_policy: DeletionPolicy,
+
+    /// Take over an existing role of the same name that carries no rolesmith ownership tag.
+    /// Without it such a role is reported and left untouched. A role owned by another IamRole is
+    /// never taken over.
+    #[serde(default)]
+    pub adopt: bool,
+}
+
+#[derive(Deserialize, Serialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum DeletionPolicy {
+    #[default]
+    Delete,
+    Retain,
+}
+
+/// What rolesmith last saw and did.
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IamRoleStatus {
+    /// ARN of the role in IAM.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_arn: Option<String>,
+    /// IAM's unique id of the role (AROA…).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_id: Option<String>,
+    /// Name of the role in IAM.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_name: Option<String>,
+    /// The generation of the spec this status describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// Ready, Reconciling, Stalled (kstatus conventions) and Warnings.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(schema_with = "conditions_schema")]
+    pub conditions: Vec<Condition>,
+    /// When IAM was last found to match the spec.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_sync_time: Option<String>,
+}
+
+fn default_path() -> String {
+    "/".to_string()
+}
+
+fn default_max_session_duration() -> i32 {
+    3600
+}
+
+fn policy_document_schema(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "description": "An IAM policy document: a YAML/JSON object with Version and Statement, or the same as a JSON string.",
+        "x-kubernetes-preserve-unknown-fields": true
+    })
+}
+
+fn inline_policies_schema(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "type": "object",
+        "description": "Inline policies: name to policy document.",
+        "additionalProperties": {
+            "description": "An IAM policy document: a YAML/JSON object with Version and Statement, or the same as a JSON string.",
+            "x-kubernetes-preserve-unknown-fields": true
+        }
+    })
+}
+
+fn tags_schema(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "type": "object",
+        "maxProperties": 49,
+        "additionalProperties": { "type": "string", "maxLength": 256 }
+    })
+}
+
+fn conditions_schema(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "type": "array",
+        "x-kubernetes-list-type": "map",
+        "x-kubernetes-list-map-keys": ["type"],
+        "items": {
+            "type": "object",
+            "required": ["type", "status", "lastTransitionTime", "reason", "message"],
+            "properties": {
+                "type": { "type": "string", "description": "Ready, Reconciling, Stalled or Warnings." },
+                "status": { "type": "string", "enum": ["True", "False", "Unknown"] },
+                "observedGeneration": { "type": "integer", "format": "int64" },
+                "lastTransitionTime": { "type": "string", "format": "date-time" },
+                "reason": { "type": "string" },
+                "message": { "type": "string" }
+            }
+        }
+    })
+}
+
+/// The CRD as YAML, exactly as committed under `crds/`.
+pub fn crd_yaml() -> Result<String, serde_saphyr::SerializeError> {
+    let crd = IamRole::crd();
+    serde_saphyr::to_string(&crd)
+}

@@ -1,0 +1,256 @@
+//! The status an IamRole should have after a reconcile: pure, so every transition is table-tested.
+//!
+//! Conditions follow kstatus (what Flux, `kubectl wait` and Argo CD read): `Ready` is the summary,
+//! `Reconciling` is True while work or a transient retry is in progress, `Stalled` is True when
+//! only a spec change can help. `lastTransitionTime` moves only when a condition's status changes.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+
+use crate::api::IamRoleStatus;
+use crate::error::{Category, truncate};
+
+pub const READY: &str = "Ready";
+pub const RECONCILING: &str = "Reconciling";
+pub const STALLED: &str = "Stalled";
+pub const WARNINGS: &str = "Warnings";
+
+/// How a reconcile ended, as far as the user is concerned.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    /// IAM matches the spec; `changes` writes were needed to get there.
+    Synced { changes: usize },
+    /// A transient failure: rolesmith retries by itself.
+    Retrying { category: Category, message: String },
+    /// A user error: nothing more happens until the spec (or the world) changes.
+    Blocked { category: Category, message: String },
+}
+
+/// What is known about the role in IAM.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RoleIdentity {
+    pub name: String,
+    pub arn: Option<String>,
+    pub id: Option<String>,
+}
+
+pub fn next_status(
+    current: Option<&IamRoleStatus>,
+    generation: Option<i64>,
+    outcome: &Outcome,
+    role: &RoleIdentity,
+    warnings: &[String],
+    now: jiff::Timestamp,
+) -> IamRoleStatus {
+    let previous = current.cloned().unwrap_or_default();
+    let (ready, reconciling, stalled) = match outcome {
+        Outcome::Synced { .. } => (
+            cond(READY, true, "Synced", "the IAM role matches the spec"),
+            cond(RECONCILING, false, "Synced", "no work in progress"),
+            cond(STALLED, false, "Synced", "no error"),
+        ),
+        Outcome::Retrying { category, message } => (
+            cond(READY, false, category.as_str(), message),
+            cond(RECONCILING, true, category.as_str(), &retry_message(message)),
+            cond(STALLED, false, category.as_str(), "retrying a transient error"),
+        ),
+        Outcome::Blocked { category, message } => (
+            cond(READY, false, category.as_str(), message),
+            cond(RECONCILING, false, category.as_str(), "waiting for a change of the spec"),
+            cond(STALLED, true, category.as_str(), message),
+        ),
+    };
+    let warning = if warnings.is_empty() {
+        cond(WARNINGS, false, "NoWarnings", "no risky settings found")
+    } else {
+        cond(WARNINGS, true, "RiskySettings", &warnings.join("; "))
+    };
+    let conditions = [ready, reconciling, stalled, warning]
+        .into_iter()
+        .map(|draft| draft.into_condition(&previous.conditions, generation, now))
+        .collect();
+
+    let synced = matches!(outcome, Outcome::Synced { .. });
+    IamRoleStatus {
+        role_arn: role.arn.clone().or(previous.role_arn),
+        role_id: role.id.clone().or(previous.role_id),
+        role_name: Some(role.name.clone()),
+        observed_generation: generation,
+        conditions,
+        last_sync_time: if synced {
+            Some(now.to_string())
+        } else {
+            previous.last_sync_time
+        },
+    }
+}
+
+fn retry_message(message: &str) -> String {
+    format!("retrying with backoff after: {message}")
+}
+
+struct Draft {
+    kind: &'static str,
+    status: bool,
+    reason: String,
+    message: String,
+}
+
+fn cond(kind: &'static str, status: bool, reason: &str, message: &str) -> Draft {
+    Draft {
+        kind,
+        status,
+        reason: reason.to_string(),
+        message: truncate(message, 2048),
+    }
+}
+
+impl Draft {
+    fn into_condition(
+        self,
+        previous: &[Condition],
+        generation: Option<i64>,
+        now: jiff::Timestamp,
+    ) -> Condition {
+        let status = if self.status { "True" } else { "False" }.to_string();
+        let since = previous
+            .iter()
+            .find(|c| c.type_ == self.kind && c.status == status)
+            .map(|c| c.last_transition_time.clone())
+            .unwrap_or(Time(now));
+        Condition {
+            type_: self.kind.to_string(),
+            status,
+            reason: self.reason,
+            message: self.message,
+            observed_generation: generation,
+            last_transition_time: since,
+        }
+    }
+}
+
+/// The Ready condition of a status, if any.
+pub fn ready_condition(status: Option<&IamRoleStatus>) -> Option<&Condition> {
+    status?.conditions.iter().find(|c| c.type_ == READY)
+}
+
+/// True when the two statuses differ in anything but `lastSyncTime`: used to skip writes.
+pub fn differs_materially(a: Option<&IamRoleStatus>, b: &IamRoleStatus) -> bool {
+    match a {
+        None => true,
+        Some(a) => {
+            let mut a = a.clone();
+            a.last_sync_time = b.last_sync_time.clone();
+            a != *b
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(seconds: i64) -> jiff::Timestamp {
+        jiff::Timestamp::from_second(1_800_000_000 + seconds).unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+    }
+
+    fn role() -> RoleIdentity {
+        RoleIdentity {
+            name: "ns-app".into(),
+            arn: Some("arn:aws:iam::123456789012:role/ns-app".into()),
+            id: Some("AROAEXAMPLE".into()),
+        }
+    }
+
+    fn get<'a>(status: &'a IamRoleStatus, kind: &str) -> &'a Condition {
+        status
+            .conditions
+            .iter()
+            .find(|c| c.type_ == kind)
+            .unwrap_or_else(|| panic!("no {kind} condition"))
+    }
+
+    fn truth(status: &IamRoleStatus) -> (String, String, String) {
+        (
+            get(status, READY).status.clone(),
+            get(status, RECONCILING).status.clone(),
+            get(status, STALLED).status.clone(),
+        )
+    }
+
+    #[test]
+    fn conditions_per_outcome() {
+        let transient = Outcome::Retrying {
+            category: Category::IamTransient,
+            message: "Throttling".into(),
+        };
+        let blocked = Outcome::Blocked {
+            category: Category::OwnershipConflict,
+            message: "not ours".into(),
+        };
+        let cases = [
+            (Outcome::Synced { changes: 2 }, ("True", "False", "False"), "Synced"),
+            (transient, ("False", "True", "False"), "IamTransient"),
+            (blocked, ("False", "False", "True"), "OwnershipConflict"),
+        ];
+        for (outcome, (ready, reconciling, stalled), reason) in cases {
+            let status = next_status(None, Some(3), &outcome, &role(), &[], at(0));
+            assert_eq!(
+                truth(&status),
+                (ready.into(), reconciling.into(), stalled.into()),
+                "{outcome:?}"
+            );
+            assert_eq!(get(&status, READY).reason, reason);
+            assert_eq!(status.observed_generation, Some(3));
+            assert_eq!(get(&status, READY).observed_generation, Some(3));
+        }
+    }
+
+    #[test]
+    fn transition_time_kept_while_status_unchanged_and_moved_on_change() {
+        let synced = Outcome::Synced { changes: 0 };
+        let first = next_status(None, Some(1), &synced, &role(), &[], at(0));
+        let second = next_status(Some(&first), Some(1), &synced, &role(), &[], at(60));
+        assert_eq!(
+            get(&second, READY).last_transition_time,
+            get(&first, READY).last_transition_time
+        );
+        assert_eq!(second.last_sync_time, Some(at(60).to_string()));
+
+        let failing = Outcome::Blocked {
+            category: Category::InvalidSpec,
+            message: "bad".into(),
+        };
+        let third = next_status(Some(&second), Some(2), &failing, &role(), &[], at(120));
+        assert_eq!(get(&third, READY).last_transition_time, Time(at(120)));
+        assert_eq!(third.last_sync_time, second.last_sync_time, "sync time only on success");
+    }
+
+    #[test]
+    fn identity_survives_errors_and_warnings_show() {
+        let synced = next_status(None, Some(1), &Outcome::Synced { changes: 1 }, &role(), &[], at(0));
+        let unknown = RoleIdentity {
+            name: "ns-app".into(),
+            ..RoleIdentity::default()
+        };
+        let retry = Outcome::Retrying {
+            category: Category::IamTransient,
+            message: "5xx".into(),
+        };
+        let warned = vec!["trust allows another account without sts:ExternalId".to_string()];
+        let next = next_status(Some(&synced), Some(1), &retry, &unknown, &warned, at(5));
+        assert_eq!(next.role_arn, synced.role_arn);
+        assert_eq!(get(&next, WARNINGS).status, "True");
+        assert!(get(&next, WARNINGS).message.contains("ExternalId"));
+    }
+
+    #[test]
+    fn material_difference_ignores_sync_time_only() {
+        let synced = Outcome::Synced { changes: 0 };
+        let first = next_status(None, Some(1), &synced, &role(), &[], at(0));
+        let later = next_status(Some(&first), Some(1), &synced, &role(), &[], at(60));
+        assert!(!differs_materially(Some(&first), &later));
+        let newer = next_status(Some(&first), Some(2), &synced, &role(), &[], at(60));
+        assert!(differs_materially(Some(&first), &newer));
+        assert!(differs_materially(None, &first));
+    }
+}
