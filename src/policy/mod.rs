@@ -1,12 +1,38 @@
-//! Policy documents: decoding IAM's answers and deciding when two documents are the same.
-//! (Being written: see the policy brief.)
+//! Policy documents: decoding IAM's answers, deciding when two documents are the same, and
+//! checking a document against IAM's grammar before IAM sees it.
+//!
+//! Everything here works on JSON text, because that is what IAM stores and returns; no
+//! function here performs IO.
 
-/// Temporary: exact comparison until the semantic one lands.
-pub fn equivalent(a: &str, b: &str) -> bool {
-    a == b
+mod decode;
+mod document;
+mod equivalence;
+
+pub use decode::decode_iam_text;
+pub use document::{PolicyError, document_text};
+pub use equivalence::equivalent;
+
+/// The size IAM measures against its quotas: it does not count whitespace, so a
+/// pretty-printed document costs the same as a compact one.
+pub fn non_whitespace_len(text: &str) -> usize {
+    text.chars().filter(|c| !c.is_whitespace()).count()
 }
 
-/// Temporary: identity until the real decoder lands.
-pub fn decode_iam_text(encoded: &str) -> String {
-    encoded.to_string()
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn non_whitespace_len_ignores_every_kind_of_whitespace() {
+        let cases = [
+            ("", 0),
+            ("{}", 2),
+            ("{ \"a\" : 1 }", 7),
+            ("{\n\t\"a\":\r\n 1}", 7),
+            ("\"é ü\"", 4),
+        ];
+        for (text, want) in cases {
+            assert_eq!(non_whitespace_len(text), want, "{text:?}");
+        }
+    }
 }
