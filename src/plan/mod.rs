@@ -1,0 +1,40 @@
+//! The pure plan: from what IAM has (observed) and what the spec asks for (desired) to the
+//! ordered IAM writes that make the first match the second.
+//!
+//! No IO happens here, so every decision is a plain function with table tests. The order of the
+//! writes matters as much as their content: ownership is claimed before anything changes,
+//! permissions are granted before they are taken away, and a tag is never removed after it was
+//! (re)written.
+
+mod apply;
+mod delete;
+mod describe;
+mod inline;
+mod managed;
+mod ownership;
+mod tags;
+
+#[cfg(test)]
+mod tests;
+
+pub use apply::plan_apply;
+pub use delete::{DeletionPolicy, plan_delete};
+pub use describe::describe;
+pub use ownership::{Ownership, ownership};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// The reason reads as the rest of a sentence that starts with the role's name.
+    #[error("IAM role {role} {reason}")]
+    NotOwned { role: String, reason: String },
+
+    #[error(
+        "IAM role {role} is at path {observed}, but spec.path is {desired}: IAM cannot move a role to \
+         another path; set spec.path back to {observed}, or delete the role so rolesmith recreates it"
+    )]
+    PathChanged {
+        role: String,
+        observed: String,
+        desired: String,
+    },
+}

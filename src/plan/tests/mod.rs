@@ -1,0 +1,12 @@
+//! Whole-plan tests: every op list is checked in full, order included, and then replayed against
+//! a small model of IAM to prove it converges (a second plan is empty) without tripping IAM's
+//! rules (DeleteConflict, the attachment quota, case-insensitive tag keys).
+
+mod anchors;
+mod checks;
+mod create;
+mod delete;
+mod describe;
+mod fixtures;
+mod iam_model;
+mod update;
