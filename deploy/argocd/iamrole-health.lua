@@ -2,10 +2,12 @@
 -- rolesmith writes kstatus conditions: Ready, Reconciling, Stalled, plus observedGeneration.
 -- Argo CD runs this with Lua 5.1 semantics: `obj` is the live object, the chunk returns hs.
 
--- Ready=False reasons the operator retries on its own: still Progressing, not Degraded.
--- The reasons are rolesmith's error categories (src/error.rs); anything else needs a human.
+-- Ready=False reasons the operator retries on its own (Category::is_retryable in src/error.rs):
+-- Progressing, not Degraded. The operator also sets Reconciling=True then; this table covers
+-- statuses written without it. Any other reason needs a human.
 local transient = {
   IamTransient = true,
+  IamAccessDenied = true,
   KubeApiError = true,
   InternalError = true,
   Reconciling = true,

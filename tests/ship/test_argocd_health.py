@@ -75,7 +75,9 @@ class ArgoCdHealth(unittest.TestCase):
 
     def test_chart_readme_carries_the_same_script(self):
         readme = (ROOT / "charts" / "rolesmith" / "README.md").read_text()
-        self.assertIn(SCRIPT.read_text().strip(), readme)
+        # In the README the script sits under the argocd-cm key, indented four spaces.
+        indented = "".join("    " + line if line.strip() else line for line in SCRIPT.read_text().splitlines(True))
+        self.assertIn(f"  {CM_KEY}: |\n{indented}", readme)
 
 
 if __name__ == "__main__":
