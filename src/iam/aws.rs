@@ -1,0 +1,254 @@
+//! [`IamApi`] on aws-sdk-iam: how the client is configured and how every call is observed and
+//! its error classified. The reads are in `read.rs`, the writes in `write.rs`.
+
+use std::future::Future;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, ConfigLoader, Region};
+use aws_sdk_iam::config::Credentials;
+use aws_sdk_iam::config::http::HttpResponse;
+use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
+use futures::future::BoxFuture;
+
+use super::sdk_error::{from_sdk, is_no_such_entity};
+use super::{CallObserver, CallOutcome, IamApi, OpOutcome, account_id_from_arn};
+use crate::error::Result;
+use crate::model::{IamOp, ObservedRole};
+
+/// IAM is a global service whose aws-partition endpoint signs in us-east-1.
+const DEFAULT_REGION: &str = "us-east-1";
+/// A connection that cannot be opened in this time will not be opened by waiting longer.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// IAM answers in well under a second; a hung attempt must not stall a reconcile worker forever.
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AwsIamConfig {
+    /// Overrides the endpoint (moto in tests); None leaves it to the SDK, which also honours
+    /// `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_IAM`.
+    pub endpoint_url: Option<String>,
+    /// None: `AWS_REGION`, else us-east-1. Only the partition matters to IAM.
+    pub region: Option<String>,
+    /// Attempts per call in the SDK's standard retry mode (1 = no retry).
+    pub max_attempts: u32,
+    pub initial_backoff: Duration,
+}
+
+impl Default for AwsIamConfig {
+    fn default() -> Self {
+        Self {
+            endpoint_url: None,
+            region: None,
+            max_attempts: 3,
+            initial_backoff: Duration::from_secs(1),
+        }
+    }
+}
+
+pub struct AwsIam {
+    pub(super) client: aws_sdk_iam::Client,
+    observer: Arc<dyn CallObserver>,
+    account_id: OnceLock<String>,
+}
+
+impl AwsIam {
+    /// Credentials come from the SDK's default chain: environment, IRSA web identity, EKS Pod
+    /// Identity, profile.
+    pub async fn new(config: AwsIamConfig, observer: Arc<dyn CallObserver>) -> AwsIam {
+        Self::from_loader(loader(&config), observer).await
+    }
+
+    /// Fixed credentials instead of the default chain: for tests against moto (which accepts any)
+    /// and tools. Nothing is read from or written to the process environment for credentials.
+    pub async fn with_static_credentials(
+        config: AwsIamConfig,
+        access_key_id: &str,
+        secret_access_key: &str,
+        observer: Arc<dyn CallObserver>,
+    ) -> AwsIam {
+        let credentials = Credentials::new(
+            access_key_id,
+            secret_access_key,
+            None,
+            None,
+            "rolesmith-static",
+        );
+        Self::from_loader(loader(&config).credentials_provider(credentials), observer).await
+    }
+
+    async fn from_loader(loader: ConfigLoader, observer: Arc<dyn CallObserver>) -> AwsIam {
+        let sdk_config = loader.load().await;
+        AwsIam {
+            client: aws_sdk_iam::Client::new(&sdk_config),
+            observer,
+            account_id: OnceLock::new(),
+        }
+    }
+
+    /// Sends one request, classifies its error and tells the observer.
+    pub(super) async fn call<T, E>(
+        &self,
+        action: &'static str,
+        request: impl Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+    ) -> Result<T>
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        let started = Instant::now();
+        let result = request.await.map_err(|error| from_sdk(action, error));
+        self.observe(action, result.as_ref().err(), started.elapsed());
+        result
+    }
+
+    /// Like [`Self::call`], for a read where "no such entity" is an answer, not a failure.
+    pub(super) async fn call_optional<T, E>(
+        &self,
+        action: &'static str,
+        request: impl Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+    ) -> Result<Option<T>>
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        let started = Instant::now();
+        let result = match request.await {
+            Ok(output) => Ok(Some(output)),
+            Err(error) if is_no_such_entity(&error) => Ok(None),
+            Err(error) => Err(from_sdk(action, error)),
+        };
+        self.observe(action, result.as_ref().err(), started.elapsed());
+        result
+    }
+
+    fn observe(
+        &self,
+        action: &'static str,
+        error: Option<&crate::error::Error>,
+        elapsed: Duration,
+    ) {
+        let outcome = match error {
+            None => CallOutcome::Ok,
+            Some(error) => {
+                tracing::debug!(action, %error, ?elapsed, "IAM call failed");
+                CallOutcome::Error(error.category())
+            }
+        };
+        self.observer.observe(action, outcome, elapsed);
+    }
+
+    /// Every role ARN names the account of the credentials that could read or create it.
+    pub(super) fn remember_arn(&self, arn: &str) {
+        if let Some(account) = account_id_from_arn(arn) {
+            // Only the first one is kept: all roles we see live in the same account.
+            let _ = self.account_id.set(account.to_string());
+        }
+    }
+}
+
+impl IamApi for AwsIam {
+    fn get_role<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<ObservedRole>>> {
+        Box::pin(self.read_role(name))
+    }
+
+    fn list_instance_profiles<'a>(&'a self, role: &'a str) -> BoxFuture<'a, Result<Vec<String>>> {
+        Box::pin(self.read_instance_profiles(role))
+    }
+
+    fn execute<'a>(&'a self, op: &'a IamOp) -> BoxFuture<'a, Result<OpOutcome>> {
+        Box::pin(self.write(op))
+    }
+
+    fn account_id(&self) -> Option<String> {
+        self.account_id.get().cloned()
+    }
+}
+
+fn loader(config: &AwsIamConfig) -> ConfigLoader {
+    let env_region = std::env::var("AWS_REGION").ok();
+    let region = pick_region(config.region.as_deref(), env_region.as_deref());
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+        .build();
+    let loader = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(region))
+        .retry_config(retry_config(config))
+        .timeout_config(timeouts);
+    match &config.endpoint_url {
+        Some(url) => loader.endpoint_url(url),
+        None => loader,
+    }
+}
+
+/// An explicit region also keeps the SDK from asking IMDS, which can hang in a pod.
+fn pick_region(configured: Option<&str>, env: Option<&str>) -> String {
+    [configured, env]
+        .into_iter()
+        .flatten()
+        .map(str::trim)
+        .find(|region| !region.is_empty())
+        .unwrap_or(DEFAULT_REGION)
+        .to_string()
+}
+
+/// Standard mode, never adaptive: adaptive's client-side limiter can sleep 8–20 s after the
+/// first throttle, and account-wide rate limiting belongs to the caller anyway.
+fn retry_config(config: &AwsIamConfig) -> RetryConfig {
+    RetryConfig::standard()
+        .with_max_attempts(config.max_attempts.max(1))
+        .with_initial_backoff(config.initial_backoff)
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_config::retry::RetryMode;
+
+    use super::*;
+
+    #[test]
+    fn regions() {
+        let cases = [
+            (Some("eu-west-1"), Some("us-west-2"), "eu-west-1"),
+            (None, Some("us-west-2"), "us-west-2"),
+            (None, None, "us-east-1"),
+            (Some(""), Some("cn-north-1"), "cn-north-1"),
+            (Some("  "), None, "us-east-1"),
+            (None, Some(""), "us-east-1"),
+        ];
+        for (configured, env, want) in cases {
+            assert_eq!(pick_region(configured, env), want, "{configured:?} {env:?}");
+        }
+    }
+
+    #[test]
+    fn retries_are_standard_with_the_configured_budget() {
+        let cases = [(3, 3), (1, 1), (0, 1), (10, 10)];
+        for (asked, want) in cases {
+            let config = AwsIamConfig {
+                max_attempts: asked,
+                initial_backoff: Duration::from_millis(20),
+                ..AwsIamConfig::default()
+            };
+            let retry = retry_config(&config);
+            assert_eq!(retry.mode(), RetryMode::Standard);
+            assert_eq!(retry.max_attempts(), want);
+            assert_eq!(retry.initial_backoff(), Duration::from_millis(20));
+        }
+    }
+
+    #[test]
+    fn default_config() {
+        let config = AwsIamConfig::default();
+        assert_eq!(
+            (
+                config.endpoint_url,
+                config.region,
+                config.max_attempts,
+                config.initial_backoff
+            ),
+            (None, None, 3, Duration::from_secs(1))
+        );
+    }
+}

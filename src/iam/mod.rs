@@ -1,0 +1,137 @@
+//! The IAM adapter: every IAM call rolesmith makes goes through [`IamApi`], so the engine can be
+//! tested against a fake and the real implementation ([`aws::AwsIam`]) stays thin.
+//!
+//! Errors are always [`Error::Iam`](crate::error::Error::Iam), classified by [`classify`].
+
+pub mod aws;
+pub mod classify;
+pub mod counting;
+mod read;
+mod sdk_error;
+mod write;
+
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+
+use crate::error::{Category, Result};
+use crate::model::{IamOp, ObservedRole};
+
+pub use aws::{AwsIam, AwsIamConfig};
+pub use counting::CountingObserver;
+
+/// What a write tells us beyond success. Only `CreateRole` fills it: the ARN and the unique id
+/// are what status needs, and reading them back would cost a call that may not see the role yet.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OpOutcome {
+    pub arn: Option<String>,
+    pub role_id: Option<String>,
+}
+
+pub trait IamApi: Send + Sync {
+    /// GetRole + ListRolePolicies (every page) + GetRolePolicy per name + ListAttachedRolePolicies
+    /// (every page): exactly 3 + N calls for a role with N inline policies (one page each).
+    /// NoSuchEntity on GetRole → `Ok(None)`. Documents are percent-decoded with
+    /// [`crate::policy::decode_iam_text`]. Tags come from GetRole's answer (no ListRoleTags).
+    fn get_role<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<ObservedRole>>>;
+
+    /// Names of the instance profiles that contain the role, every page.
+    fn list_instance_profiles<'a>(&'a self, role: &'a str) -> BoxFuture<'a, Result<Vec<String>>>;
+
+    /// One write, exactly one IAM call.
+    fn execute<'a>(&'a self, op: &'a IamOp) -> BoxFuture<'a, Result<OpOutcome>>;
+
+    /// The account id of the caller's credentials if cheaply known (from a role ARN seen), else
+    /// None. Never costs a call: STS GetCallerIdentity would need another permission.
+    fn account_id(&self) -> Option<String> {
+        None
+    }
+}
+
+/// How one IAM call ended, as seen by telemetry. The category keeps metric labels bounded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CallOutcome {
+    Ok,
+    Error(Category),
+}
+
+/// Told about every IAM call once (SDK retries included in `elapsed`): metrics, and tests that
+/// count calls.
+pub trait CallObserver: Send + Sync {
+    fn observe(&self, action: &'static str, outcome: CallOutcome, elapsed: Duration);
+}
+
+/// For callers that do not care.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoopObserver;
+
+impl CallObserver for NoopObserver {
+    fn observe(&self, _action: &'static str, _outcome: CallOutcome, _elapsed: Duration) {}
+}
+
+/// IAM's read actions all start with `Get` or `List`; everything else changes something.
+pub fn is_read_action(action: &str) -> bool {
+    action.starts_with("Get") || action.starts_with("List")
+}
+
+/// The account id inside an IAM ARN (`arn:PARTITION:iam::ACCOUNT:…`), if it is one.
+pub fn account_id_from_arn(arn: &str) -> Option<&str> {
+    let mut parts = arn.splitn(6, ':');
+    let (prefix, _partition, service, _region, account) = (
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+    );
+    parts.next()?;
+    let is_account = account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit());
+    (prefix == "arn" && service == "iam" && is_account).then_some(account)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn read_actions() {
+        let cases = [
+            ("GetRole", true),
+            ("GetRolePolicy", true),
+            ("ListRolePolicies", true),
+            ("ListAttachedRolePolicies", true),
+            ("ListInstanceProfilesForRole", true),
+            ("CreateRole", false),
+            ("PutRolePolicy", false),
+            ("TagRole", false),
+            ("DeleteRole", false),
+            ("RemoveRoleFromInstanceProfile", false),
+        ];
+        for (action, read) in cases {
+            assert_eq!(is_read_action(action), read, "{action}");
+        }
+    }
+
+    #[test]
+    fn account_ids() {
+        let cases = [
+            ("arn:aws:iam::123456789012:role/app", Some("123456789012")),
+            ("arn:aws:iam::123456789012:role/a/b/c", Some("123456789012")),
+            ("arn:aws-cn:iam::210987654321:role/x", Some("210987654321")),
+            (
+                "arn:aws-us-gov:iam::000000000001:role/x",
+                Some("000000000001"),
+            ),
+            ("arn:aws:iam::aws:policy/ReadOnlyAccess", None),
+            ("arn:aws:s3:::bucket", None),
+            ("arn:aws:sts::123456789012:assumed-role/x/y", None),
+            ("arn:aws:iam::12345678901:role/short", None),
+            ("arn:aws:iam::123456789012", None),
+            ("not an arn", None),
+            ("", None),
+        ];
+        for (arn, want) in cases {
+            assert_eq!(account_id_from_arn(arn), want, "{arn}");
+        }
+    }
+}

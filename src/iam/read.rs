@@ -1,0 +1,296 @@
+//! Reading a role: the 3 + N calls floor (GetRole already carries tags and the boundary, so
+//! ListRoleTags would be a wasted call), and every list followed to its last page.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+
+use aws_sdk_iam::types::Role;
+
+use super::aws::AwsIam;
+use crate::error::{Category, Error, Result};
+use crate::model::ObservedRole;
+use crate::policy::decode_iam_text;
+
+/// IAM's default when a role was created without one; GetRole always sends it, moto too.
+const DEFAULT_MAX_SESSION_DURATION: i32 = 3600;
+
+/// One page of a paginated IAM list: items, then the marker of the next page if there is one.
+type Page<T> = (Vec<T>, bool, Option<String>);
+
+impl AwsIam {
+    pub(super) async fn read_role(&self, name: &str) -> Result<Option<ObservedRole>> {
+        let request = self.client.get_role().role_name(name).send();
+        let Some(output) = self.call_optional("GetRole", request).await? else {
+            return Ok(None);
+        };
+        let Some(role) = output.role else {
+            return Err(unexpected("GetRole", "the answer has no Role"));
+        };
+        self.remember_arn(&role.arn);
+        let mut observed = observed_role(&role);
+
+        for policy_name in self.inline_policy_names(name).await? {
+            let request = self
+                .client
+                .get_role_policy()
+                .role_name(name)
+                .policy_name(&policy_name)
+                .send();
+            let output = self.call("GetRolePolicy", request).await?;
+            observed
+                .inline_policies
+                .insert(policy_name, decode_iam_text(&output.policy_document));
+        }
+        observed.managed_policy_arns = self.attached_policy_arns(name).await?;
+        Ok(Some(observed))
+    }
+
+    pub(super) async fn read_instance_profiles(&self, role: &str) -> Result<Vec<String>> {
+        all_pages("ListInstanceProfilesForRole", |marker| async move {
+            let request = self
+                .client
+                .list_instance_profiles_for_role()
+                .role_name(role)
+                .set_marker(marker)
+                .send();
+            let page = self.call("ListInstanceProfilesForRole", request).await?;
+            let names = page
+                .instance_profiles
+                .into_iter()
+                .map(|profile| profile.instance_profile_name)
+                .collect();
+            Ok((names, page.is_truncated, page.marker))
+        })
+        .await
+    }
+
+    async fn inline_policy_names(&self, role: &str) -> Result<Vec<String>> {
+        all_pages("ListRolePolicies", |marker| async move {
+            let request = self
+                .client
+                .list_role_policies()
+                .role_name(role)
+                .set_marker(marker)
+                .send();
+            let page = self.call("ListRolePolicies", request).await?;
+            Ok((page.policy_names, page.is_truncated, page.marker))
+        })
+        .await
+    }
+
+    async fn attached_policy_arns(&self, role: &str) -> Result<Vec<String>> {
+        all_pages("ListAttachedRolePolicies", |marker| async move {
+            let request = self
+                .client
+                .list_attached_role_policies()
+                .role_name(role)
+                .set_marker(marker)
+                .send();
+            let page = self.call("ListAttachedRolePolicies", request).await?;
+            let arns = page
+                .attached_policies
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|policy| policy.policy_arn)
+                .collect();
+            Ok((arns, page.is_truncated, page.marker))
+        })
+        .await
+    }
+}
+
+/// Everything GetRole tells us; inline and attached policies are filled in by the caller.
+fn observed_role(role: &Role) -> ObservedRole {
+    ObservedRole {
+        name: role.role_name.clone(),
+        path: role.path.clone(),
+        arn: role.arn.clone(),
+        role_id: role.role_id.clone(),
+        description: role.description.clone().unwrap_or_default(),
+        max_session_duration: role
+            .max_session_duration
+            .unwrap_or(DEFAULT_MAX_SESSION_DURATION),
+        assume_role_policy: role
+            .assume_role_policy_document
+            .as_deref()
+            .map(decode_iam_text)
+            .unwrap_or_default(),
+        inline_policies: BTreeMap::new(),
+        managed_policy_arns: Vec::new(),
+        permissions_boundary: role
+            .permissions_boundary
+            .as_ref()
+            .and_then(|boundary| boundary.permissions_boundary_arn.clone()),
+        tags: role
+            .tags()
+            .iter()
+            .map(|tag| (tag.key.clone(), tag.value.clone()))
+            .collect(),
+    }
+}
+
+/// Follows IAM's Marker/IsTruncated until the last page.
+async fn all_pages<T, F, Fut>(action: &'static str, mut fetch: F) -> Result<Vec<T>>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: Future<Output = Result<Page<T>>>,
+{
+    let mut items = Vec::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let (page, is_truncated, next) = fetch(marker.clone()).await?;
+        items.extend(page);
+        match next_marker(action, marker.as_deref(), is_truncated, next)? {
+            Some(next) => marker = Some(next),
+            None => return Ok(items),
+        }
+    }
+}
+
+/// The marker to ask for next, None after the last page. A truncated page without a new marker
+/// would make us loop forever on the same page: that is an answer we cannot use.
+fn next_marker(
+    action: &'static str,
+    previous: Option<&str>,
+    is_truncated: bool,
+    next: Option<String>,
+) -> Result<Option<String>> {
+    if !is_truncated {
+        return Ok(None);
+    }
+    match next {
+        Some(next) if !next.is_empty() && Some(next.as_str()) != previous => Ok(Some(next)),
+        _ => Err(unexpected(action, "a truncated page without a new Marker")),
+    }
+}
+
+fn unexpected(action: &'static str, what: &str) -> Error {
+    Error::Iam {
+        action,
+        code: "UnexpectedResponse".to_string(),
+        message: format!("IAM answered {what}"),
+        category: Category::Internal,
+        retry_after: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_iam::types::{AttachedPermissionsBoundary, Tag};
+    use aws_smithy_types::DateTime;
+
+    use super::*;
+
+    fn role() -> aws_sdk_iam::types::builders::RoleBuilder {
+        Role::builder()
+            .role_name("app")
+            .path("/team/")
+            .arn("arn:aws:iam::123456789012:role/team/app")
+            .role_id("AROAEXAMPLE")
+            .create_date(DateTime::from_secs(0))
+    }
+
+    #[test]
+    fn observed_from_get_role() {
+        let full = role()
+            .description("the app")
+            .max_session_duration(7200)
+            .assume_role_policy_document("%7B%22Version%22%3A%222012-10-17%22%7D")
+            .permissions_boundary(
+                AttachedPermissionsBoundary::builder()
+                    .permissions_boundary_arn("arn:aws:iam::aws:policy/PowerUserAccess")
+                    .build(),
+            )
+            .tags(Tag::builder().key("team").value("a").build().unwrap())
+            .tags(
+                Tag::builder()
+                    .key("rolesmith.dev/owner")
+                    .value("c/ns/app")
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap();
+        let observed = observed_role(&full);
+        assert_eq!(observed.name, "app");
+        assert_eq!(observed.path, "/team/");
+        assert_eq!(observed.arn, "arn:aws:iam::123456789012:role/team/app");
+        assert_eq!(observed.role_id, "AROAEXAMPLE");
+        assert_eq!(observed.description, "the app");
+        assert_eq!(observed.max_session_duration, 7200);
+        assert_eq!(
+            observed.assume_role_policy,
+            decode_iam_text("%7B%22Version%22%3A%222012-10-17%22%7D")
+        );
+        assert_eq!(
+            observed.permissions_boundary.as_deref(),
+            Some("arn:aws:iam::aws:policy/PowerUserAccess")
+        );
+        assert_eq!(
+            observed.tags,
+            BTreeMap::from([
+                ("team".to_string(), "a".to_string()),
+                ("rolesmith.dev/owner".to_string(), "c/ns/app".to_string()),
+            ])
+        );
+        assert!(observed.inline_policies.is_empty() && observed.managed_policy_arns.is_empty());
+    }
+
+    #[test]
+    fn observed_from_a_bare_role() {
+        let observed = observed_role(&role().build().unwrap());
+        assert_eq!(observed.description, "");
+        assert_eq!(observed.max_session_duration, 3600);
+        assert_eq!(observed.assume_role_policy, "");
+        assert_eq!(observed.permissions_boundary, None);
+        assert!(observed.tags.is_empty());
+    }
+
+    #[test]
+    fn markers() {
+        let some = |s: &str| Some(s.to_string());
+        // (previous marker, IsTruncated, Marker answered, what to ask next; None = an error)
+        type Case<'a> = (
+            Option<&'a str>,
+            bool,
+            Option<String>,
+            Option<Option<String>>,
+        );
+        let cases: &[Case] = &[
+            (None, false, None, Some(None)),
+            (None, false, some("ignored"), Some(None)),
+            (None, true, some("m1"), Some(some("m1"))),
+            (Some("m1"), true, some("m2"), Some(some("m2"))),
+            (Some("m1"), false, None, Some(None)),
+            (None, true, None, None),
+            (None, true, some(""), None),
+            (Some("m1"), true, some("m1"), None),
+        ];
+        for (previous, truncated, next, want) in cases {
+            let got = next_marker("ListRolePolicies", *previous, *truncated, next.clone()).ok();
+            assert_eq!(&got, want, "{previous:?} {truncated} {next:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn all_pages_follows_markers_in_order() {
+        let pages = std::sync::Mutex::new(vec![
+            (vec![5, 6], false, None),
+            (vec![3, 4], true, Some("m2".to_string())),
+            (vec![1, 2], true, Some("m1".to_string())),
+        ]);
+        let asked = std::sync::Mutex::new(Vec::new());
+        let items = all_pages("ListRolePolicies", |marker| {
+            asked.lock().unwrap().push(marker);
+            let page = pages.lock().unwrap().pop().unwrap();
+            async move { Ok(page) }
+        })
+        .await
+        .unwrap();
+        assert_eq!(items, vec![1, 2, 3, 4, 5, 6]);
+        assert_eq!(
+            *asked.lock().unwrap(),
+            vec![None, Some("m1".to_string()), Some("m2".to_string())]
+        );
+    }
+}
