@@ -140,15 +140,18 @@ def kube_sim():
             log.close()
 
 
-def kubectl(kubeconfig: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+def kubectl(kubeconfig: Path, *args: str, check: bool = True, input_yaml: str | None = None) -> subprocess.CompletedProcess:
     """Runs the real kubectl with its own discovery cache, so runs never share stale discovery."""
     cache = Path(kubeconfig).parent / "kube-cache"
-    return subprocess.run(
+    out = subprocess.run(
         [str(VENV_BIN / "kubectl"), "--kubeconfig", str(kubeconfig), "--cache-dir", str(cache), *args],
         capture_output=True,
         text=True,
-        check=check,
+        input=input_yaml,
     )
+    if check and out.returncode != 0:
+        raise AssertionError(f"kubectl {' '.join(args)} failed ({out.returncode}): {out.stderr.strip()}")
+    return out
 
 
 def kubectl_json(kubeconfig: Path, *args: str) -> dict:

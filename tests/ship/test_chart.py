@@ -1,0 +1,235 @@
+"""charts/rolesmith, proven with the real Helm library: lint, schema, and installs into kube-sim.
+
+Every object a release renders must exist in the API server afterwards, and the security-relevant
+parts (pod and container security context, probes, RBAC rules, the IRSA annotation) are asserted
+on the objects as stored, not on the templates.
+"""
+
+import filecmp
+import unittest
+
+import yaml
+
+import helm_client
+from support import ROOT, kube_sim, kubectl, kubectl_json
+
+IAMROLE_RULES = [
+    {"apiGroups": ["iam.rolesmith.dev"], "resources": ["iamroles"], "verbs": ["get", "list", "watch", "patch", "update"]},
+    {"apiGroups": ["iam.rolesmith.dev"], "resources": ["iamroles/status"], "verbs": ["get", "patch", "update"]},
+    {"apiGroups": ["iam.rolesmith.dev"], "resources": ["iamroles/finalizers"], "verbs": ["update"]},
+    {"apiGroups": [""], "resources": ["events"], "verbs": ["create", "patch"]},
+    {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"]},
+]
+LEASE_RULES = [
+    {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["create"]},
+    {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "resourceNames": ["rolesmith-leader"], "verbs": ["get", "update"]},
+]
+ROLE_ARN = "arn:aws:iam::123456789012:role/rolesmith"
+
+# A minimal ServiceMonitor CRD, as the Prometheus Operator would have installed it.
+SERVICEMONITOR_CRD = {
+    "apiVersion": "apiextensions.k8s.io/v1",
+    "kind": "CustomResourceDefinition",
+    "metadata": {"name": "servicemonitors.monitoring.coreos.com"},
+    "spec": {
+        "group": "monitoring.coreos.com",
+        "scope": "Namespaced",
+        "names": {"plural": "servicemonitors", "singular": "servicemonitor", "kind": "ServiceMonitor", "listKind": "ServiceMonitorList"},
+        "versions": [{"name": "v1", "served": True, "storage": True,
+                      "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}}],
+    },
+}
+
+
+def rendered_objects(manifest: str) -> list[dict]:
+    return [d for d in yaml.safe_load_all(manifest) if d]
+
+
+def env_of(deployment: dict) -> dict:
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    return {e["name"]: e.get("value", e.get("valueFrom")) for e in container["env"]}
+
+
+def get(kubeconfig, kind: str, name: str, namespace: str | None = None) -> dict:
+    args = ["get", kind, name] + (["-n", namespace] if namespace else [])
+    return kubectl_json(kubeconfig, *args)
+
+
+class Lint(unittest.TestCase):
+    def test_lint_passes_without_warnings(self):
+        result = helm_client.lint()
+        self.assertEqual(result["TotalChartsLinted"], 1)
+        self.assertFalse(result["Errors"], result)
+        worst = max((m["Severity"] for m in result["Messages"]), default=0)
+        self.assertLess(worst, helm_client.LINT_WARNING, result["Messages"])
+
+    def test_chart_crds_are_the_generated_crds(self):
+        repo = ROOT / "crds"
+        chart = ROOT / "charts" / "rolesmith" / "crds"
+        self.assertTrue((repo / "iamroles.iam.rolesmith.dev.yaml").exists(), "run `rolesmith crd` to generate crds/")
+        names = sorted(p.name for p in repo.glob("*.yaml"))
+        self.assertEqual(sorted(p.name for p in chart.glob("*.yaml")), names, "copy crds/*.yaml into the chart")
+        match, mismatch, errors = filecmp.cmpfiles(repo, chart, names, shallow=False)
+        self.assertEqual((mismatch, errors), ([], []), "the chart's CRDs differ from crds/: copy them again")
+
+
+class Install(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls._sim = kube_sim()
+        cls.kubeconfig = cls._sim.__enter__()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls._sim.__exit__(None, None, None)
+
+    def assert_everything_rendered_exists(self, manifest: str, namespace: str):
+        objects = rendered_objects(manifest)
+        self.assertTrue(objects)
+        for obj in objects:
+            ns = obj["metadata"].get("namespace")
+            with self.subTest(kind=obj["kind"], name=obj["metadata"]["name"]):
+                resource = f"{obj['kind'].lower()}.{obj['apiVersion'].split('/')[0]}" if "/" in obj["apiVersion"] else obj["kind"].lower()
+                live = get(self.kubeconfig, resource, obj["metadata"]["name"], ns)
+                self.assertEqual(live["kind"], obj["kind"])
+                if ns is not None:
+                    self.assertEqual(ns, namespace)
+        return objects
+
+    def test_default_install(self):
+        ns = "rolesmith"
+        values = {"serviceAccount": {"roleArn": ROLE_ARN}, "aws": {"region": "eu-west-1", "iamEndpoint": "http://moto.iam:5000"}}
+        release = helm_client.install(self.kubeconfig, "rolesmith", ns, values)
+        self.assertEqual(release["info"]["status"], "deployed")
+        self.assertIn("kubectl get iamroles", release["info"]["notes"])
+        objects = self.assert_everything_rendered_exists(release["manifest"], ns)
+        self.assertEqual(
+            sorted(o["kind"] for o in objects),
+            sorted(["ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Service", "Deployment"]),
+        )
+
+        crd = kubectl_json(self.kubeconfig, "get", "crd", "iamroles.iam.rolesmith.dev")
+        self.assertEqual(crd["spec"]["names"]["kind"], "IamRole", "Helm installs the CRD from the chart's crds/")
+
+        sa = get(self.kubeconfig, "serviceaccount", "rolesmith", ns)
+        self.assertEqual(sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"], ROLE_ARN)
+
+        role = get(self.kubeconfig, "clusterrole", "rolesmith")
+        self.assertEqual(role["rules"], IAMROLE_RULES)
+        binding = get(self.kubeconfig, "clusterrolebinding", "rolesmith")
+        self.assertEqual(binding["roleRef"], {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "rolesmith"})
+        self.assertEqual(binding["subjects"], [{"kind": "ServiceAccount", "name": "rolesmith", "namespace": ns}])
+
+        dep = get(self.kubeconfig, "deployment", "rolesmith", ns)
+        pod = dep["spec"]["template"]["spec"]
+        self.assertEqual(dep["spec"]["replicas"], 1)
+        self.assertEqual(dep["spec"]["strategy"]["type"], "Recreate")
+        self.assertEqual(pod["serviceAccountName"], "rolesmith")
+        self.assertEqual(pod["terminationGracePeriodSeconds"], 30)
+        self.assertEqual(pod["securityContext"]["runAsNonRoot"], True)
+        self.assertEqual(pod["securityContext"]["seccompProfile"], {"type": "RuntimeDefault"})
+        c = pod["containers"][0]
+        self.assertEqual(c["args"], ["run"])
+        sc = c["securityContext"]
+        self.assertEqual(sc["allowPrivilegeEscalation"], False)
+        self.assertEqual(sc["readOnlyRootFilesystem"], True)
+        self.assertEqual(sc["runAsNonRoot"], True)
+        self.assertEqual(sc["capabilities"], {"drop": ["ALL"]})
+        self.assertEqual(sc["seccompProfile"], {"type": "RuntimeDefault"})
+        self.assertEqual(c["livenessProbe"]["httpGet"], {"path": "/healthz", "port": "metrics"})
+        self.assertEqual(c["readinessProbe"]["httpGet"], {"path": "/readyz", "port": "metrics"})
+        self.assertEqual(c["ports"], [{"name": "metrics", "containerPort": 8080, "protocol": "TCP"}])
+        self.assertTrue(c["resources"]["requests"] and c["resources"]["limits"])
+        env = env_of(dep)
+        self.assertEqual(env["AWS_REGION"], "eu-west-1")
+        self.assertEqual(env["ROLESMITH_IAM_ENDPOINT"], "http://moto.iam:5000")
+        self.assertEqual(env["ROLESMITH_LEADER_ELECTION"], "false")
+        self.assertEqual(env["ROLESMITH_METRICS_ADDR"], "0.0.0.0:8080")
+        self.assertEqual(env["POD_NAMESPACE"]["fieldRef"]["fieldPath"], "metadata.namespace")
+        self.assertNotIn("ROLESMITH_WATCH_NAMESPACE", env, "empty means all namespaces: leave the flag's default")
+
+        svc = get(self.kubeconfig, "service", "rolesmith-metrics", ns)
+        self.assertEqual(svc["spec"]["ports"][0]["targetPort"], "metrics")
+        self.assertEqual(svc["spec"]["selector"], dep["spec"]["selector"]["matchLabels"])
+
+        lease_roles = kubectl_json(self.kubeconfig, "get", "roles", "-n", ns)["items"]
+        self.assertEqual(lease_roles, [], "no Lease permissions without leader election")
+
+    def test_one_namespace_with_replicas_and_extras(self):
+        ns, watched = "ops", "team-a"
+        kubectl(self.kubeconfig, "create", "namespace", watched)
+        kubectl(self.kubeconfig, "apply", "-f", "-", input_yaml=yaml.safe_dump(SERVICEMONITOR_CRD))
+        values = {
+            "watchNamespace": watched,
+            "replicas": 2,
+            "clusterId": "prod-eu-1",
+            "logFormat": "text",
+            "concurrency": 8,
+            "resyncInterval": "30m",
+            "podDisruptionBudget": {"enabled": True},
+            "metrics": {"serviceMonitor": {"enabled": True, "labels": {"release": "prometheus"}}},
+            "podAnnotations": {"example.com/team": "platform"},
+            "nodeSelector": {"kubernetes.io/os": "linux"},
+        }
+        release = helm_client.install(self.kubeconfig, "ops-rolesmith", ns, values)
+        objects = self.assert_everything_rendered_exists(release["manifest"], ns)
+        kinds = sorted(o["kind"] for o in objects)
+        self.assertEqual(kinds, sorted([
+            "ServiceAccount", "Role", "RoleBinding", "Role", "RoleBinding",
+            "Service", "Deployment", "PodDisruptionBudget", "ServiceMonitor",
+        ]))
+
+        role = get(self.kubeconfig, "role", "ops-rolesmith", watched)
+        self.assertEqual(role["rules"], IAMROLE_RULES)
+        binding = get(self.kubeconfig, "rolebinding", "ops-rolesmith", watched)
+        self.assertEqual(binding["subjects"], [{"kind": "ServiceAccount", "name": "ops-rolesmith", "namespace": ns}])
+        lease = get(self.kubeconfig, "role", "ops-rolesmith-leader-election", ns)
+        self.assertEqual(lease["rules"], LEASE_RULES)
+        self.assertEqual(get(self.kubeconfig, "rolebinding", "ops-rolesmith-leader-election", ns)["roleRef"]["name"],
+                         "ops-rolesmith-leader-election")
+        self.assertNotEqual(kubectl(self.kubeconfig, "get", "clusterrole", "ops-rolesmith", check=False).returncode, 0,
+                            "watching one namespace needs no cluster-wide role")
+
+        dep = get(self.kubeconfig, "deployment", "ops-rolesmith", ns)
+        env = env_of(dep)
+        self.assertEqual(dep["spec"]["replicas"], 2)
+        self.assertEqual(dep["spec"]["strategy"]["type"], "RollingUpdate")
+        self.assertEqual(env["ROLESMITH_LEADER_ELECTION"], "true", "two replicas force leader election on")
+        self.assertEqual(env["ROLESMITH_WATCH_NAMESPACE"], watched)
+        self.assertEqual(env["ROLESMITH_CLUSTER_ID"], "prod-eu-1")
+        self.assertEqual(env["ROLESMITH_LOG_FORMAT"], "text")
+        self.assertEqual(env["ROLESMITH_CONCURRENCY"], "8")
+        self.assertEqual(env["ROLESMITH_RESYNC_INTERVAL"], "30m")
+        self.assertNotIn("ROLESMITH_IAM_ENDPOINT", env)
+        self.assertEqual(dep["spec"]["template"]["spec"]["containers"][0]["args"], ["run", "--lease-name=rolesmith-leader"])
+        self.assertEqual(dep["spec"]["template"]["metadata"]["annotations"], {"example.com/team": "platform"})
+        self.assertEqual(dep["spec"]["template"]["spec"]["nodeSelector"], {"kubernetes.io/os": "linux"})
+
+        pdb = get(self.kubeconfig, "poddisruptionbudget", "ops-rolesmith", ns)
+        self.assertEqual(pdb["spec"]["minAvailable"], 1)
+        sm = get(self.kubeconfig, "servicemonitor.monitoring.coreos.com", "ops-rolesmith", ns)
+        self.assertEqual(sm["metadata"]["labels"]["release"], "prometheus")
+        self.assertEqual(sm["spec"]["endpoints"][0]["port"], "metrics")
+
+    def test_mistyped_values_fail_the_install(self):
+        cases = [
+            ("string for a number", {"replicas": "two"}, "replicas"),
+            ("unknown top-level key", {"replica": 2}, "replica"),
+            ("unknown nested key", {"aws": {"regoin": "eu-west-1"}}, "regoin"),
+            ("log format outside the enum", {"logFormat": "xml"}, "logFormat"),
+            ("duration in words", {"resyncInterval": "ten minutes"}, "resyncInterval"),
+            ("role ARN that is not one", {"serviceAccount": {"roleArn": "rolesmith"}}, "roleArn"),
+            ("boolean as a string", {"rbac": {"create": "yes"}}, "create"),
+            ("slash in the cluster id", {"clusterId": "a/b"}, "clusterId"),
+        ]
+        for i, (label, values, key) in enumerate(cases):
+            with self.subTest(label):
+                with self.assertRaises(helm_client.InstallError) as caught:
+                    helm_client.install(self.kubeconfig, f"bad-{i}", f"bad-{i}", values)
+                message = str(caught.exception)
+                self.assertIn("schema", message.lower())
+                self.assertIn(key, message)
+
+
+if __name__ == "__main__":
+    unittest.main()
