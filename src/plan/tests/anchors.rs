@@ -286,3 +286,26 @@ fn replacing_policies_on_a_full_role_detaches_first() {
         ],
     );
 }
+
+/// Semantic: IAM stores a bare account id principal as its `:root` ARN; reading it back must
+/// not cause an UpdateAssumeRolePolicy on every pass.
+#[test]
+fn account_id_principal_rewritten_by_iam_is_not_drift() {
+    let mut d = desired();
+    d.assume_role_policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"111122223333"},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:ExternalId":"x"}}}]}"#.into();
+    let mut o = observed();
+    o.assume_role_policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:ExternalId":"x"}}}]}"#.into();
+    assert_plan("account id as root ARN", &d, Some(o), false, &[]);
+}
+
+/// A principal role that was deleted comes back as its unique id: that is real drift, and
+/// writing the spec's document again is the repair.
+#[test]
+fn principal_replaced_by_a_unique_id_is_drift() {
+    let mut d = desired();
+    d.assume_role_policy = TRUST_TWO.into();
+    let mut o = observed();
+    o.assume_role_policy =
+        TRUST_TWO.replace("arn:aws:iam::123456789012:role/ci", "AROAEXAMPLEUNIQUEID");
+    assert_plan("unique id", &d, Some(o), false, &[update_trust(TRUST_TWO)]);
+}
