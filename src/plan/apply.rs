@@ -90,8 +90,8 @@ fn create(desired: &DesiredRole, owner: &Owner) -> Vec<IamOp> {
     ops
 }
 
-/// Grants come before removals (trust, settings and new permissions first; detaches, deletes
-/// and untags last), so a half-applied plan leaves the role with more access, not less.
+/// New inline policies and attachments go in before the old ones leave, so a plan that stops
+/// half-way never drops a permission the spec still grants.
 fn update(
     desired: &DesiredRole,
     observed: &ObservedRole,
