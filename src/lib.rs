@@ -1,11 +1,23 @@
 //! rolesmith: makes AWS IAM roles match `IamRole` resources.
 //!
-//! The modules read like the architecture: the API types, policy documents and their
-//! equivalence, validation of IAM's rules, the pure plan, the IAM adapter, the engine that ties
-//! them together, the controller, status and events, telemetry, and the CLI.
+//! The modules read like the architecture: the API types ([`api`]), policy documents and their
+//! equivalence ([`policy`]), IAM's input rules ([`validate`]), the pure plan ([`plan`]), the IAM
+//! adapter ([`iam`]), the engine that ties them together ([`engine`]), the controller
+//! ([`controller`]), status and events ([`status`]), telemetry ([`telemetry`]) and the CLI
+//! ([`cli`], [`commands`]).
 
+pub mod api;
+pub mod cli;
+pub mod commands;
+pub mod controller;
+pub mod desired;
+pub mod engine;
 pub mod error;
+pub mod iam;
+pub mod manifest;
 pub mod model;
-pub mod policy;
-pub mod validate;
 pub mod plan;
+pub mod policy;
+pub mod status;
+pub mod telemetry;
+pub mod validate;

@@ -50,12 +50,27 @@ pub fn next_status(
         ),
         Outcome::Retrying { category, message } => (
             cond(READY, false, category.as_str(), message),
-            cond(RECONCILING, true, category.as_str(), &retry_message(message)),
-            cond(STALLED, false, category.as_str(), "retrying a transient error"),
+            cond(
+                RECONCILING,
+                true,
+                category.as_str(),
+                &retry_message(message),
+            ),
+            cond(
+                STALLED,
+                false,
+                category.as_str(),
+                "retrying a transient error",
+            ),
         ),
         Outcome::Blocked { category, message } => (
             cond(READY, false, category.as_str(), message),
-            cond(RECONCILING, false, category.as_str(), "waiting for a change of the spec"),
+            cond(
+                RECONCILING,
+                false,
+                category.as_str(),
+                "waiting for a change of the spec",
+            ),
             cond(STALLED, true, category.as_str(), message),
         ),
     };
@@ -188,7 +203,11 @@ mod tests {
             message: "not ours".into(),
         };
         let cases = [
-            (Outcome::Synced { changes: 2 }, ("True", "False", "False"), "Synced"),
+            (
+                Outcome::Synced { changes: 2 },
+                ("True", "False", "False"),
+                "Synced",
+            ),
             (transient, ("False", "True", "False"), "IamTransient"),
             (blocked, ("False", "False", "True"), "OwnershipConflict"),
         ];
@@ -222,12 +241,22 @@ mod tests {
         };
         let third = next_status(Some(&second), Some(2), &failing, &role(), &[], at(120));
         assert_eq!(get(&third, READY).last_transition_time, Time(at(120)));
-        assert_eq!(third.last_sync_time, second.last_sync_time, "sync time only on success");
+        assert_eq!(
+            third.last_sync_time, second.last_sync_time,
+            "sync time only on success"
+        );
     }
 
     #[test]
     fn identity_survives_errors_and_warnings_show() {
-        let synced = next_status(None, Some(1), &Outcome::Synced { changes: 1 }, &role(), &[], at(0));
+        let synced = next_status(
+            None,
+            Some(1),
+            &Outcome::Synced { changes: 1 },
+            &role(),
+            &[],
+            at(0),
+        );
         let unknown = RoleIdentity {
             name: "ns-app".into(),
             ..RoleIdentity::default()

@@ -1,0 +1,148 @@
+//! Command-line interface: `run` (the operator), `crd`, and the cluster-less `plan` / `apply`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::telemetry::LogFormat;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "rolesmith",
+    version,
+    about = "Manages AWS IAM roles from Kubernetes IamRole resources"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the operator: watch IamRoles and make IAM match them.
+    Run(RunArgs),
+    /// Print the IamRole CustomResourceDefinition as YAML.
+    Crd,
+    /// Show what `apply` would change in IAM, without changing anything. Exit code: 0 no changes,
+    /// 2 changes pending, 1 error.
+    Plan(FileArgs),
+    /// Make IAM match the IamRoles in the files, without a cluster (e.g. to bootstrap the
+    /// operator's own role).
+    Apply(FileArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AwsArgs {
+    /// IAM endpoint URL (default: AWS's, or AWS_ENDPOINT_URL_IAM / AWS_ENDPOINT_URL).
+    #[arg(long, env = "ROLESMITH_IAM_ENDPOINT")]
+    pub iam_endpoint: Option<String>,
+    /// AWS region used for signing (IAM is global; default us-east-1).
+    #[arg(long, env = "AWS_REGION")]
+    pub aws_region: Option<String>,
+    /// IAM calls per second allowed for the whole account, shared by every reconcile.
+    #[arg(long, env = "ROLESMITH_IAM_RATE_LIMIT", default_value_t = 10.0)]
+    pub iam_rate_limit: f64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// Names this cluster in the ownership tag of every role it creates.
+    #[arg(long, env = "ROLESMITH_CLUSTER_ID", default_value = "default")]
+    pub cluster_id: String,
+    /// Watch only this namespace (default: all namespaces).
+    #[arg(long, env = "ROLESMITH_WATCH_NAMESPACE")]
+    pub watch_namespace: Option<String>,
+    /// How often an in-sync role is re-read to revert drift (e.g. 10m, 30s, 1h).
+    #[arg(long, env = "ROLESMITH_RESYNC_INTERVAL", default_value = "10m", value_parser = parse_duration)]
+    pub resync_interval: Duration,
+    /// IamRoles reconciled at the same time.
+    #[arg(long, env = "ROLESMITH_CONCURRENCY", default_value_t = 4)]
+    pub concurrency: u16,
+    #[arg(long, env = "ROLESMITH_LOG_FORMAT", value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+    /// Address of the /metrics, /healthz and /readyz server.
+    #[arg(long, env = "ROLESMITH_METRICS_ADDR", default_value = "0.0.0.0:8080")]
+    pub metrics_addr: SocketAddr,
+    /// First delay after a transient failure (doubles per failure, jittered).
+    #[arg(long, env = "ROLESMITH_RETRY_BASE", default_value = "1s", value_parser = parse_duration)]
+    pub retry_base: Duration,
+    /// Longest delay between retries of one role.
+    #[arg(long, env = "ROLESMITH_RETRY_MAX", default_value = "2m", value_parser = parse_duration)]
+    pub retry_max: Duration,
+    /// Elect one active replica through a coordination.k8s.io Lease.
+    #[arg(long, env = "ROLESMITH_LEADER_ELECTION", default_value_t = false)]
+    pub leader_election: bool,
+    #[arg(long, env = "ROLESMITH_LEASE_NAME", default_value = "rolesmith-leader")]
+    pub lease_name: String,
+    #[arg(long, env = "POD_NAMESPACE", default_value = "default")]
+    pub lease_namespace: String,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct FileArgs {
+    /// Manifest files (YAML or JSON, several documents allowed); other kinds are ignored.
+    #[arg(short = 'f', long = "filename", required = true)]
+    pub files: Vec<PathBuf>,
+    /// Namespace for objects that name none.
+    #[arg(short = 'n', long, default_value = "default")]
+    pub namespace: String,
+    /// Must equal the operator's --cluster-id so the two agree on ownership.
+    #[arg(long, env = "ROLESMITH_CLUSTER_ID", default_value = "default")]
+    pub cluster_id: String,
+    #[arg(short = 'o', long, value_enum, default_value = "text")]
+    pub output: OutputFormat,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+/// `90`, `90s`, `10m`, `1h`, `1h30m`, or an ISO 8601 duration.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    if let Ok(seconds) = text.parse::<u64>() {
+        return Ok(Duration::from_secs(seconds));
+    }
+    let parsed: jiff::SignedDuration = text
+        .parse()
+        .map_err(|error| format!("not a duration (try 30s, 10m, 1h): {error}"))?;
+    Duration::try_from(parsed).map_err(|_| "a duration must not be negative".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        let cases = [
+            ("90", Some(90)),
+            ("30s", Some(30)),
+            ("10m", Some(600)),
+            ("1h30m", Some(5400)),
+            ("PT2M", Some(120)),
+            ("soon", None),
+            ("-5s", None),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(
+                parse_duration(text).ok().map(|d| d.as_secs()),
+                expected,
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn cli_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

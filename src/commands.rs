@@ -1,0 +1,212 @@
+//! What each subcommand does. `main.rs` only parses the command line and calls [`dispatch`].
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use crate::cli::{AwsArgs, Cli, Command, FileArgs, OutputFormat, RunArgs};
+use crate::controller::{self, Context, Settings};
+use crate::desired;
+use crate::engine::{self, Mode};
+use crate::iam::{AwsIam, AwsIamConfig, CallObserver, IamApi, NoopObserver};
+use crate::plan;
+use crate::telemetry::{self, Health, Metrics};
+
+pub async fn dispatch(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Crd => match crate::api::crd_yaml() {
+            Ok(yaml) => {
+                print!("{yaml}");
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("error: {error}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Run(args) => run(args).await,
+        Command::Plan(args) => files(args, Mode::DryRun).await,
+        Command::Apply(args) => files(args, Mode::Execute).await,
+    }
+}
+
+fn iam_config(aws: &AwsArgs) -> AwsIamConfig {
+    AwsIamConfig {
+        endpoint_url: aws.iam_endpoint.clone().filter(|e| !e.is_empty()),
+        region: aws.aws_region.clone().filter(|r| !r.is_empty()),
+        ..AwsIamConfig::default()
+    }
+}
+
+async fn run(args: RunArgs) -> ExitCode {
+    telemetry::init_logging(args.log_format);
+    let client = match kube::Client::try_default().await {
+        Ok(client) => client,
+        Err(error) => {
+            tracing::error!(%error, "cannot build a Kubernetes client");
+            return ExitCode::FAILURE;
+        }
+    };
+    let health = Arc::new(Health::default());
+    let metrics = Arc::new(Metrics::new(health.clone()));
+    let observer: Arc<dyn CallObserver> = metrics.clone();
+    let iam: Arc<dyn IamApi> = Arc::new(AwsIam::new(iam_config(&args.aws), observer).await);
+    let settings = Settings {
+        cluster_id: args.cluster_id.clone(),
+        namespace: args.watch_namespace.clone().filter(|n| !n.is_empty()),
+        resync: args.resync_interval,
+        concurrency: args.concurrency,
+        base_backoff: args.retry_base,
+        max_backoff: args.retry_max,
+    };
+    tracing::info!(cluster_id = %settings.cluster_id, namespace = ?settings.namespace, resync = ?settings.resync, "starting rolesmith");
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutdown requested; finishing in-flight reconciles");
+        let _ = stop_tx.send(true);
+    });
+    let server = tokio::spawn(telemetry::serve(
+        args.metrics_addr,
+        metrics.clone(),
+        stopped(stop_rx.clone()),
+    ));
+    let ctx = Arc::new(Context::new(client, iam, metrics, settings));
+    controller::run(ctx, health, stopped(stop_rx)).await;
+    match server.await {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(error)) => {
+            tracing::error!(%error, "metrics server failed");
+            ExitCode::FAILURE
+        }
+        Err(error) => {
+            tracing::error!(%error, "metrics server task failed");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn stopped(mut rx: tokio::sync::watch::Receiver<bool>) {
+    let _ = rx.wait_for(|stop| *stop).await;
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// `plan` and `apply`: the controller's engine, driven by files instead of a cluster.
+async fn files(args: FileArgs, mode: Mode) -> ExitCode {
+    let roles = match crate::manifest::load(&args.files, &args.namespace) {
+        Ok(roles) => roles,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if roles.is_empty() {
+        eprintln!("error: no IamRole (iam.rolesmith.dev/v1alpha1) found in the given files");
+        return ExitCode::FAILURE;
+    }
+    let observer: Arc<dyn CallObserver> = Arc::new(NoopObserver);
+    let iam = AwsIam::new(iam_config(&args.aws), observer).await;
+    let mut results = Vec::new();
+    let mut failed = false;
+    let mut changes = 0;
+    for role in &roles {
+        let object = format!(
+            "{}/{}",
+            role.metadata.namespace.clone().unwrap_or_default(),
+            role.metadata.name.clone().unwrap_or_default()
+        );
+        let outcome = async {
+            let desired = desired::desired_role(role)?;
+            let owner = desired::owner(&args.cluster_id, role)?;
+            let report = engine::apply(&iam, &desired, &owner, role.spec.adopt, mode).await?;
+            Ok::<_, crate::error::Error>((desired.name, report))
+        }
+        .await;
+        match outcome {
+            Ok((name, report)) => {
+                changes += report.ops.len();
+                if args.output == OutputFormat::Text {
+                    print_text(&object, &name, &report, mode);
+                }
+                results.push(serde_json::json!({
+                    "object": object,
+                    "roleName": name,
+                    "roleArn": report.role_arn,
+                    "operations": report.ops,
+                    "warnings": report.warnings,
+                }));
+            }
+            Err(error) => {
+                failed = true;
+                if args.output == OutputFormat::Text {
+                    println!(
+                        "{object}: error ({}): {}",
+                        error.category(),
+                        error.message()
+                    );
+                }
+                results.push(serde_json::json!({
+                    "object": object,
+                    "error": { "category": error.category().as_str(), "message": error.message() },
+                }));
+            }
+        }
+    }
+    if args.output == OutputFormat::Json {
+        match serde_json::to_string_pretty(&results) {
+            Ok(text) => println!("{text}"),
+            Err(error) => {
+                eprintln!("error: {error}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else if mode == Mode::DryRun && changes > 0 {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn print_text(object: &str, name: &str, report: &engine::ApplyReport, mode: Mode) {
+    let verb = match mode {
+        Mode::DryRun => "would apply",
+        Mode::Execute => "applied",
+    };
+    if report.ops.is_empty() {
+        println!("{object}: role {name} is in sync (no changes)");
+    } else {
+        println!(
+            "{object}: role {name}: {verb} {} change(s)",
+            report.ops.len()
+        );
+        for op in &report.ops {
+            println!("  {}", plan::describe(op));
+        }
+    }
+    for warning in &report.warnings {
+        println!("  warning: {warning}");
+    }
+}

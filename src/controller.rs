@@ -1,0 +1,440 @@
+//! The controller: watches IamRoles and runs the engine for each, behind kube's finalizer helper.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use kube::api::{Api, Patch, PatchParams};
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
+use kube::runtime::reflector;
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Client, Resource, ResourceExt};
+
+use crate::api::{DeletionPolicy, IamRole, IamRoleStatus};
+use crate::desired;
+use crate::engine::{self, Mode};
+use crate::error::{Error, Result};
+use crate::iam::IamApi;
+use crate::plan;
+use crate::status::{self, Outcome, RoleIdentity};
+use crate::telemetry::{Health, Metrics};
+
+/// Held on every IamRole until IAM is cleaned up.
+pub const FINALIZER: &str = "iam.rolesmith.dev/cleanup";
+/// The field manager of every status write.
+pub const FIELD_MANAGER: &str = "rolesmith";
+
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Names this cluster in ownership tags.
+    pub cluster_id: String,
+    /// Watch one namespace, or all when `None`.
+    pub namespace: Option<String>,
+    /// How often an in-sync role is re-read to catch drift.
+    pub resync: Duration,
+    pub concurrency: u16,
+    /// First retry delay after a transient failure; doubles up to `max_backoff`.
+    pub base_backoff: Duration,
+    pub max_backoff: Duration,
+}
+
+pub struct Context {
+    pub client: Client,
+    pub iam: Arc<dyn IamApi>,
+    pub recorder: Recorder,
+    pub metrics: Arc<Metrics>,
+    pub settings: Settings,
+    /// Consecutive transient failures per object, for exponential backoff.
+    failures: Mutex<HashMap<String, u32>>,
+}
+
+impl Context {
+    pub fn new(
+        client: Client,
+        iam: Arc<dyn IamApi>,
+        metrics: Arc<Metrics>,
+        settings: Settings,
+    ) -> Self {
+        let recorder = Recorder::new(client.clone(), Reporter::from("rolesmith"));
+        Context {
+            client,
+            iam,
+            recorder,
+            metrics,
+            settings,
+            failures: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The delay before retry number `n` (1-based) of an object: exponential, capped, jittered
+    /// to between half and all of it, so a fleet that failed together does not retry together.
+    fn next_backoff(&self, key: &str, at_least: Option<Duration>) -> Duration {
+        let attempt = match self.failures.lock() {
+            Ok(mut failures) => {
+                let count = failures.entry(key.to_string()).or_insert(0);
+                *count = count.saturating_add(1);
+                *count
+            }
+            Err(_) => 1,
+        };
+        let exponent = attempt.saturating_sub(1).min(16);
+        let full = self
+            .settings
+            .base_backoff
+            .saturating_mul(1 << exponent)
+            .min(self.settings.max_backoff);
+        let jittered = full.mul_f64(0.5 + fastrand::f64() * 0.5);
+        jittered.max(at_least.unwrap_or_default())
+    }
+
+    fn reset_backoff(&self, key: &str) {
+        if let Ok(mut failures) = self.failures.lock() {
+            failures.remove(key);
+        }
+    }
+
+    /// The resync interval, jittered ±10 % so roles do not all re-read IAM at the same moment.
+    fn resync(&self) -> Duration {
+        self.settings.resync.mul_f64(0.9 + fastrand::f64() * 0.2)
+    }
+}
+
+/// Runs until `shutdown` resolves; in-flight reconciles finish first.
+pub async fn run(
+    ctx: Arc<Context>,
+    health: Arc<Health>,
+    shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
+) {
+    let api: Api<IamRole> = match &ctx.settings.namespace {
+        Some(namespace) => Api::namespaced(ctx.client.clone(), namespace),
+        None => Api::all(ctx.client.clone()),
+    };
+    let (reader, writer) = reflector::store();
+    let watch_health = health.clone();
+    let stream = watcher(api, watcher::Config::default())
+        .default_backoff()
+        .inspect(move |event| watch_health.set_kube(event.is_ok()))
+        .reflect(writer)
+        .applied_objects()
+        // Our own status writes must not trigger reconciles: only a new generation, a deletion
+        // or a finalizer change does. Drift is caught by the resync requeue.
+        .predicate_filter(trigger_fingerprint, Default::default());
+    let config = kube::runtime::controller::Config::default().concurrency(ctx.settings.concurrency);
+    Controller::for_stream(stream, reader)
+        .with_config(config)
+        .graceful_shutdown_on(shutdown)
+        .run(reconcile, error_policy, ctx)
+        .for_each(|result| async move {
+            match result {
+                Ok((object, _)) => tracing::debug!(object = %object, "reconciled"),
+                Err(error) => tracing::debug!(%error, "reconcile ended in error"),
+            }
+        })
+        .await;
+}
+
+fn trigger_fingerprint(role: &IamRole) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    role.metadata.generation.hash(&mut hasher);
+    role.metadata.deletion_timestamp.is_some().hash(&mut hasher);
+    role.finalizers().hash(&mut hasher);
+    Some(hasher.finish())
+}
+
+async fn reconcile(role: Arc<IamRole>, ctx: Arc<Context>) -> Result<Action> {
+    let namespace = role.namespace().unwrap_or_default();
+    let api: Api<IamRole> = Api::namespaced(ctx.client.clone(), &namespace);
+    let started = Instant::now();
+    let result = finalizer(&api, FINALIZER, role, |event| async {
+        match event {
+            FinalizerEvent::Apply(role) => apply(role, &ctx).await,
+            FinalizerEvent::Cleanup(role) => cleanup(role, &ctx).await,
+        }
+    })
+    .await
+    .map_err(|error| match error {
+        kube::runtime::finalizer::Error::ApplyFailed(error)
+        | kube::runtime::finalizer::Error::CleanupFailed(error) => error,
+        kube::runtime::finalizer::Error::AddFinalizer(error)
+        | kube::runtime::finalizer::Error::RemoveFinalizer(error) => Error::from(error),
+        other => Error::Internal(other.to_string()),
+    });
+    ctx.metrics.reconciled(
+        started.elapsed(),
+        result.as_ref().err().map(Error::category),
+    );
+    result
+}
+
+fn error_policy(role: Arc<IamRole>, error: &Error, ctx: Arc<Context>) -> Action {
+    let key = object_key(&role);
+    let retry_after = match error {
+        Error::Iam { retry_after, .. } => *retry_after,
+        _ => None,
+    };
+    let delay = ctx.next_backoff(&key, retry_after);
+    tracing::warn!(object = %key, category = %error.category(), error = %error.message(), ?delay, "reconcile failed; retrying");
+    Action::requeue(delay)
+}
+
+fn object_key(role: &IamRole) -> String {
+    format!(
+        "{}/{}",
+        role.namespace().unwrap_or_default(),
+        role.name_any()
+    )
+}
+
+/// The role name this object manages: the one recorded in status once created (so a name
+/// derivation change can never orphan a role), else the one the spec gives.
+fn managed_role_name(role: &IamRole) -> String {
+    if let Some(name) = role.status.as_ref().and_then(|s| s.role_name.clone()) {
+        return name;
+    }
+    desired::role_name(
+        &role.namespace().unwrap_or_default(),
+        &role.name_any(),
+        role.spec.role_name.as_deref(),
+    )
+}
+
+async fn apply(role: Arc<IamRole>, ctx: &Context) -> Result<Action> {
+    let key = object_key(&role);
+    let owner = desired::owner(&ctx.settings.cluster_id, &role)?;
+    let result = match desired::desired_role(&role) {
+        Ok(desired) => {
+            engine::apply(
+                ctx.iam.as_ref(),
+                &desired,
+                &owner,
+                role.spec.adopt,
+                Mode::Execute,
+            )
+            .await
+        }
+        Err(error) => Err(error),
+    };
+    let name = managed_role_name(&role);
+    let (outcome, identity, warnings, action, changes) = match result {
+        Ok(report) => {
+            ctx.reset_backoff(&key);
+            let identity = RoleIdentity {
+                name,
+                arn: report.role_arn.clone(),
+                id: report.role_id.clone(),
+            };
+            let changes: Vec<&'static str> = report.ops.iter().map(|op| op.action()).collect();
+            (
+                Outcome::Synced {
+                    changes: changes.len(),
+                },
+                identity,
+                report.warnings,
+                Action::requeue(ctx.resync()),
+                changes,
+            )
+        }
+        Err(error) if error.is_retryable() => {
+            let retry_after = match &error {
+                Error::Iam { retry_after, .. } => *retry_after,
+                _ => None,
+            };
+            let delay = ctx.next_backoff(&key, retry_after);
+            tracing::warn!(object = %key, category = %error.category(), error = %error.message(), ?delay, "transient failure; retrying");
+            let outcome = Outcome::Retrying {
+                category: error.category(),
+                message: error.message(),
+            };
+            ctx.metrics
+                .reconciled(Duration::ZERO, Some(error.category()));
+            (
+                outcome,
+                identity_only(name),
+                Vec::new(),
+                Action::requeue(delay),
+                Vec::new(),
+            )
+        }
+        Err(error) => {
+            ctx.reset_backoff(&key);
+            tracing::info!(object = %key, category = %error.category(), error = %error.message(), "blocked until the spec changes");
+            let outcome = Outcome::Blocked {
+                category: error.category(),
+                message: error.message(),
+            };
+            ctx.metrics
+                .reconciled(Duration::ZERO, Some(error.category()));
+            (
+                outcome,
+                identity_only(name),
+                Vec::new(),
+                Action::requeue(ctx.resync()),
+                Vec::new(),
+            )
+        }
+    };
+    let next = status::next_status(
+        role.status.as_ref(),
+        role.metadata.generation,
+        &outcome,
+        &identity,
+        &warnings,
+        jiff::Timestamp::now(),
+    );
+    publish_events(&role, ctx, role.status.as_ref(), &next, &outcome, &changes).await;
+    write_status(&role, ctx, &next).await?;
+    Ok(action)
+}
+
+fn identity_only(name: String) -> RoleIdentity {
+    RoleIdentity {
+        name,
+        arn: None,
+        id: None,
+    }
+}
+
+async fn cleanup(role: Arc<IamRole>, ctx: &Context) -> Result<Action> {
+    let owner = desired::owner(&ctx.settings.cluster_id, &role)?;
+    let name = managed_role_name(&role);
+    let policy = match role.spec.deletion_policy {
+        DeletionPolicy::Delete => plan::DeletionPolicy::Delete,
+        DeletionPolicy::Retain => plan::DeletionPolicy::Retain,
+    };
+    let report = engine::delete(ctx.iam.as_ref(), &name, &owner, policy, Mode::Execute).await?;
+    let (reason, note) = match (&report.left_alone, policy) {
+        (Some(why), _) => (
+            "LeftAlone",
+            format!("IAM role {name} was not deleted: {why}"),
+        ),
+        (None, plan::DeletionPolicy::Retain) => (
+            "Retained",
+            format!("IAM role {name} kept (deletionPolicy Retain); ownership tag removed"),
+        ),
+        (None, plan::DeletionPolicy::Delete) if report.ops.is_empty() => {
+            ("Deleted", format!("IAM role {name} was already gone"))
+        }
+        (None, plan::DeletionPolicy::Delete) => ("Deleted", format!("IAM role {name} deleted")),
+    };
+    publish(&role, ctx, EventType::Normal, reason, "Delete", note).await;
+    Ok(Action::await_change())
+}
+
+async fn write_status(role: &IamRole, ctx: &Context, next: &IamRoleStatus) -> Result<()> {
+    let current = role.status.as_ref();
+    let sync_time_moved =
+        current.and_then(|s| s.last_sync_time.as_ref()) != next.last_sync_time.as_ref();
+    if !status::differs_materially(current, next) && !sync_time_moved {
+        return Ok(());
+    }
+    let namespace = role.namespace().unwrap_or_default();
+    let api: Api<IamRole> = Api::namespaced(ctx.client.clone(), &namespace);
+    let patch = serde_json::json!({
+        "apiVersion": IamRole::api_version(&()),
+        "kind": IamRole::kind(&()),
+        "status": next,
+    });
+    api.patch_status(
+        &role.name_any(),
+        &PatchParams::apply(FIELD_MANAGER).force(),
+        &Patch::Apply(&patch),
+    )
+    .await?;
+    Ok(())
+}
+
+/// One Event per transition, not per retry: users see what changed without an Event storm.
+async fn publish_events(
+    role: &IamRole,
+    ctx: &Context,
+    before: Option<&IamRoleStatus>,
+    after: &IamRoleStatus,
+    outcome: &Outcome,
+    changes: &[&'static str],
+) {
+    let was = status::ready_condition(before).map(|c| (c.reason.clone(), c.message.clone()));
+    let now = status::ready_condition(Some(after)).map(|c| (c.reason.clone(), c.message.clone()));
+    match outcome {
+        Outcome::Synced { .. } if !changes.is_empty() => {
+            let note = format!(
+                "applied {} IAM change(s): {}",
+                changes.len(),
+                changes.join(", ")
+            );
+            publish(role, ctx, EventType::Normal, "Synced", "Apply", note).await;
+        }
+        Outcome::Synced { .. } => {
+            if was != now {
+                publish(
+                    role,
+                    ctx,
+                    EventType::Normal,
+                    "Synced",
+                    "Apply",
+                    "IAM role matches the spec".into(),
+                )
+                .await;
+            }
+        }
+        Outcome::Retrying { category, message } | Outcome::Blocked { category, message } => {
+            if was != now {
+                publish(
+                    role,
+                    ctx,
+                    EventType::Warning,
+                    category.as_str(),
+                    "Apply",
+                    message.clone(),
+                )
+                .await;
+            }
+        }
+    }
+    let warned = |s: Option<&IamRoleStatus>| {
+        s.and_then(|s| {
+            s.conditions
+                .iter()
+                .find(|c| c.type_ == status::WARNINGS && c.status == "True")
+        })
+        .map(|c| c.message.clone())
+    };
+    if let Some(message) = warned(Some(after))
+        && warned(before).as_ref() != Some(&message)
+    {
+        publish(
+            role,
+            ctx,
+            EventType::Warning,
+            "RiskySettings",
+            "Validate",
+            message,
+        )
+        .await;
+    }
+}
+
+async fn publish(
+    role: &IamRole,
+    ctx: &Context,
+    type_: EventType,
+    reason: &str,
+    action: &str,
+    note: String,
+) {
+    let event = Event {
+        type_,
+        reason: reason.to_string(),
+        note: Some(crate::error::truncate(&note, 1024)),
+        action: action.to_string(),
+        secondary: None,
+    };
+    let reference = role.object_ref(&());
+    if let Err(error) = ctx.recorder.publish(&event, &reference).await {
+        // Events are best effort: failing to record one must not fail the reconcile.
+        tracing::warn!(%error, "could not publish event");
+    }
+}

@@ -1,0 +1,122 @@
+//! observe → validate → plan → execute, shared by the controller and the CLI.
+//!
+//! The engine holds no state: every call reads IAM afresh, so a crash at any point is repaired by
+//! the next call, and the ownership tag written by CreateRole itself means a role never exists
+//! unclaimed.
+
+use crate::error::{Error, Result};
+use crate::iam::IamApi;
+use crate::model::{DesiredRole, IamOp, ObservedRole, Owner};
+use crate::plan::{self, DeletionPolicy, Ownership, PlanError};
+use crate::validate;
+
+/// What an apply found and did.
+#[derive(Clone, Debug, Default)]
+pub struct ApplyReport {
+    /// The writes planned (and, unless a dry run, executed in this order).
+    pub ops: Vec<IamOp>,
+    pub role_arn: Option<String>,
+    pub role_id: Option<String>,
+    /// Risky but legal settings: surfaced, never blocking.
+    pub warnings: Vec<String>,
+    /// Whether the role existed before.
+    pub existed: bool,
+}
+
+/// Whether to write to IAM or only report what would be written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Execute,
+    DryRun,
+}
+
+/// Makes IAM match `desired` (or, in a dry run, says how it would).
+pub async fn apply(
+    iam: &dyn IamApi,
+    desired: &DesiredRole,
+    owner: &Owner,
+    adopt: bool,
+    mode: Mode,
+) -> Result<ApplyReport> {
+    let problems = validate::validate_desired(desired);
+    if !problems.is_empty() {
+        return Err(Error::InvalidSpec(problems));
+    }
+    let observed = iam.get_role(&desired.name).await?;
+    let ops = plan::plan_apply(desired, observed.as_ref(), owner, adopt).map_err(plan_error)?;
+    let mut report = ApplyReport {
+        warnings: validate::warnings(desired, account_of(observed.as_ref()).as_deref()),
+        existed: observed.is_some(),
+        role_arn: observed.as_ref().map(|o| o.arn.clone()),
+        role_id: observed.as_ref().map(|o| o.role_id.clone()),
+        ops,
+    };
+    if mode == Mode::DryRun {
+        return Ok(report);
+    }
+    for op in &report.ops {
+        let outcome = iam.execute(op).await?;
+        if outcome.arn.is_some() {
+            report.role_arn = outcome.arn;
+        }
+        if outcome.role_id.is_some() {
+            report.role_id = outcome.role_id;
+        }
+    }
+    Ok(report)
+}
+
+/// What a delete found and did.
+#[derive(Clone, Debug, Default)]
+pub struct DeleteReport {
+    pub ops: Vec<IamOp>,
+    /// Set when the role exists but is not ours, so it was left alone.
+    pub left_alone: Option<String>,
+}
+
+/// Deletes (or releases, with `Retain`) the role named `name` if, and only if, it is ours.
+/// A role that is already gone is fine.
+pub async fn delete(
+    iam: &dyn IamApi,
+    name: &str,
+    owner: &Owner,
+    policy: DeletionPolicy,
+    mode: Mode,
+) -> Result<DeleteReport> {
+    let Some(observed) = iam.get_role(name).await? else {
+        return Ok(DeleteReport::default());
+    };
+    if let Ownership::Foreign { reason } = plan::ownership(&observed, owner, false) {
+        return Ok(DeleteReport {
+            ops: Vec::new(),
+            left_alone: Some(reason),
+        });
+    }
+    let profiles = match policy {
+        DeletionPolicy::Delete => iam.list_instance_profiles(name).await?,
+        DeletionPolicy::Retain => Vec::new(),
+    };
+    let ops = plan::plan_delete(&observed, &profiles, owner, policy);
+    if mode == Mode::Execute {
+        for op in &ops {
+            iam.execute(op).await?;
+        }
+    }
+    Ok(DeleteReport {
+        ops,
+        left_alone: None,
+    })
+}
+
+fn plan_error(error: PlanError) -> Error {
+    match error {
+        PlanError::NotOwned { .. } => Error::OwnershipConflict(error.to_string()),
+        PlanError::PathChanged { .. } => Error::InvalidSpec(vec![error.to_string()]),
+    }
+}
+
+/// The account id in a role ARN (`arn:aws:iam::ACCOUNT:role/…`).
+fn account_of(observed: Option<&ObservedRole>) -> Option<String> {
+    let arn = &observed?.arn;
+    arn.split(':').nth(4).map(str::to_string)
+}
