@@ -1,0 +1,125 @@
+"""deploy/iam-policy.json: exactly the IAM actions the operator calls, writes scoped to owned roles."""
+
+import json
+import re
+import unittest
+
+from iam_rules import spec_problems
+from support import ROOT, iam_client, load_one, moto_server
+
+POLICY = ROOT / "deploy" / "iam-policy.json"
+OWNER_TAG = "rolesmith.dev/owner"
+READS = {"GetRole", "ListRolePolicies", "GetRolePolicy", "ListAttachedRolePolicies", "ListInstanceProfilesForRole"}
+WRITES = {
+    "CreateRole", "UpdateRole", "UpdateAssumeRolePolicy", "PutRolePolicy", "DeleteRolePolicy", "AttachRolePolicy",
+    "DetachRolePolicy", "TagRole", "UntagRole", "PutRolePermissionsBoundary", "DeleteRolePermissionsBoundary",
+    "RemoveRoleFromInstanceProfile", "DeleteRole",
+}
+
+
+def as_list(v):
+    return v if isinstance(v, list) else [v]
+
+
+def statements(policy):
+    return as_list(policy["Statement"])
+
+
+def actions(stmt):
+    return {a.removeprefix("iam:") for a in as_list(stmt.get("Action", []))}
+
+
+def conditions_on(stmt, key):
+    return [(op, k, v) for op, kv in stmt.get("Condition", {}).items() for k, v in kv.items() if k == key]
+
+
+class IamPolicy(unittest.TestCase):
+    def setUp(self):
+        self.policy = json.loads(POLICY.read_text())
+
+    def allowed(self):
+        return set().union(*(actions(s) for s in statements(self.policy) if s["Effect"] == "Allow"))
+
+    def test_allows_exactly_the_calls_the_operator_makes(self):
+        self.assertEqual(self.allowed(), READS | WRITES)
+        self.assertNotIn("PassRole", self.allowed())
+
+    def test_every_write_the_plan_can_emit_is_allowed(self):
+        model = (ROOT / "src" / "model.rs").read_text()
+        emitted = set(re.findall(r'IamOp::\w+ \{ \.\. \} => "(\w+)"', model))
+        self.assertTrue(emitted, "IamOp::action() not found in src/model.rs")
+        self.assertLessEqual(emitted, self.allowed())
+
+    def test_no_wildcards_or_negations_in_allows(self):
+        for s in statements(self.policy):
+            if s["Effect"] != "Allow":
+                continue
+            with self.subTest(s["Sid"]):
+                self.assertFalse({"NotAction", "NotResource", "NotPrincipal"} & set(s))
+                for a in as_list(s["Action"]):
+                    self.assertRegex(a, r"^iam:[A-Za-z]+$")
+                for r in as_list(s["Resource"]):
+                    self.assertRegex(r, r"^arn:aws:iam::\*:(role|instance-profile)/")
+
+    def test_role_writes_require_the_ownership_tag(self):
+        for s in statements(self.policy):
+            writes = actions(s) & WRITES
+            if s["Effect"] != "Allow" or not writes:
+                continue
+            with self.subTest(s["Sid"]):
+                if writes == {"RemoveRoleFromInstanceProfile"}:
+                    # IAM authorizes it against the instance profile, which rolesmith never tags.
+                    self.assertEqual(as_list(s["Resource"]), ["arn:aws:iam::*:instance-profile/*"])
+                    continue
+                resource_tag = conditions_on(s, f"aws:ResourceTag/{OWNER_TAG}")
+                request_tag = conditions_on(s, f"aws:RequestTag/{OWNER_TAG}")
+                if writes == {"CreateRole"}:
+                    self.assertEqual(request_tag, [("Null", f"aws:RequestTag/{OWNER_TAG}", "false")])
+                elif resource_tag == [("Null", f"aws:ResourceTag/{OWNER_TAG}", "true")]:
+                    self.assertEqual(writes, {"TagRole"}, "only claiming an untagged role may skip ownership")
+                    self.assertEqual(request_tag, [("Null", f"aws:RequestTag/{OWNER_TAG}", "false")])
+                else:
+                    self.assertEqual(resource_tag, [("Null", f"aws:ResourceTag/{OWNER_TAG}", "false")])
+
+    def test_the_operator_cannot_change_its_own_role(self):
+        deny = [s for s in statements(self.policy) if s["Effect"] == "Deny"]
+        self.assertEqual(len(deny), 1)
+        self.assertEqual(actions(deny[0]), WRITES - {"RemoveRoleFromInstanceProfile"})
+        bootstrap = load_one(ROOT / "deploy" / "bootstrap-iamrole.yaml")["spec"]
+        path = bootstrap["path"].strip("/")
+        arn = f"arn:aws:iam::*:role/{path + '/' if path else ''}{bootstrap['roleName']}"
+        self.assertIn(arn, as_list(deny[0]["Resource"]))
+
+    def test_iam_md_explains_every_statement(self):
+        doc = (ROOT / "deploy" / "IAM.md").read_text()
+        for s in statements(self.policy):
+            self.assertIn(f"`{s['Sid']}`", doc)
+
+    def test_bootstrap_role_carries_the_policy_and_is_valid(self):
+        obj = load_one(ROOT / "deploy" / "bootstrap-iamrole.yaml")
+        spec = obj["spec"]
+        self.assertEqual((obj["apiVersion"], obj["kind"]), ("iam.rolesmith.dev/v1alpha1", "IamRole"))
+        self.assertEqual(spec["inlinePolicies"], {"rolesmith-operator": self.policy})
+        self.assertEqual(spec["deletionPolicy"], "Retain")
+        self.assertEqual(spec_problems(spec), [])
+        trust = statements(spec["assumeRolePolicy"])
+        web = next(s for s in trust if s["Action"] == "sts:AssumeRoleWithWebIdentity")
+        cond = web["Condition"]["StringEquals"]
+        self.assertEqual({k.rsplit(":", 1)[1]: v for k, v in cond.items()},
+                         {"sub": "system:serviceaccount:rolesmith:rolesmith", "aud": "sts.amazonaws.com"})
+        self.assertTrue(web["Principal"]["Federated"].startswith("arn:aws:iam::123456789012:oidc-provider/oidc.eks."))
+
+    def test_iam_accepts_the_policy_and_the_bootstrap_role(self):
+        spec = load_one(ROOT / "deploy" / "bootstrap-iamrole.yaml")["spec"]
+        with moto_server() as endpoint:
+            iam = iam_client(endpoint)
+            iam.create_policy(PolicyName="rolesmith-operator", PolicyDocument=POLICY.read_text())
+            iam.create_role(RoleName=spec["roleName"], Path=spec["path"],
+                            AssumeRolePolicyDocument=json.dumps(spec["assumeRolePolicy"]))
+            for name, doc in spec["inlinePolicies"].items():
+                iam.put_role_policy(RoleName=spec["roleName"], PolicyName=name, PolicyDocument=json.dumps(doc))
+            self.assertEqual(iam.list_role_policies(RoleName=spec["roleName"])["PolicyNames"], ["rolesmith-operator"])
+
+
+if __name__ == "__main__":
+    unittest.main()
