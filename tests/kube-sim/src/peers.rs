@@ -1,0 +1,133 @@
+//! The one place that calls engineers B's and C's modules (discovery, OpenAPI, tables, schema, SSA).
+//! While one of them has not landed yet, its adapter answers a loud 500 instead of guessing.
+
+use serde_json::Value;
+
+use crate::resource::ResourceType;
+use crate::status::{ApiError, ApiResult};
+
+fn pending(what: &str) -> ApiError {
+    ApiError::internal(format!("kube-sim: {what} is not implemented yet"))
+}
+
+pub fn aggregated_core(_types: &[ResourceType]) -> ApiResult<Value> {
+    Err(pending("aggregated discovery (/api)"))
+}
+
+pub fn aggregated_groups(_types: &[ResourceType]) -> ApiResult<Value> {
+    Err(pending("aggregated discovery (/apis)"))
+}
+
+pub const AGGREGATED_CONTENT_TYPE: &str =
+    "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
+
+pub fn api_versions() -> ApiResult<Value> {
+    Err(pending("legacy discovery (/api)"))
+}
+
+pub fn api_group_list(_types: &[ResourceType]) -> ApiResult<Value> {
+    Err(pending("legacy discovery (/apis)"))
+}
+
+pub fn api_resource_list(
+    _types: &[ResourceType],
+    _group: &str,
+    _version: &str,
+) -> ApiResult<Option<Value>> {
+    Err(pending("legacy discovery (resource lists)"))
+}
+
+pub fn version_info() -> ApiResult<Value> {
+    Err(pending("/version"))
+}
+
+pub fn openapi_index(_types: &[ResourceType]) -> ApiResult<Value> {
+    Err(pending("OpenAPI v3 index"))
+}
+
+pub fn openapi_group_version(
+    _types: &[ResourceType],
+    _group: &str,
+    _version: &str,
+) -> ApiResult<Option<Value>> {
+    Err(pending("OpenAPI v3 documents"))
+}
+
+pub fn table(
+    rt: &ResourceType,
+    objects: &[Value],
+    list_meta: Value,
+    include_object: &str,
+    now: jiff::Timestamp,
+) -> ApiResult<Value> {
+    if !include_object.is_empty() && !crate::table::INCLUDE_OBJECT_VALUES.contains(&include_object)
+    {
+        return Err(ApiError::bad_request(format!(
+            "includeObject: Unsupported value: \"{include_object}\": supported values: \"None\", \"Metadata\", \"Object\""
+        )));
+    }
+    Ok(crate::table::table(
+        rt,
+        objects,
+        list_meta,
+        include_object,
+        now,
+    ))
+}
+
+/// Printer columns the table code could not evaluate make the CRD invalid.
+pub fn check_printer_columns(columns: &[Value]) -> Result<(), String> {
+    crate::table::check_printer_columns(columns)
+}
+
+/// A field error from schema validation, flattened for a 422 cause.
+pub struct FieldProblem {
+    pub field: String,
+    pub reason: String,
+    pub message: String,
+}
+
+pub fn prune(_schema: &Value, _obj: &mut Value) -> ApiResult<Vec<String>> {
+    Err(pending("schema pruning"))
+}
+
+pub fn apply_defaults(_schema: &Value, _obj: &mut Value) -> ApiResult<()> {
+    Err(pending("schema defaulting"))
+}
+
+pub fn validate(
+    _schema: &Value,
+    _obj: &Value,
+    _old: Option<&Value>,
+) -> ApiResult<Vec<FieldProblem>> {
+    Err(pending("schema validation"))
+}
+
+pub struct ApplyConflicts {
+    pub message: String,
+    pub causes: Vec<Value>,
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn ssa_apply(
+    _live: Option<&Value>,
+    _applied: &Value,
+    _manager: &str,
+    _force: bool,
+    _subresource: Option<&str>,
+    _schema: Option<&Value>,
+    _now: &str,
+) -> ApiResult<Result<Value, ApplyConflicts>> {
+    Err(pending("server-side apply"))
+}
+
+/// managedFields bookkeeping for non-apply writes. Until ssa.rs lands this records nothing, which no
+/// client can observe except through apply, and apply itself answers 500 until then.
+pub fn record_update(
+    _old: Option<&Value>,
+    _new: &mut Value,
+    _manager: &str,
+    _subresource: Option<&str>,
+    _now: &str,
+) {
+}
