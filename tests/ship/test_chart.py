@@ -56,6 +56,13 @@ def get(kubeconfig, kind: str, name: str, namespace: str | None = None) -> dict:
 
 
 class Lint(unittest.TestCase):
+    def test_app_version_is_the_crate_version(self):
+        import tomllib
+
+        chart = yaml.safe_load((ROOT / "charts" / "rolesmith" / "Chart.yaml").read_text())
+        crate = tomllib.loads((ROOT / "Cargo.toml").read_text())["package"]["version"]
+        self.assertEqual(chart["appVersion"], crate)
+
     def test_lint_passes_without_warnings(self):
         result = helm_client.lint()
         self.assertEqual(result["TotalChartsLinted"], 1)
