@@ -4,13 +4,21 @@
 //! Everything here works on JSON text, because that is what IAM stores and returns; no
 //! function here performs IO.
 
+mod check;
 mod decode;
 mod document;
 mod equivalence;
+mod guardrails;
+mod json;
 
+pub use check::{DocumentKind, check_document};
 pub use decode::decode_iam_text;
 pub use document::{PolicyError, document_text};
 pub use equivalence::equivalent;
+pub use guardrails::{
+    grants_admin, saml_providers_without_audience, untrusted_accounts_without_external_id,
+    web_identity_providers_without_subject, wildcard_principal_without_condition,
+};
 
 /// The size IAM measures against its quotas: it does not count whitespace, so a
 /// pretty-printed document costs the same as a compact one.
