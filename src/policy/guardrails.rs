@@ -115,6 +115,31 @@ pub fn saml_providers_without_audience(text: &str) -> Vec<String> {
     providers
 }
 
+/// Principals IAM shows as a unique id (`AROA…` for a role, `AIDA…` for a user) instead of an
+/// ARN: IAM rewrites a principal that was deleted after the trust policy was written. Such a
+/// document cannot be restored by rewriting it (IAM refuses the old ARN until the principal
+/// exists again), so the caller reports the ids as the reason for the drift.
+pub fn unique_id_principals(text: &str) -> Vec<String> {
+    let Some(doc) = parsed(text) else {
+        return Vec::new();
+    };
+    let is_unique_id = |p: &str| {
+        (p.starts_with("AROA") || p.starts_with("AIDA"))
+            && p.len() > 4
+            && p.bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+    };
+    let mut ids: Vec<String> = Vec::new();
+    for statement in statements(&doc) {
+        for principal in principals(statement, "AWS") {
+            if is_unique_id(principal) && !ids.iter().any(|id| id == principal) {
+                ids.push(principal.to_string());
+            }
+        }
+    }
+    ids
+}
+
 fn parsed(text: &str) -> Option<Value> {
     serde_json::from_str(text).ok()
 }
@@ -386,6 +411,35 @@ mod tests {
                 want,
                 "{text}"
             );
+        }
+    }
+
+    #[test]
+    fn deleted_principals() {
+        let cases: [(&str, &[&str]); 5] = [
+            (
+                r#"{"Effect":"Allow","Principal":{"AWS":"AROA1234567890EXAMPLE"},"Action":"sts:AssumeRole"}"#,
+                &["AROA1234567890EXAMPLE"],
+            ),
+            (
+                r#"{"Effect":"Allow","Principal":{"AWS":["AIDAEXAMPLE1","arn:aws:iam::111122223333:root","AIDAEXAMPLE1"]},"Action":"sts:AssumeRole"}"#,
+                &["AIDAEXAMPLE1"],
+            ),
+            (
+                r#"{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:role/AROA"},"Action":"sts:AssumeRole"}"#,
+                &[],
+            ),
+            (
+                r#"{"Effect":"Allow","Principal":{"Service":"AROAEXAMPLE"},"Action":"sts:AssumeRole"}"#,
+                &[],
+            ),
+            (
+                r#"{"Effect":"Allow","Principal":{"AWS":"AROA"},"Action":"sts:AssumeRole"}"#,
+                &[],
+            ),
+        ];
+        for (statement, want) in cases {
+            assert_eq!(unique_id_principals(&doc(statement)), want, "{statement}");
         }
     }
 

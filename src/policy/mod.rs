@@ -16,8 +16,9 @@ pub use decode::decode_iam_text;
 pub use document::{PolicyError, document_text};
 pub use equivalence::equivalent;
 pub use guardrails::{
-    grants_admin, saml_providers_without_audience, untrusted_accounts_without_external_id,
-    web_identity_providers_without_subject, wildcard_principal_without_condition,
+    grants_admin, saml_providers_without_audience, unique_id_principals,
+    untrusted_accounts_without_external_id, web_identity_providers_without_subject,
+    wildcard_principal_without_condition,
 };
 
 /// The size IAM measures against its quotas: it does not count whitespace, so a
