@@ -1,0 +1,9 @@
+//! rolesmith's integration tests against real local servers (moto for IAM). One binary on
+//! purpose: every test binary links the whole dependency graph, and links are slow.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod iam_adapter;
+mod iam_errors;
+mod iam_faults;
