@@ -105,6 +105,8 @@ def kube_sim_binary() -> Path:
     override = os.environ.get("KUBE_SIM_BIN")
     if override:
         return Path(override)
+    if os.environ.get("SHIP_NO_NESTED_CARGO"):
+        raise AssertionError("kube-sim is missing or older than its sources: run `cargo build -p kube-sim --bin kube-sim`")
     subprocess.run(
         ["cargo", "build", "--quiet", "-p", "kube-sim", "--bin", "kube-sim"],
         cwd=ROOT,
