@@ -18,7 +18,7 @@ pub const POLICY_ARN_PATTERN: &str =
     r"^arn:aws(-cn|-us-gov)?:iam::([0-9]{12}|aws):policy/[\x21-\x7E]{1,1024}$";
 /// The characters IAM accepts in a role description.
 pub const DESCRIPTION_PATTERN: &str = r"^[\t\n\r\x20-\x7E\x{A1}-\x{FF}]*$";
-pub const PATH_PATTERN: &str = r"^(/|/[\x21-\x7E]*/)$";
+pub const PATH_PATTERN: &str = r"^(/|/[\x21-\x7E]+/)$";
 
 /// The IAM role rolesmith should make exist.
 #[derive(CustomResource, KubeSchema, Deserialize, Serialize, Clone, Debug, PartialEq)]

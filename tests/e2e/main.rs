@@ -1,0 +1,13 @@
+//! End to end: the `rolesmith` binary against the test API server and a local IAM, driven only
+//! through the real kubectl and IAM itself, as users and "someone else with IAM access" would.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod harness;
+
+mod examples;
+mod invalid;
+mod lifecycle;
+mod ownership;
+mod restart;
