@@ -263,7 +263,7 @@ fn start_watch(
         bookmarks,
         timeout,
     };
-    Ok(Reply::Watch(watch::start(st, params)))
+    Ok(Reply::Watch(Box::new(watch::start(st, params))))
 }
 
 fn ctx(

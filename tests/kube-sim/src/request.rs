@@ -111,7 +111,7 @@ pub enum Reply {
         content_type: String,
         warnings: Vec<String>,
     },
-    Watch(WatchSetup),
+    Watch(Box<WatchSetup>),
     Text {
         code: u16,
         body: String,

@@ -160,7 +160,7 @@ fn respond(reply: Reply) -> Response<Body> {
             .header("Content-Type", "text/plain")
             .body(Full::new(Bytes::from(body)).boxed()),
         Reply::Watch(setup) => {
-            let rx = watch::spawn(setup);
+            let rx = watch::spawn(*setup);
             let stream = futures::stream::unfold(rx, |mut rx| async move {
                 rx.recv()
                     .await
