@@ -203,3 +203,15 @@ async fn nothing_listening_is_a_transient_dispatch_failure() {
     );
     assert!(!failure.message.is_empty());
 }
+
+#[tokio::test]
+async fn a_slow_answer_still_arrives_in_call_order() {
+    let moto = Moto::start();
+    let proxy = FaultProxy::start(&moto.endpoint);
+    proxy.inject(Fault::slow("GetRole", Duration::from_millis(300)));
+    let (iam, _) = counted_iam(&proxy.endpoint).await;
+    let started = std::time::Instant::now();
+    assert_eq!(iam.get_role("app").await.unwrap(), None);
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    assert_eq!(proxy.actions(), vec!["GetRole"]);
+}
