@@ -9,6 +9,7 @@ use crate::desired;
 use crate::engine::{self, Mode};
 use crate::iam::{AwsIam, AwsIamConfig, CallObserver, IamApi, NoopObserver};
 use crate::plan;
+use crate::ratelimit::AccountLimiter;
 use crate::telemetry::{self, Health, Metrics};
 
 pub async fn dispatch(cli: Cli) -> ExitCode {
@@ -49,7 +50,14 @@ async fn run(args: RunArgs) -> ExitCode {
     let health = Arc::new(Health::default());
     let metrics = Arc::new(Metrics::new(health.clone()));
     let observer: Arc<dyn CallObserver> = metrics.clone();
-    let iam: Arc<dyn IamApi> = Arc::new(AwsIam::new(iam_config(&args.aws), observer).await);
+    // One bucket for the whole account: every reconcile shares it (bursts of up to 2 s' worth).
+    let burst = (args.aws.iam_rate_limit * 2.0).clamp(1.0, 1000.0) as u32;
+    let limiter = Arc::new(AccountLimiter::new(args.aws.iam_rate_limit, burst));
+    let iam: Arc<dyn IamApi> = Arc::new(
+        AwsIam::new(iam_config(&args.aws), observer)
+            .await
+            .with_limiter(limiter),
+    );
     let settings = Settings {
         cluster_id: args.cluster_id.clone(),
         namespace: args.watch_namespace.clone().filter(|n| !n.is_empty()),
@@ -125,7 +133,10 @@ async fn files(args: FileArgs, mode: Mode) -> ExitCode {
         return ExitCode::FAILURE;
     }
     let observer: Arc<dyn CallObserver> = Arc::new(NoopObserver);
-    let iam = AwsIam::new(iam_config(&args.aws), observer).await;
+    let limiter = Arc::new(AccountLimiter::new(args.aws.iam_rate_limit, 1));
+    let iam = AwsIam::new(iam_config(&args.aws), observer)
+        .await
+        .with_limiter(limiter);
     let mut results = Vec::new();
     let mut failed = false;
     let mut changes = 0;

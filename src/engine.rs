@@ -99,13 +99,30 @@ pub async fn delete(
     let ops = plan::plan_delete(&observed, &profiles, owner, policy);
     if mode == Mode::Execute {
         for op in &ops {
-            iam.execute(op).await?;
+            match iam.execute(op).await {
+                Ok(_) => {}
+                // Gone already (a restart mid-delete, or someone else): the goal is reached.
+                Err(error) if is_already_gone(op, &error) => {}
+                Err(error) => return Err(error),
+            }
         }
     }
     Ok(DeleteReport {
         ops,
         left_alone: None,
     })
+}
+
+fn is_already_gone(op: &IamOp, error: &Error) -> bool {
+    let removal = matches!(
+        op,
+        IamOp::DeleteRole { .. }
+            | IamOp::DeleteRolePolicy { .. }
+            | IamOp::DetachRolePolicy { .. }
+            | IamOp::RemoveRoleFromInstanceProfile { .. }
+            | IamOp::DeleteRolePermissionsBoundary { .. }
+    );
+    removal && matches!(error, Error::Iam { code, .. } if code == "NoSuchEntity")
 }
 
 fn plan_error(error: PlanError) -> Error {

@@ -18,6 +18,7 @@ pub mod manifest;
 pub mod model;
 pub mod plan;
 pub mod policy;
+pub mod ratelimit;
 pub mod status;
 pub mod telemetry;
 pub mod validate;

@@ -16,6 +16,15 @@ use futures::future::BoxFuture;
 use super::sdk_error::{from_sdk, is_no_such_entity};
 use super::{CallObserver, CallOutcome, IamApi, OpOutcome, account_id_from_arn};
 use crate::error::Result;
+use crate::ratelimit::AccountLimiter;
+
+/// IAM's answers that mean "this account is calling too fast".
+fn is_throttling(code: &str) -> bool {
+    matches!(
+        code,
+        "Throttling" | "ThrottlingException" | "RequestLimitExceeded"
+    )
+}
 use crate::model::{IamOp, ObservedRole};
 
 /// IAM is a global service whose aws-partition endpoint signs in us-east-1.
@@ -52,6 +61,8 @@ pub struct AwsIam {
     pub(super) client: aws_sdk_iam::Client,
     observer: Arc<dyn CallObserver>,
     account_id: OnceLock<String>,
+    /// The account-wide rate limit every call waits for (None: unlimited, e.g. the CLI).
+    limiter: Option<Arc<AccountLimiter>>,
 }
 
 impl AwsIam {
@@ -85,6 +96,32 @@ impl AwsIam {
             client: aws_sdk_iam::Client::new(&sdk_config),
             observer,
             account_id: OnceLock::new(),
+            limiter: None,
+        }
+    }
+
+    /// Makes every call wait for `limiter`, and pause it when IAM throttles.
+    pub fn with_limiter(mut self, limiter: Arc<AccountLimiter>) -> AwsIam {
+        self.limiter = Some(limiter);
+        self
+    }
+
+    async fn before_call(&self) {
+        if let Some(limiter) = &self.limiter {
+            limiter.acquire().await;
+        }
+    }
+
+    fn after_call(&self, error: Option<&crate::error::Error>) {
+        let Some(limiter) = &self.limiter else {
+            return;
+        };
+        match error {
+            Some(crate::error::Error::Iam {
+                code, retry_after, ..
+            }) if is_throttling(code) => limiter.throttled(*retry_after),
+            Some(_) => {}
+            None => limiter.succeeded(),
         }
     }
 
@@ -97,8 +134,10 @@ impl AwsIam {
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
+        self.before_call().await;
         let started = Instant::now();
         let result = request.await.map_err(|error| from_sdk(action, error));
+        self.after_call(result.as_ref().err());
         self.observe(action, result.as_ref().err(), started.elapsed());
         result
     }
@@ -112,12 +151,14 @@ impl AwsIam {
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
+        self.before_call().await;
         let started = Instant::now();
         let result = match request.await {
             Ok(output) => Ok(Some(output)),
             Err(error) if is_no_such_entity(&error) => Ok(None),
             Err(error) => Err(from_sdk(action, error)),
         };
+        self.after_call(result.as_ref().err());
         self.observe(action, result.as_ref().err(), started.elapsed());
         result
     }

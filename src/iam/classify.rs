@@ -35,8 +35,16 @@ pub fn classify(action: &'static str, code: &str, message: &str) -> Category {
         "MalformedPolicyDocument" if message.contains(NEW_PRINCIPAL_MESSAGE) => {
             Category::IamTransient
         }
-        // Right after CreateRole the role (or a policy created elsewhere moments ago) may not be
-        // visible yet on every replica. A read that races a concurrent delete is the same story.
+        // A managed policy (or boundary) ARN that names nothing is the user's mistake: retrying
+        // will not make it exist. IAM says "Policy <arn> does not exist or is not attachable."
+        "NoSuchEntity"
+            if matches!(action, "AttachRolePolicy" | "PutRolePermissionsBoundary")
+                && message.contains("does not exist or is not attachable") =>
+        {
+            Category::IamRejected
+        }
+        // Right after CreateRole the role may not be visible yet on every replica. A read that
+        // races a concurrent delete is the same story.
         "NoSuchEntity" => Category::IamTransient,
         // Two creators raced: the next observe finds the role and decides whether it is ours.
         "EntityAlreadyExists" if action == "CreateRole" => Category::IamTransient,
@@ -134,6 +142,24 @@ mod tests {
                 "AttachRolePolicy",
                 "NoSuchEntity",
                 "Policy arn:aws:iam::1:policy/x does not exist",
+                IamTransient,
+            ),
+            (
+                "AttachRolePolicy",
+                "NoSuchEntity",
+                "Policy arn:aws:iam::aws:policy/Typo does not exist or is not attachable.",
+                IamRejected,
+            ),
+            (
+                "PutRolePermissionsBoundary",
+                "NoSuchEntity",
+                "Policy arn:aws:iam::1:policy/b does not exist or is not attachable.",
+                IamRejected,
+            ),
+            (
+                "AttachRolePolicy",
+                "NoSuchEntity",
+                "The role with name app cannot be found.",
                 IamTransient,
             ),
             (
