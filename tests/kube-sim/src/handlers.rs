@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::builtin;
+use crate::conversion::{storage_key, storage_type, to_storage, to_view};
 use crate::meta;
 use crate::patch::{self, PatchKind};
 use crate::peers;
@@ -110,21 +111,21 @@ fn resource(st: &mut State, req: &Request, path: ResourcePath) -> ApiResult<Repl
     }
 }
 
-fn with_version(rt: &ResourceType, mut obj: Value) -> Value {
-    if let Some(map) = obj.as_object_mut() {
-        map.insert("apiVersion".into(), json!(rt.api_version()));
-    }
-    obj
+/// The stored object (storage form), or NotFound in the words of the resource asked for.
+fn lookup(st: &State, rt: &ResourceType, ns: Option<&str>, name: &str) -> ApiResult<Value> {
+    let (group, plural) = storage_key(rt);
+    st.get(group, plural, ns.unwrap_or(""), name)
+        .cloned()
+        .ok_or_else(|| ApiError::not_found(rt, name))
 }
 
-fn lookup<'a>(
-    st: &'a State,
-    rt: &ResourceType,
-    ns: Option<&str>,
-    name: &str,
-) -> ApiResult<&'a Value> {
-    st.get(&rt.group, &rt.plural, ns.unwrap_or(""), name)
-        .ok_or_else(|| ApiError::not_found(rt, name))
+/// The stored objects of a resource as its clients see them.
+fn list_view(st: &State, rt: &ResourceType, ns: Option<&str>) -> Vec<Value> {
+    let (group, plural) = storage_key(rt);
+    st.list(group, plural, ns)
+        .into_iter()
+        .map(|o| to_view(rt, o.clone()))
+        .collect()
 }
 
 fn now() -> jiff::Timestamp {
@@ -150,7 +151,7 @@ fn get(
     ns: Option<&str>,
     name: &str,
 ) -> ApiResult<Reply> {
-    let obj = with_version(rt, lookup(st, rt, ns, name)?.clone());
+    let obj = to_view(rt, lookup(st, rt, ns, name)?);
     if req.wants_table() {
         return table_reply(req, rt, &[obj], st.resource_version());
     }
@@ -185,11 +186,9 @@ fn list(st: &State, req: &Request, rt: &ResourceType, ns: Option<&str>) -> ApiRe
             "too old resource version: {asked} ({rv}): kube-sim serves lists only at the current resourceVersion"
         )));
     }
-    let items: Vec<Value> = st
-        .list(&rt.group, &rt.plural, ns)
+    let items: Vec<Value> = list_view(st, rt, ns)
         .into_iter()
         .filter(|o| labels.matches_object(o) && fields.matches(o))
-        .map(|o| with_version(rt, o.clone()))
         .collect();
     if req.wants_table() {
         return table_reply(req, rt, &items, rv);
@@ -250,11 +249,20 @@ fn start_watch(
         .and_then(|t| t.parse::<u64>().ok())
         .filter(|t| *t > 0)
         .map(Duration::from_secs);
+    let table = if req.wants_table() {
+        let include = req.q("includeObject").unwrap_or("Metadata").to_string();
+        // Checks includeObject now, so a bad value is a 400 rather than errors inside the stream.
+        peers::table(rt, &[], json!({}), &include, now())?;
+        Some(include)
+    } else {
+        None
+    };
     let filter = WatchFilter {
         rt: rt.clone(),
         namespace: ns.map(String::from),
         labels,
         fields,
+        table,
     };
     let params = WatchParams {
         filter,
@@ -266,14 +274,16 @@ fn start_watch(
     Ok(Reply::Watch(Box::new(watch::start(st, params))))
 }
 
+/// Writes go through the type that owns the storage (core Event for events.k8s.io).
 fn ctx(
+    st: &State,
     req: &Request,
     rt: &ResourceType,
     sub: Option<&str>,
     managed: Managed,
 ) -> ApiResult<WriteCtx> {
     Ok(WriteCtx {
-        rt: rt.clone(),
+        rt: storage_type(st.types(), rt),
         manager: req.manager(),
         subresource: sub.map(String::from),
         validation: FieldValidation::parse(req.q("fieldValidation"))?,
@@ -285,13 +295,15 @@ fn ctx(
 }
 
 fn written(code: u16, rt: &ResourceType, obj: Value, ctx: WriteCtx) -> Reply {
-    Reply::json(code, with_version(rt, obj)).with_warnings(ctx.warnings)
+    Reply::json(code, to_view(rt, obj)).with_warnings(ctx.warnings)
 }
 
 fn create(st: &mut State, req: &Request, rt: &ResourceType, ns: Option<&str>) -> ApiResult<Reply> {
-    let body = req.body_object()?;
-    let mut ctx = ctx(req, rt, None, Managed::RecordUpdate)?;
-    let obj = write::create(st, &mut ctx, ns, body)?;
+    let mut body = req.body_object()?;
+    write::default_type_meta(rt, &mut body);
+    write::check_type_meta(rt, &body)?;
+    let mut ctx = ctx(st, req, rt, None, Managed::RecordUpdate)?;
+    let obj = write::create(st, &mut ctx, ns, to_storage(rt, body))?;
     Ok(written(201, rt, obj, ctx))
 }
 
@@ -324,9 +336,9 @@ fn replace(
     name: &str,
     sub: Option<&str>,
 ) -> ApiResult<Reply> {
-    let body = req.body_object()?;
+    let mut body = req.body_object()?;
     check_body_identity(rt, &body, ns, name)?;
-    let old = lookup(st, rt, ns, name)?.clone();
+    let old = lookup(st, rt, ns, name)?;
     if rt.custom && meta::resource_version(&body).is_none() {
         return Err(ApiError::invalid(
             rt,
@@ -339,8 +351,10 @@ fn replace(
             )],
         ));
     }
-    let mut ctx = ctx(req, rt, sub, Managed::RecordUpdate)?;
-    let obj = write::update(st, &mut ctx, &old, body)?;
+    write::default_type_meta(rt, &mut body);
+    write::check_type_meta(rt, &body)?;
+    let mut ctx = ctx(st, req, rt, sub, Managed::RecordUpdate)?;
+    let obj = write::update(st, &mut ctx, &old, to_storage(rt, body))?;
     Ok(written(200, rt, obj, ctx))
 }
 
@@ -356,19 +370,23 @@ fn patch(
     if kind == PatchKind::Apply {
         return apply(st, req, rt, ns, name, sub);
     }
-    let old = lookup(st, rt, ns, name)?.clone();
-    let proposed = match kind {
-        PatchKind::Merge => patch::merge_patch(&old, &req.body)?,
-        PatchKind::Json => patch::json_patch(&old, &req.body)?,
+    let old = lookup(st, rt, ns, name)?;
+    // Patches apply to the object as this resource's clients see it.
+    let view = to_view(rt, old.clone());
+    let mut proposed = match kind {
+        PatchKind::Merge => patch::merge_patch(&view, &req.body)?,
+        PatchKind::Json => patch::json_patch(&view, &req.body)?,
         PatchKind::Strategic if rt.custom => {
             return Err(ApiError::unsupported_media_type(&req.content_type));
         }
-        PatchKind::Strategic => crate::smp::strategic_merge_patch(&old, &req.body)?,
+        PatchKind::Strategic => crate::smp::strategic_merge_patch(&view, &req.body)?,
         PatchKind::Apply => return Err(ApiError::internal("apply handled above")),
     };
     check_body_identity(rt, &proposed, ns, name)?;
-    let mut ctx = ctx(req, rt, sub, Managed::RecordUpdate)?;
-    let obj = write::update(st, &mut ctx, &old, proposed)?;
+    write::default_type_meta(rt, &mut proposed);
+    write::check_type_meta(rt, &proposed)?;
+    let mut ctx = ctx(st, req, rt, sub, Managed::RecordUpdate)?;
+    let obj = write::update(st, &mut ctx, &old, to_storage(rt, proposed))?;
     Ok(written(200, rt, obj, ctx))
 }
 
@@ -392,13 +410,11 @@ fn apply(
     }
     write::check_type_meta(rt, &applied)?;
     check_body_identity(rt, &applied, ns, name)?;
-    let live = st
-        .get(&rt.group, &rt.plural, ns.unwrap_or(""), name)
-        .cloned();
+    let live = lookup(st, rt, ns, name).ok().map(|o| to_view(rt, o));
     if live.is_none() && sub.is_some() {
         return Err(ApiError::not_found(rt, name));
     }
-    let mut ctx = ctx(req, rt, sub, Managed::Applied)?;
+    let mut ctx = ctx(st, req, rt, sub, Managed::Applied)?;
     ctx.manager = manager.to_string();
     let merged = peers::ssa_apply(
         live.as_ref(),
@@ -414,11 +430,12 @@ fn apply(
         None => {
             let mut merged = merged;
             meta::set_meta(&mut merged, "name", json!(name));
-            let obj = write::create(st, &mut ctx, ns, merged)?;
+            let obj = write::create(st, &mut ctx, ns, to_storage(rt, merged))?;
             Ok(written(201, rt, obj, ctx))
         }
-        Some(old) => {
-            let obj = write::update(st, &mut ctx, &old, merged)?;
+        Some(_) => {
+            let old = lookup(st, rt, ns, name)?;
+            let obj = write::update(st, &mut ctx, &old, to_storage(rt, merged))?;
             Ok(written(200, rt, obj, ctx))
         }
     }
@@ -550,8 +567,9 @@ fn delete(
     name: &str,
 ) -> ApiResult<Reply> {
     let opts = delete_options(req)?;
-    let obj = delete_one(st, rt, ns.unwrap_or(""), name, &opts)?;
-    Ok(Reply::ok(with_version(rt, obj)))
+    let srt = storage_type(st.types(), rt);
+    let obj = delete_one(st, &srt, ns.unwrap_or(""), name, &opts)?;
+    Ok(Reply::ok(to_view(rt, obj)))
 }
 
 fn delete_collection(
@@ -562,15 +580,15 @@ fn delete_collection(
 ) -> ApiResult<Reply> {
     let opts = delete_options(req)?;
     let (labels, fields) = selectors(req, rt)?;
-    let targets: Vec<(String, String)> = st
-        .list(&rt.group, &rt.plural, ns)
+    let targets: Vec<(String, String)> = list_view(st, rt, ns)
         .into_iter()
         .filter(|o| labels.matches_object(o) && fields.matches(o))
-        .map(|o| (meta::namespace(o).to_string(), meta::name(o).to_string()))
+        .map(|o| (meta::namespace(&o).to_string(), meta::name(&o).to_string()))
         .collect();
+    let srt = storage_type(st.types(), rt);
     let mut items = Vec::new();
     for (obj_ns, name) in targets {
-        items.push(with_version(rt, delete_one(st, rt, &obj_ns, &name, &opts)?));
+        items.push(to_view(rt, delete_one(st, &srt, &obj_ns, &name, &opts)?));
     }
     Ok(Reply::ok(json!({
         "apiVersion": rt.api_version(),

@@ -6,6 +6,7 @@
 
 pub mod builtin;
 pub mod cel_eval;
+pub mod conversion;
 pub mod crd;
 pub mod discovery;
 pub mod handlers;

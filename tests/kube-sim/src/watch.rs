@@ -8,6 +8,7 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
+use crate::conversion::{storage_key, to_view};
 use crate::resource::ResourceType;
 use crate::selectors::{FieldSelector, LabelSelector};
 use crate::status::ApiError;
@@ -24,6 +25,8 @@ pub struct WatchFilter {
     pub namespace: Option<String>,
     pub labels: LabelSelector,
     pub fields: FieldSelector,
+    /// `Some(includeObject)` when the client asked for Table rows (`kubectl get -w`).
+    pub table: Option<String>,
 }
 
 impl WatchFilter {
@@ -38,19 +41,21 @@ impl WatchFilter {
     /// What this watcher sees of a stored event: with selectors, an object that starts or stops
     /// matching shows up as ADDED or DELETED, like kube-apiserver's watch cache does it.
     fn translate(&self, ev: &Event) -> Option<(EventType, Value)> {
-        if ev.group != self.rt.group || ev.plural != self.rt.plural {
+        if (ev.group.as_str(), ev.plural.as_str()) != storage_key(&self.rt) {
             return None;
         }
-        let now = self.matches(&ev.object);
-        let before = ev.old.as_ref().is_some_and(|o| self.matches(o));
+        let object = to_view(&self.rt, ev.object.clone());
+        let old = ev.old.clone().map(|o| to_view(&self.rt, o));
+        let now = self.matches(&object);
+        let before = old.as_ref().is_some_and(|o| self.matches(o));
         match ev.kind {
-            EventType::Added => now.then(|| (EventType::Added, ev.object.clone())),
-            EventType::Deleted => before.then(|| (EventType::Deleted, ev.object.clone())),
+            EventType::Added => now.then_some((EventType::Added, object)),
+            EventType::Deleted => before.then_some((EventType::Deleted, object)),
             EventType::Modified => match (before, now) {
-                (true, true) => Some((EventType::Modified, ev.object.clone())),
-                (false, true) => Some((EventType::Added, ev.object.clone())),
+                (true, true) => Some((EventType::Modified, object)),
+                (false, true) => Some((EventType::Added, object)),
                 (true, false) => {
-                    let mut old = ev.old.clone().unwrap_or(Value::Null);
+                    let mut old = old.unwrap_or(Value::Null);
                     crate::meta::set_meta(
                         &mut old,
                         "resourceVersion",
@@ -63,11 +68,24 @@ impl WatchFilter {
         }
     }
 
-    fn with_api_version(&self, mut obj: Value) -> Value {
-        if let Some(map) = obj.as_object_mut() {
-            map.insert("apiVersion".into(), Value::String(self.rt.api_version()));
+    /// The object as this watcher asked for it: in its API version, or as a one-row Table.
+    fn render(&self, obj: Value) -> Value {
+        let Some(include) = &self.table else {
+            return obj;
+        };
+        let rv = crate::meta::resource_version(&obj)
+            .unwrap_or("")
+            .to_string();
+        match crate::peers::table(
+            &self.rt,
+            &[obj],
+            json!({"resourceVersion": rv}),
+            include,
+            jiff::Timestamp::now(),
+        ) {
+            Ok(table) => table,
+            Err(err) => err.to_status(),
         }
-        obj
     }
 }
 
@@ -114,9 +132,10 @@ pub fn start(st: &mut State, params: WatchParams) -> WatchSetup {
     };
     let replay = match from {
         None => Ok(None),
-        Some(rv) => st
-            .events_since(&filter.rt.group, &filter.rt.plural, rv)
-            .map(Some),
+        Some(rv) => {
+            let (group, plural) = storage_key(&filter.rt);
+            st.events_since(group, plural, rv).map(Some)
+        }
     };
     match replay {
         Err(oldest) => {
@@ -136,18 +155,16 @@ pub fn start(st: &mut State, params: WatchParams) -> WatchSetup {
         Ok(Some(events)) => {
             for ev in events {
                 if let Some((kind, obj)) = filter.translate(&ev) {
-                    initial.push(frame(kind.as_str(), &filter.with_api_version(obj)));
+                    initial.push(frame(kind.as_str(), &filter.render(obj)));
                 }
             }
         }
         Ok(None) => {
-            for obj in st.list(
-                &filter.rt.group,
-                &filter.rt.plural,
-                filter.namespace.as_deref(),
-            ) {
-                if filter.matches(obj) {
-                    initial.push(frame("ADDED", &filter.with_api_version(obj.clone())));
+            let (group, plural) = storage_key(&filter.rt);
+            for obj in st.list(group, plural, filter.namespace.as_deref()) {
+                let obj = to_view(&filter.rt, obj.clone());
+                if filter.matches(&obj) {
+                    initial.push(frame("ADDED", &filter.render(obj)));
                 }
             }
             if send_initial_events {
@@ -216,7 +233,7 @@ async fn run(setup: WatchSetup, tx: mpsc::Sender<Bytes>) {
                 }
                 last_rv = ev.rv;
                 if let Some((kind, obj)) = filter.translate(&ev)
-                    && tx.send(frame(kind.as_str(), &filter.with_api_version(obj))).await.is_err()
+                    && tx.send(frame(kind.as_str(), &filter.render(obj))).await.is_err()
                 {
                     return;
                 }
@@ -254,6 +271,7 @@ mod tests {
             namespace: Some("default".into()),
             labels: LabelSelector::parse(labels).unwrap(),
             fields: FieldSelector::default(),
+            table: None,
         }
     }
 

@@ -87,6 +87,19 @@ fn generation(obj: &impl Resource) -> i64 {
     obj.meta().generation.unwrap()
 }
 
+/// The next event that is not a bookmark.
+async fn next_change<S>(stream: &mut S) -> Option<WatchEvent<DynamicObject>>
+where
+    S: futures::Stream<Item = Result<WatchEvent<DynamicObject>, kube::Error>> + Unpin,
+{
+    loop {
+        match stream.try_next().await.unwrap() {
+            Some(WatchEvent::Bookmark(_)) => continue,
+            other => return other,
+        }
+    }
+}
+
 #[tokio::test]
 async fn binary_starts_fast_and_writes_a_kubeconfig_kube_can_use() -> TestResult {
     let dir = tempfile::tempdir()?;
@@ -491,7 +504,7 @@ async fn deletion_with_finalizers_in_order() -> TestResult {
         2,
         "marking for deletion bumps generation"
     );
-    match events.try_next().await? {
+    match next_change(&mut events).await {
         Some(WatchEvent::Modified(obj)) => assert!(obj.metadata.deletion_timestamp.is_some()),
         other => panic!("expected MODIFIED, got {other:?}"),
     }
@@ -530,7 +543,7 @@ async fn deletion_with_finalizers_in_order() -> TestResult {
             ]))?),
         )
         .await?;
-    match events.try_next().await? {
+    match next_change(&mut events).await {
         Some(WatchEvent::Deleted(obj)) => assert_eq!(obj.name_any(), "d"),
         other => panic!("expected DELETED, got {other:?}"),
     }
@@ -709,7 +722,7 @@ async fn event_recorder_creates_then_patches_the_series() -> TestResult {
     let reference = w.object_ref(&widget_resource());
     recorder.publish(&event, &reference).await?;
     recorder.publish(&event, &reference).await?;
-    let events: Api<K8sEvent> = Api::namespaced(client, "default");
+    let events: Api<K8sEvent> = Api::namespaced(client.clone(), "default");
     let list = events.list(&ListParams::default()).await?;
     assert_eq!(list.items.len(), 1);
     let ev = &list.items[0];
@@ -718,6 +731,17 @@ async fn event_recorder_creates_then_patches_the_series() -> TestResult {
     assert_eq!(
         ev.regarding.as_ref().and_then(|r| r.name.as_deref()),
         Some("e")
+    );
+    // The same object is a core/v1 Event too, which is what kubectl describe lists.
+    let core: Api<k8s_openapi::api::core::v1::Event> = Api::namespaced(client, "default");
+    let listed = core
+        .list(&ListParams::default().fields("involvedObject.name=e,involvedObject.kind=Widget"))
+        .await?;
+    assert_eq!(listed.items.len(), 1);
+    assert_eq!(listed.items[0].message.as_deref(), Some("ok"));
+    assert_eq!(
+        listed.items[0].reporting_component.as_deref(),
+        Some("widget-operator")
     );
     Ok(())
 }
@@ -925,5 +949,201 @@ async fn outage_keeps_state_and_port() -> TestResult {
     sim.resume_listening().await?;
     assert_eq!(cms.get("kept").await?.name_any(), "kept");
     sim.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn namespace_deletion_waits_for_finalizers() -> TestResult {
+    let sim = KubeSim::start().await?;
+    let client = client(&sim).await;
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let ns: Namespace = serde_json::from_value(json!({"metadata": {"name": "team"}}))?;
+    let created = namespaces.create(&PostParams::default(), &ns).await?;
+    assert_eq!(created.status.unwrap().phase.as_deref(), Some("Active"));
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "team");
+    let plain: ConfigMap = serde_json::from_value(json!({"metadata": {"name": "plain"}}))?;
+    let held: ConfigMap =
+        serde_json::from_value(json!({"metadata": {"name": "held", "finalizers": ["x/y"]}}))?;
+    cms.create(&PostParams::default(), &plain).await?;
+    cms.create(&PostParams::default(), &held).await?;
+
+    namespaces.delete("team", &DeleteParams::default()).await?;
+    let terminating = namespaces.get("team").await?;
+    assert_eq!(
+        terminating.status.unwrap().phase.as_deref(),
+        Some("Terminating")
+    );
+    assert_eq!(api_error(cms.get("plain").await).code, 404);
+    assert!(cms.get("held").await?.metadata.deletion_timestamp.is_some());
+    let refused = api_error(cms.create(&PostParams::default(), &plain).await);
+    assert_eq!((refused.code, refused.reason.as_str()), (403, "Forbidden"));
+
+    cms.patch(
+        "held",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"finalizers": null}})),
+    )
+    .await?;
+    assert_eq!(api_error(namespaces.get("team").await).code, 404);
+    Ok(())
+}
+
+#[tokio::test]
+async fn generate_name_dry_run_and_delete_collection() -> TestResult {
+    let sim = KubeSim::start().await?;
+    let cms: Api<ConfigMap> = Api::default_namespaced(client(&sim).await);
+    let generated: ConfigMap = serde_json::from_value(
+        json!({"metadata": {"generateName": "gen-", "labels": {"batch": "1"}}}),
+    )?;
+    let a = cms.create(&PostParams::default(), &generated).await?;
+    let b = cms.create(&PostParams::default(), &generated).await?;
+    assert!(a.name_any().starts_with("gen-") && a.name_any().len() == 9);
+    assert_ne!(a.name_any(), b.name_any());
+
+    let dry: ConfigMap = serde_json::from_value(json!({"metadata": {"name": "dry"}}))?;
+    let pp = PostParams {
+        dry_run: true,
+        ..Default::default()
+    };
+    cms.create(&pp, &dry).await?;
+    assert_eq!(api_error(cms.get("dry").await).code, 404);
+
+    let nameless: ConfigMap = serde_json::from_value(json!({"metadata": {}}))?;
+    let invalid = api_error(cms.create(&PostParams::default(), &nameless).await);
+    assert_eq!((invalid.code, invalid.reason.as_str()), (422, "Invalid"));
+
+    let keep: ConfigMap = serde_json::from_value(json!({"metadata": {"name": "keep"}}))?;
+    cms.create(&PostParams::default(), &keep).await?;
+    let removed = cms
+        .delete_collection(
+            &DeleteParams::default(),
+            &ListParams::default().labels("batch=1"),
+        )
+        .await?;
+    assert_eq!(removed.left().map(|l| l.items.len()), Some(2));
+    let left: Vec<String> = cms
+        .list(&ListParams::default())
+        .await?
+        .iter()
+        .map(|c| c.name_any())
+        .collect();
+    assert_eq!(left, ["keep"]);
+    Ok(())
+}
+
+#[tokio::test]
+async fn watch_selectors_bookmarks_and_timeouts() -> TestResult {
+    let sim = KubeSim::start().await?;
+    let client = client(&sim).await;
+    let cms: Api<ConfigMap> = Api::default_namespaced(client.clone());
+    let start = cms
+        .list(&ListParams::default())
+        .await?
+        .metadata
+        .resource_version
+        .unwrap();
+    let mut stream = cms
+        .watch(&WatchParams::default().labels("app=web").timeout(2), &start)
+        .await?
+        .boxed();
+    let cm: ConfigMap =
+        serde_json::from_value(json!({"metadata": {"name": "x", "labels": {"app": "web"}}}))?;
+    cms.create(&PostParams::default(), &cm).await?;
+    cms.patch(
+        "x",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"labels": {"app": "db"}}})),
+    )
+    .await?;
+    cms.patch(
+        "x",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"labels": {"app": "web"}}})),
+    )
+    .await?;
+    let started = Instant::now();
+    let mut kinds = Vec::new();
+    while let Some(ev) = stream.try_next().await? {
+        kinds.push(match ev {
+            WatchEvent::Added(_) => "ADDED",
+            WatchEvent::Modified(_) => "MODIFIED",
+            WatchEvent::Deleted(_) => "DELETED",
+            WatchEvent::Bookmark(_) => "BOOKMARK",
+            WatchEvent::Error(_) => "ERROR",
+        });
+    }
+    // The object leaving the selector is DELETED for this watcher, coming back is ADDED; the
+    // stream ends at timeoutSeconds, with bookmarks in between.
+    assert_eq!(
+        kinds
+            .iter()
+            .copied()
+            .filter(|k| *k != "BOOKMARK")
+            .collect::<Vec<_>>(),
+        ["ADDED", "DELETED", "ADDED"]
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // sendInitialEvents needs resourceVersionMatch=NotOlderThan, like kube-apiserver says.
+    let raw = hyper::Request::builder()
+        .uri("/api/v1/namespaces/default/configmaps?watch=true&sendInitialEvents=true&allowWatchBookmarks=true")
+        .body(Vec::new())?;
+    match client.request_text(raw).await {
+        Err(kube::Error::Api(s)) => assert_eq!((s.code, s.reason.as_str()), (422, "Invalid")),
+        other => panic!("{other:?}"),
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn field_validation_strict_and_warn() -> TestResult {
+    let (_sim, client, _widgets) = with_widgets().await;
+    let body = json!({
+        "apiVersion": "test.kube-sim.dev/v1", "kind": "Widget",
+        "metadata": {"name": "fv"}, "spec": {"name": "fv", "bogus": 1},
+    });
+    let post = |validation: &str| {
+        hyper::Request::builder()
+            .method("POST")
+            .uri(format!(
+                "/apis/test.kube-sim.dev/v1/namespaces/default/widgets?fieldValidation={validation}"
+            ))
+            .header("Content-Type", "application/json")
+            .body(body.to_string().into_bytes())
+            .unwrap()
+    };
+    match client.request_text(post("Strict")).await {
+        Err(kube::Error::Api(s)) => {
+            assert_eq!((s.code, s.reason.as_str()), (400, "BadRequest"));
+            assert!(
+                s.message
+                    .ends_with("strict decoding error: unknown field \"spec.bogus\""),
+                "{}",
+                s.message
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let response = client
+        .send(post("Warn").map(kube::client::Body::from))
+        .await?;
+    assert_eq!(response.status(), 201);
+    let warning = response
+        .headers()
+        .get("Warning")
+        .map(|w| w.to_str().unwrap().to_string());
+    assert_eq!(
+        warning.as_deref(),
+        Some("299 - \"unknown field \\\"spec.bogus\\\"\"")
+    );
+    let widgets: Api<DynamicObject> = Api::namespaced_with(client, "default", &widget_resource());
+    assert!(
+        widgets.get("fv").await?.data["spec"].get("bogus").is_none(),
+        "unknown fields are pruned"
+    );
     Ok(())
 }
