@@ -301,7 +301,10 @@ mod tests {
             json!({"name": "X", "type": "string", "jsonPath": ".spec..x"}),
         ];
         for col in bad {
-            assert!(check_printer_columns(std::slice::from_ref(&col)).is_err(), "{col}");
+            assert!(
+                check_printer_columns(std::slice::from_ref(&col)).is_err(),
+                "{col}"
+            );
         }
     }
 }
