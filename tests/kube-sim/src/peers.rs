@@ -88,11 +88,11 @@ pub struct FieldProblem {
 }
 
 pub fn prune(_schema: &Value, _obj: &mut Value) -> ApiResult<Vec<String>> {
-    Ok(vec![])
+    Err(pending("schema pruning"))
 }
 
 pub fn apply_defaults(_schema: &Value, _obj: &mut Value) -> ApiResult<()> {
-    Ok(())
+    Err(pending("schema defaulting"))
 }
 
 pub fn validate(
@@ -100,7 +100,7 @@ pub fn validate(
     _obj: &Value,
     _old: Option<&Value>,
 ) -> ApiResult<Vec<FieldProblem>> {
-    Ok(vec![])
+    Err(pending("schema validation"))
 }
 
 pub struct ApplyConflicts {
