@@ -277,7 +277,12 @@ async fn server_side_apply_reports_conflicts_until_forced() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn get_prints_printer_columns_short_names_and_categories() {
     let c = Cluster::with_widgets().await;
-    c.ok(&["create", "namespace", "other"]).await;
+    // `kubectl create namespace` would send protobuf, which the sim does not decode.
+    c.write(
+        "ns.yaml",
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: other\n",
+    );
+    c.ok(&["apply", "-f", "ns.yaml"]).await;
     c.write(
         "w1.yaml",
         &widget("w1", "  name: alpha\n  color: green\n  size: 4\n"),
