@@ -41,7 +41,8 @@ pub const PATH_PATTERN: &str = r"^(/|/[\x21-\x7E]+/)$";
 #[serde(rename_all = "camelCase")]
 pub struct IamRoleSpec {
     /// Name of the role in IAM (1-64 of A-Z a-z 0-9 + = , . @ _ -). Defaults to
-    /// `<namespace>-<name>` (shortened with a hash when longer than 64 characters). Immutable.
+    /// `<namespace>.<name>` (shortened with a hash when longer than 64 characters). By default
+    /// it must start with `<namespace>.` (the operator's --role-name-prefix). Immutable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = ROLE_NAME_PATTERN), length(min = 1, max = 64))]
     pub role_name: Option<String>,

@@ -71,6 +71,17 @@ pub struct RunArgs {
     /// Longest delay between retries of one role.
     #[arg(long, env = "ROLESMITH_RETRY_MAX", default_value = "2m", value_parser = parse_duration)]
     pub retry_max: Duration,
+    /// Role names an IamRole may use must start with this (`{namespace}` is replaced); empty
+    /// disables the rule. Keeps one namespace from squatting or adopting another's roles.
+    #[arg(long, env = "ROLESMITH_ROLE_NAME_PREFIX", default_value = crate::confine::DEFAULT_NAME_PREFIX)]
+    pub role_name_prefix: String,
+    /// Role paths an IamRole may use must start with this (`{namespace}` is replaced); empty
+    /// or `/` allows every path.
+    #[arg(long, env = "ROLESMITH_ROLE_PATH_PREFIX", default_value = "")]
+    pub role_path_prefix: String,
+    /// Namespaces exempt from the name and path rules (e.g. the platform team's), comma-separated.
+    #[arg(long, env = "ROLESMITH_UNCONFINED_NAMESPACES", value_delimiter = ',')]
+    pub unconfined_namespaces: Vec<String>,
     /// Elect one active replica through a coordination.k8s.io Lease.
     #[arg(long, env = "ROLESMITH_LEADER_ELECTION", default_value_t = false)]
     pub leader_election: bool,

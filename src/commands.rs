@@ -4,6 +4,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use crate::cli::{AwsArgs, Cli, Command, FileArgs, OutputFormat, RunArgs};
+use crate::confine::Confinement;
 use crate::controller::{self, Context, Settings};
 use crate::desired;
 use crate::engine::{self, Mode};
@@ -65,6 +66,11 @@ async fn run(args: RunArgs) -> ExitCode {
         concurrency: args.concurrency,
         base_backoff: args.retry_base,
         max_backoff: args.retry_max,
+        confinement: Confinement {
+            name_prefix: args.role_name_prefix.clone(),
+            path_prefix: args.role_path_prefix.clone(),
+            exempt_namespaces: args.unconfined_namespaces.clone(),
+        },
     };
     tracing::info!(cluster_id = %settings.cluster_id, namespace = ?settings.namespace, resync = ?settings.resync, "starting rolesmith");
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);

@@ -14,6 +14,7 @@ use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, Resource, ResourceExt};
 
 use crate::api::{DeletionPolicy, IamRole, IamRoleStatus};
+use crate::confine::Confinement;
 use crate::desired;
 use crate::engine::{self, Mode};
 use crate::error::{Error, Result};
@@ -39,6 +40,8 @@ pub struct Settings {
     /// First retry delay after a transient failure; doubles up to `max_backoff`.
     pub base_backoff: Duration,
     pub max_backoff: Duration,
+    /// Which role names and paths each namespace may use.
+    pub confinement: Confinement,
 }
 
 pub struct Context {
@@ -205,7 +208,7 @@ fn managed_role_name(role: &IamRole) -> String {
 async fn apply(role: Arc<IamRole>, ctx: &Context) -> Result<Action> {
     let key = object_key(&role);
     let owner = desired::owner(&ctx.settings.cluster_id, &role)?;
-    let result = match desired::desired_role(&role) {
+    let result = match admissible_desired(&role, &ctx.settings.confinement) {
         Ok(desired) => {
             engine::apply(
                 ctx.iam.as_ref(),
@@ -288,6 +291,31 @@ async fn apply(role: Arc<IamRole>, ctx: &Context) -> Result<Action> {
     publish_events(&role, ctx, role.status.as_ref(), &next, &outcome, &changes).await;
     write_status(&role, ctx, &next).await?;
     Ok(action)
+}
+
+/// The desired role, if this object may have it: the namespace's confinement, and the name it
+/// already created (an old CRD without the CEL immutability rule must not rename and orphan it).
+fn admissible_desired(
+    role: &IamRole,
+    confinement: &Confinement,
+) -> Result<crate::model::DesiredRole> {
+    let desired = desired::desired_role(role)?;
+    let namespace = role.namespace().unwrap_or_default();
+    let problems = confinement.check(&namespace, &desired.name, &desired.path);
+    if !problems.is_empty() {
+        return Err(Error::Forbidden(problems));
+    }
+    if let Some(status) = &role.status
+        && status.role_arn.is_some()
+        && let Some(recorded) = &status.role_name
+        && recorded != &desired.name
+    {
+        return Err(Error::InvalidSpec(vec![format!(
+            "spec.roleName: this object manages role {recorded}; renaming it to {} would orphan that role: create a new IamRole instead",
+            desired.name
+        )]));
+    }
+    Ok(desired)
 }
 
 fn identity_only(name: String) -> RoleIdentity {

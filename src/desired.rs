@@ -8,13 +8,15 @@ use crate::policy;
 /// IAM's limit on role names.
 const MAX_ROLE_NAME: usize = 64;
 
-/// The role name: `spec.roleName`, else `<namespace>-<name>`, shortened with a stable hash when
-/// too long so two long object names never collide.
+/// The role name: `spec.roleName`, else `<namespace>.<name>`, shortened with a stable hash when
+/// too long so two long object names never collide. The derivation never depends on
+/// configuration: a derived name must stay the same for the life of the object. The dot cannot
+/// occur in a namespace name, so two namespaces never derive the same name.
 pub fn role_name(namespace: &str, name: &str, explicit: Option<&str>) -> String {
     if let Some(explicit) = explicit {
         return explicit.to_string();
     }
-    let full = format!("{namespace}-{name}");
+    let full = format!("{namespace}.{name}");
     if full.len() <= MAX_ROLE_NAME {
         return full;
     }
@@ -100,7 +102,7 @@ mod tests {
     #[test]
     fn role_names() {
         let cases: &[(&str, &str, Option<&str>, &str)] = &[
-            ("team-a", "app", None, "team-a-app"),
+            ("team-a", "app", None, "team-a.app"),
             ("team-a", "app", Some("Explicit"), "Explicit"),
         ];
         for (namespace, name, explicit, expected) in cases {
@@ -117,6 +119,6 @@ mod tests {
         assert_eq!(second.len(), 64);
         assert_ne!(first, second);
         assert_eq!(first, role_name("ns", &format!("{long}-one"), None));
-        assert!(first.starts_with("ns-aaaa"));
+        assert!(first.starts_with("ns.aaaa"));
     }
 }

@@ -10,6 +10,8 @@ pub enum Category {
     InvalidSpec,
     /// A role with this name exists and is not ours (or belongs to another object).
     OwnershipConflict,
+    /// The role name or path is outside what the object's namespace may use.
+    Forbidden,
     /// IAM refused the request as invalid (ValidationError, MalformedPolicyDocument, …).
     IamRejected,
     /// An IAM quota (LimitExceeded).
@@ -25,9 +27,10 @@ pub enum Category {
 }
 
 impl Category {
-    pub const ALL: [Category; 8] = [
+    pub const ALL: [Category; 9] = [
         Category::InvalidSpec,
         Category::OwnershipConflict,
+        Category::Forbidden,
         Category::IamRejected,
         Category::IamLimitExceeded,
         Category::IamAccessDenied,
@@ -40,6 +43,7 @@ impl Category {
         match self {
             Category::InvalidSpec => "InvalidSpec",
             Category::OwnershipConflict => "OwnershipConflict",
+            Category::Forbidden => "OutsideNamespaceRoles",
             Category::IamRejected => "IamRejected",
             Category::IamLimitExceeded => "IamLimitExceeded",
             Category::IamAccessDenied => "IamAccessDenied",
@@ -75,6 +79,9 @@ pub enum Error {
     #[error("{0}")]
     OwnershipConflict(String),
 
+    #[error("not allowed in this namespace: {}", .0.join("; "))]
+    Forbidden(Vec<String>),
+
     /// An error answered by IAM. `code` is IAM's error code (e.g. `MalformedPolicyDocument`).
     #[error("IAM {action} failed: {code}: {message}")]
     Iam {
@@ -98,6 +105,7 @@ impl Error {
         match self {
             Error::InvalidSpec(_) => Category::InvalidSpec,
             Error::OwnershipConflict(_) => Category::OwnershipConflict,
+            Error::Forbidden(_) => Category::Forbidden,
             Error::Iam { category, .. } => *category,
             Error::Kube(_) => Category::Kube,
             Error::Internal(_) => Category::Internal,

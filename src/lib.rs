@@ -9,11 +9,13 @@
 pub mod api;
 pub mod cli;
 pub mod commands;
+pub mod confine;
 pub mod controller;
 pub mod desired;
 pub mod engine;
 pub mod error;
 pub mod iam;
+pub mod leader;
 pub mod manifest;
 pub mod model;
 pub mod plan;

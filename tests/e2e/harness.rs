@@ -92,6 +92,10 @@ impl World {
                 "2s",
                 "--metrics-addr",
                 &format!("127.0.0.1:{metrics_port}"),
+                // Most scenarios use short role names in these namespaces; every other
+                // namespace keeps the default confinement (tested in ownership.rs).
+                "--unconfined-namespaces",
+                "default,platform",
             ])
             .env("KUBECONFIG", self.sim.kubeconfig())
             .env("AWS_ACCESS_KEY_ID", "testing")

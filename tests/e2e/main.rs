@@ -7,6 +7,7 @@ mod support;
 mod harness;
 
 mod examples;
+mod gitops;
 mod invalid;
 mod lifecycle;
 mod ownership;

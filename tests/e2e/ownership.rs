@@ -91,16 +91,16 @@ async fn existing_role_is_left_alone_until_adopted() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_namespace_cannot_take_over_or_delete_a_role() {
     let world = World::start().await;
-    world.kubectl_ok(&["create", "namespace", "team-b"]);
+    world.kubectl_ok(&["create", "namespace", "platform"]);
     world.apply_yaml(&manifest("app", "default", "e2e-shared", false));
     world.wait_ready("default", "app", "60s");
     let before = world.role("e2e-shared").await;
 
-    // Same role name from another namespace, even with adopt: refused.
-    world.apply_yaml(&manifest("thief", "team-b", "e2e-shared", true));
+    // Same role name from another (unconfined) namespace, even with adopt: refused by ownership.
+    world.apply_yaml(&manifest("thief", "platform", "e2e-shared", true));
     world
         .wait_for_object(
-            "team-b",
+            "platform",
             "thief",
             "OwnershipConflict",
             Duration::from_secs(60),
@@ -113,7 +113,7 @@ async fn another_namespace_cannot_take_over_or_delete_a_role() {
         "iamrole",
         "thief",
         "-n",
-        "team-b",
+        "platform",
         "--timeout=60s",
     ]);
     assert_eq!(
@@ -121,4 +121,51 @@ async fn another_namespace_cannot_take_over_or_delete_a_role() {
         before,
         "the owner's role was touched"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_confined_namespace_stays_within_its_own_role_names() {
+    let world = World::start().await;
+    world.kubectl_ok(&["create", "namespace", "team-a"]);
+    // An account's admin role, untagged.
+    world
+        .iam
+        .execute(&IamOp::CreateRole {
+            role: "admin".into(),
+            path: "/".into(),
+            description: String::new(),
+            max_session_duration: 3600,
+            assume_role_policy: service_trust("ec2.amazonaws.com"),
+            permissions_boundary: None,
+            tags: BTreeMap::new(),
+        })
+        .await
+        .expect("admin role created");
+    let admin = world.role("admin").await;
+
+    // Derived names are <namespace>.<name> and always allowed.
+    world.apply_yaml(
+        &manifest("app", "team-a", "team-a.app", false).replace("  roleName: team-a.app\n", ""),
+    );
+    world.wait_ready("team-a", "app", "60s");
+    assert!(world.role("team-a.app").await.is_some());
+
+    // Adopting the admin role, or naming another namespace's role: refused before IAM is touched.
+    for (name, role_name) in [("grab", "admin"), ("squat", "team-b.app")] {
+        world.apply_yaml(&manifest(name, "team-a", role_name, true));
+        let object = world
+            .wait_for_object("team-a", name, "refused", Duration::from_secs(60), |o| {
+                condition(o, "Ready").is_some_and(|c| c["reason"] == "OutsideNamespaceRoles")
+            })
+            .await;
+        assert!(condition_is(&object, "Stalled", "True"));
+        let message = condition(&object, "Ready").expect("Ready")["message"].to_string();
+        assert!(message.contains("team-a."), "{message}");
+    }
+    assert_eq!(
+        world.role("admin").await,
+        admin,
+        "the admin role was touched"
+    );
+    assert!(world.role("team-b.app").await.is_none());
 }

@@ -1,0 +1,126 @@
+//! Namespace confinement: which role names and paths an IamRole in a namespace may claim.
+//!
+//! Ownership tags stop one object from taking another object's role, but not from *squatting* a
+//! name another team will need, or from adopting an untagged admin role with `adopt: true`. So
+//! by default a namespace may only name roles under its own prefix (`<namespace>.` — a dot can
+//! never appear in a namespace name, so `team.` never covers `team-a.`; derived names
+//! `<namespace>.<name>` always comply), and optionally only under its own path. Platform
+//! namespaces can be exempted.
+
+/// The rules, from the command line. Templates may contain `{namespace}`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Confinement {
+    /// Every role name of a namespace starts with this (case-insensitively, as IAM compares
+    /// names). Empty: no name confinement.
+    pub name_prefix: String,
+    /// Every role path of a namespace starts with this. Empty or `/`: no path confinement.
+    pub path_prefix: String,
+    /// Namespaces the rules do not apply to.
+    pub exempt_namespaces: Vec<String>,
+}
+
+pub const DEFAULT_NAME_PREFIX: &str = "{namespace}.";
+
+impl Default for Confinement {
+    fn default() -> Self {
+        Confinement {
+            name_prefix: DEFAULT_NAME_PREFIX.to_string(),
+            path_prefix: String::new(),
+            exempt_namespaces: Vec::new(),
+        }
+    }
+}
+
+impl Confinement {
+    /// No confinement at all (the CLI's default: its user already holds IAM credentials).
+    pub fn none() -> Self {
+        Confinement {
+            name_prefix: String::new(),
+            path_prefix: String::new(),
+            exempt_namespaces: Vec::new(),
+        }
+    }
+
+    fn exempt(&self, namespace: &str) -> bool {
+        self.exempt_namespaces.iter().any(|n| n == namespace)
+    }
+
+    /// Every reason `role_name` / `path` are not this namespace's to use.
+    pub fn check(&self, namespace: &str, role_name: &str, path: &str) -> Vec<String> {
+        if self.exempt(namespace) {
+            return Vec::new();
+        }
+        let mut problems = Vec::new();
+        if !self.name_prefix.is_empty() {
+            let prefix = render(&self.name_prefix, namespace);
+            let starts = role_name
+                .get(..prefix.len())
+                .is_some_and(|head| head.eq_ignore_ascii_case(&prefix));
+            if !starts {
+                problems.push(format!(
+                    "spec.roleName: {role_name:?} is outside namespace {namespace}'s roles: names must start with {prefix:?} (operator flag --role-name-prefix); omit roleName to get {prefix}<name>"
+                ));
+            }
+        }
+        let path_prefix = render(&self.path_prefix, namespace);
+        if !path_prefix.is_empty() && path_prefix != "/" && !path.starts_with(&path_prefix) {
+            problems.push(format!(
+                "spec.path: {path:?} is outside namespace {namespace}'s roles: paths must start with {path_prefix:?} (operator flag --role-path-prefix)"
+            ));
+        }
+        problems
+    }
+}
+
+fn render(template: &str, namespace: &str) -> String {
+    template.replace("{namespace}", namespace)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules(name: &str, path: &str, exempt: &[&str]) -> Confinement {
+        Confinement {
+            name_prefix: name.into(),
+            path_prefix: path.into(),
+            exempt_namespaces: exempt.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn names_and_paths() {
+        let default = Confinement::default();
+        let cases: &[(&Confinement, &str, &str, &str, usize)] = &[
+            (&default, "team-a", "team-a.app", "/", 0),
+            (&default, "team-a", "TEAM-A.app", "/", 0),
+            (&default, "team-a", "team-b.app", "/", 1),
+            (&default, "team", "team-a.app", "/", 1),
+            (&default, "team-a", "admin", "/", 1),
+            (&default, "team-a", "team-a", "/", 1),
+            (&Confinement::none(), "team-a", "admin", "/", 0),
+        ];
+        for (rules, namespace, name, path, problems) in cases {
+            assert_eq!(
+                rules.check(namespace, name, path).len(),
+                *problems,
+                "{namespace} {name}"
+            );
+        }
+        let paths = rules("", "/k8s/{namespace}/", &["platform"]);
+        assert!(paths.check("team-a", "anything", "/k8s/team-a/").is_empty());
+        assert!(
+            paths
+                .check("team-a", "anything", "/k8s/team-a/sub/")
+                .is_empty()
+        );
+        assert_eq!(paths.check("team-a", "anything", "/").len(), 1);
+        assert_eq!(paths.check("team-a", "anything", "/k8s/team-ab/").len(), 1);
+        assert!(
+            paths.check("platform", "anything", "/").is_empty(),
+            "exempt"
+        );
+        let both = rules("{namespace}-", "/k8s/{namespace}/", &[]);
+        assert_eq!(both.check("a", "b-x", "/").len(), 2);
+    }
+}
