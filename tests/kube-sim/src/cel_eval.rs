@@ -11,10 +11,12 @@ mod request_uri;
 
 use std::sync::{Arc, LazyLock};
 
+use cel::objects::OptionalValue;
 use cel::{Context, Env, ExecutionError, Program};
 use serde_json::Value;
 
 pub use convert::{escape_property, to_cel};
+pub use request_uri::parses_as_request_uri;
 
 /// A compiled rule, ready to be evaluated against many values.
 pub struct CompiledRule {
@@ -73,19 +75,40 @@ impl CompiledRule {
         self.program.execute(&context).map_err(describe_error)
     }
 
+    /// For rules marked `optionalOldSelf`: `oldSelf` is an optional value, empty on create.
+    pub fn eval_bool_optional_old(
+        &self,
+        self_value: &Value,
+        old_self: Option<&Value>,
+        schema: Option<&Value>,
+    ) -> Result<bool, String> {
+        let mut context = Context::with_env(Arc::clone(&ENV));
+        context.add_variable_from_value("self", to_cel(self_value, schema));
+        let old = match old_self {
+            Some(old) => OptionalValue::of(to_cel(old, schema)),
+            None => OptionalValue::none(),
+        };
+        context.add_variable_from_value("oldSelf", cel::Value::Opaque(Arc::new(old)));
+        as_bool(self.program.execute(&context).map_err(describe_error)?)
+    }
+
     pub fn eval_bool(
         &self,
         self_value: &Value,
         old_self: Option<&Value>,
         schema: Option<&Value>,
     ) -> Result<bool, String> {
-        match self.eval(self_value, old_self, schema)? {
-            cel::Value::Bool(b) => Ok(b),
-            other => Err(format!(
-                "rule must evaluate to a bool, got {}",
-                other.type_of()
-            )),
-        }
+        as_bool(self.eval(self_value, old_self, schema)?)
+    }
+}
+
+fn as_bool(value: cel::Value) -> Result<bool, String> {
+    match value {
+        cel::Value::Bool(b) => Ok(b),
+        other => Err(format!(
+            "rule must evaluate to a bool, got {}",
+            other.type_of()
+        )),
     }
 }
 
@@ -300,6 +323,16 @@ mod tests {
         );
         // Functions of the cel crate that Kubernetes does not offer are refused too.
         assert!(compile("[1].flatten() == [1]").is_err());
+    }
+
+    #[test]
+    fn optional_old_self_is_empty_on_create() {
+        let rule = compile("!oldSelf.hasValue() || self >= oldSelf.value()").unwrap();
+        assert_eq!(rule.eval_bool_optional_old(&json!(1), None, None), Ok(true));
+        assert_eq!(
+            rule.eval_bool_optional_old(&json!(1), Some(&json!(2)), None),
+            Ok(false)
+        );
     }
 
     #[test]
