@@ -84,6 +84,16 @@ pub fn validate(crd: &Value) -> Vec<Cause> {
                     format!("{field}: Invalid value: {why}"),
                 ));
             }
+            if let Some(schema) = v.pointer("/schema/openAPIV3Schema") {
+                for e in crate::peers::rule_compile_errors(schema) {
+                    let field = format!("spec.versions[{i}].schema.{}", e.field);
+                    let body = e
+                        .message
+                        .strip_prefix(&format!("{}: ", e.field))
+                        .unwrap_or(&e.message);
+                    causes.push(Cause::new(&e.reason, &field, format!("{field}: {body}")));
+                }
+            }
             if v.pointer("/schema/openAPIV3Schema").is_none() {
                 let field = format!("spec.versions[{i}].schema.openAPIV3Schema");
                 causes.push(Cause::new(

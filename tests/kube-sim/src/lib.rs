@@ -16,6 +16,7 @@ pub mod meta;
 pub mod openapi;
 pub mod patch;
 pub mod peers;
+pub mod protobuf;
 pub mod request;
 pub mod resource;
 pub mod router;

@@ -87,20 +87,37 @@ pub struct FieldProblem {
     pub message: String,
 }
 
-pub fn prune(_schema: &Value, _obj: &mut Value) -> ApiResult<Vec<String>> {
-    Err(pending("schema pruning"))
+pub fn prune(schema: &Value, obj: &mut Value) -> ApiResult<Vec<String>> {
+    Ok(crate::schema::prune(schema, obj))
 }
 
-pub fn apply_defaults(_schema: &Value, _obj: &mut Value) -> ApiResult<()> {
-    Err(pending("schema defaulting"))
+pub fn apply_defaults(schema: &Value, obj: &mut Value) -> ApiResult<()> {
+    crate::schema::apply_defaults(schema, obj);
+    Ok(())
 }
 
-pub fn validate(
-    _schema: &Value,
-    _obj: &Value,
-    _old: Option<&Value>,
-) -> ApiResult<Vec<FieldProblem>> {
-    Err(pending("schema validation"))
+pub fn validate(schema: &Value, obj: &Value, old: Option<&Value>) -> ApiResult<Vec<FieldProblem>> {
+    Ok(crate::schema::validate(schema, obj, old)
+        .into_iter()
+        .map(|e| FieldProblem {
+            field: e.path.clone(),
+            reason: e.reason().to_string(),
+            message: e.message(),
+        })
+        .collect())
+}
+
+/// CEL rules of a CRD version's schema that do not compile: the CRD is refused, as kube-apiserver does.
+/// Paths come back relative to the version (`schema.openAPIV3Schema…`).
+pub fn rule_compile_errors(schema: &Value) -> Vec<FieldProblem> {
+    crate::schema::rule_compile_errors(schema)
+        .into_iter()
+        .map(|e| FieldProblem {
+            field: e.path.clone(),
+            reason: e.reason().to_string(),
+            message: e.message(),
+        })
+        .collect()
 }
 
 pub struct ApplyConflicts {

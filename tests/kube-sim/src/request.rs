@@ -83,6 +83,8 @@ impl Request {
             "" | "application/json" | "*/*" => serde_json::from_slice(&self.body)
                 .map_err(|e| ApiError::bad_request(format!("error decoding request body: {e}")))?,
             "application/yaml" | "application/apply-patch+yaml" => decode_yaml(&self.body)?,
+            crate::protobuf::CONTENT_TYPE => crate::protobuf::decode(&self.body)
+                .map_err(|why| ApiError::new(415, "UnsupportedMediaType", why))?,
             other => return Err(ApiError::unsupported_media_type(other)),
         };
         if !value.is_object() {

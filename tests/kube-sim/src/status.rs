@@ -100,9 +100,16 @@ impl ApiError {
         } else {
             format!("{}.{}", rt.kind, rt.group)
         };
+        // A cause carries the error without its field prefix (Go's ErrorBody); the field apart.
         let causes_json: Vec<Value> = causes
             .iter()
-            .map(|c| json!({"reason": c.reason, "message": c.message, "field": c.field}))
+            .map(|c| {
+                let body = c
+                    .message
+                    .strip_prefix(&format!("{}: ", c.field))
+                    .unwrap_or(&c.message);
+                json!({"reason": c.reason, "message": body, "field": c.field})
+            })
             .collect();
         Self::new(
             422,
