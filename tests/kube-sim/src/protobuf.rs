@@ -21,6 +21,8 @@ enum Kind {
     RepeatedMsg(&'static [Field]),
     MapStrStr,
     MapStrBytes,
+    /// Bytes that hold JSON (FieldsV1.Raw).
+    RawJson,
 }
 
 type Field = (u64, &'static str, Kind);
@@ -32,6 +34,16 @@ const OWNER_REFERENCE: &[Field] = &[
     (5, "apiVersion", Kind::Str),
     (6, "controller", Kind::Bool),
     (7, "blockOwnerDeletion", Kind::Bool),
+];
+
+const MANAGED_FIELDS_ENTRY: &[Field] = &[
+    (1, "manager", Kind::Str),
+    (2, "operation", Kind::Str),
+    (3, "apiVersion", Kind::Str),
+    (4, "time", Kind::Time),
+    (6, "fieldsType", Kind::Str),
+    (7, "fieldsV1", Kind::Msg(&[(1, "raw", Kind::RawJson)])),
+    (8, "subresource", Kind::Str),
 ];
 
 const OBJECT_META: &[Field] = &[
@@ -49,6 +61,7 @@ const OBJECT_META: &[Field] = &[
     (12, "annotations", Kind::MapStrStr),
     (13, "ownerReferences", Kind::RepeatedMsg(OWNER_REFERENCE)),
     (14, "finalizers", Kind::RepeatedStr),
+    (17, "managedFields", Kind::RepeatedMsg(MANAGED_FIELDS_ENTRY)),
 ];
 
 const OBJECT_REFERENCE: &[Field] = &[
@@ -180,7 +193,16 @@ fn message(bytes: &[u8], fields: &[Field], context: &str) -> Result<Value, Strin
                 out.insert(name.to_string(), json!(timestamp(b)?));
             }
             (Kind::Msg(sub), Wire::Len(b)) => {
-                out.insert(name.to_string(), message(b, sub, &here)?);
+                let mut inner = message(b, sub, &here)?;
+                // FieldsV1 is a message wrapping raw JSON; in JSON it is that JSON itself.
+                if let Some(raw) = inner.get_mut("raw").map(Value::take) {
+                    inner = raw;
+                }
+                out.insert(name.to_string(), inner);
+            }
+            (Kind::RawJson, Wire::Len(b)) => {
+                let value: Value = serde_json::from_slice(b).map_err(|e| format!("{here}: {e}"))?;
+                out.insert(name.to_string(), value);
             }
             (Kind::RepeatedStr, Wire::Len(b)) => push(&mut out, name, json!(utf8(b)?)),
             (Kind::RepeatedMsg(sub), Wire::Len(b)) => push(&mut out, name, message(b, sub, &here)?),
@@ -304,10 +326,26 @@ impl<'a> Iterator for Reader<'a> {
 mod tests {
     use super::*;
 
+    fn varint(mut v: u64) -> Vec<u8> {
+        let mut out = Vec::new();
+        loop {
+            let byte = (v & 0x7f) as u8;
+            v >>= 7;
+            if v == 0 {
+                out.push(byte);
+                return out;
+            }
+            out.push(byte | 0x80);
+        }
+    }
+
     fn field(number: u64, bytes: &[u8]) -> Vec<u8> {
-        let mut out = vec![((number << 3) | 2) as u8, bytes.len() as u8];
-        out.extend_from_slice(bytes);
-        out
+        [
+            varint((number << 3) | 2),
+            varint(bytes.len() as u64),
+            bytes.to_vec(),
+        ]
+        .concat()
     }
 
     fn envelope(api_version: &str, kind: &str, raw: &[u8]) -> Vec<u8> {
@@ -336,6 +374,23 @@ mod tests {
         let obj = decode(&envelope("v1", "Secret", &raw)).unwrap();
         assert_eq!(obj["data"]["k"], "aGVsbG8=");
         assert_eq!(obj["type"], "Opaque");
+    }
+
+    #[test]
+    fn managed_fields_keep_their_json() {
+        let fields_v1 = field(1, br#"{"f:data":{}}"#);
+        let entry = [
+            field(1, b"kubectl"),
+            field(2, b"Update"),
+            field(7, &fields_v1),
+        ]
+        .concat();
+        let meta = [field(1, b"cm"), field(17, &entry)].concat();
+        let obj = decode(&envelope("v1", "ConfigMap", &field(1, &meta))).unwrap();
+        assert_eq!(
+            obj["metadata"]["managedFields"],
+            json!([{"manager": "kubectl", "operation": "Update", "fieldsV1": {"f:data": {}}}])
+        );
     }
 
     #[test]
