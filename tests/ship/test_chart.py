@@ -47,7 +47,8 @@ def rendered_objects(manifest: str) -> list[dict]:
 
 def env_of(deployment: dict) -> dict:
     container = deployment["spec"]["template"]["spec"]["containers"][0]
-    return {e["name"]: e.get("value", e.get("valueFrom")) for e in container["env"]}
+    # The API server drops `value: ""` (omitempty); the container still gets the variable, empty.
+    return {e["name"]: e["valueFrom"] if "valueFrom" in e else e.get("value", "") for e in container["env"]}
 
 
 def get(kubeconfig, kind: str, name: str, namespace: str | None = None) -> dict:
@@ -90,7 +91,7 @@ class Install(unittest.TestCase):
     def tearDownClass(cls):
         cls._sim.__exit__(None, None, None)
 
-    def assert_everything_rendered_exists(self, manifest: str, namespace: str):
+    def assert_everything_rendered_exists(self, manifest: str, *namespaces: str):
         objects = rendered_objects(manifest)
         self.assertTrue(objects)
         for obj in objects:
@@ -100,7 +101,7 @@ class Install(unittest.TestCase):
                 live = get(self.kubeconfig, resource, obj["metadata"]["name"], ns)
                 self.assertEqual(live["kind"], obj["kind"])
                 if ns is not None:
-                    self.assertEqual(ns, namespace)
+                    self.assertIn(ns, namespaces)
         return objects
 
     def test_default_install(self):
@@ -154,6 +155,11 @@ class Install(unittest.TestCase):
         self.assertEqual(env["ROLESMITH_METRICS_ADDR"], "0.0.0.0:8080")
         self.assertEqual(env["POD_NAMESPACE"]["fieldRef"]["fieldPath"], "metadata.namespace")
         self.assertNotIn("ROLESMITH_WATCH_NAMESPACE", env, "empty means all namespaces: leave the flag's default")
+        self.assertNotIn("ROLESMITH_LEASE_NAME", env)
+        self.assertEqual(env["ROLESMITH_ROLE_NAME_PREFIX"], "{namespace}.")
+        self.assertNotIn("ROLESMITH_ROLE_PATH_PREFIX", env)
+        self.assertNotIn("ROLESMITH_UNCONFINED_NAMESPACES", env)
+        self.assertEqual((env["ROLESMITH_RETRY_BASE"], env["ROLESMITH_RETRY_MAX"]), ("1s", "2m"))
 
         svc = get(self.kubeconfig, "service", "rolesmith-metrics", ns)
         self.assertEqual(svc["spec"]["ports"][0]["targetPort"], "metrics")
@@ -177,9 +183,10 @@ class Install(unittest.TestCase):
             "metrics": {"serviceMonitor": {"enabled": True, "labels": {"release": "prometheus"}}},
             "podAnnotations": {"example.com/team": "platform"},
             "nodeSelector": {"kubernetes.io/os": "linux"},
+            "confinement": {"roleNamePrefix": "", "rolePathPrefix": "/{namespace}/", "unconfinedNamespaces": ["platform", "ops"]},
         }
         release = helm_client.install(self.kubeconfig, "ops-rolesmith", ns, values)
-        objects = self.assert_everything_rendered_exists(release["manifest"], ns)
+        objects = self.assert_everything_rendered_exists(release["manifest"], ns, watched)
         kinds = sorted(o["kind"] for o in objects)
         self.assertEqual(kinds, sorted([
             "ServiceAccount", "Role", "RoleBinding", "Role", "RoleBinding",
@@ -208,7 +215,11 @@ class Install(unittest.TestCase):
         self.assertEqual(env["ROLESMITH_CONCURRENCY"], "8")
         self.assertEqual(env["ROLESMITH_RESYNC_INTERVAL"], "30m")
         self.assertNotIn("ROLESMITH_IAM_ENDPOINT", env)
-        self.assertEqual(dep["spec"]["template"]["spec"]["containers"][0]["args"], ["run", "--lease-name=rolesmith-leader"])
+        self.assertEqual(dep["spec"]["template"]["spec"]["containers"][0]["args"], ["run"])
+        self.assertEqual(env["ROLESMITH_LEASE_NAME"], "rolesmith-leader")
+        self.assertEqual(env["ROLESMITH_ROLE_NAME_PREFIX"], "", "an empty prefix must reach the operator: it disables the rule")
+        self.assertEqual(env["ROLESMITH_ROLE_PATH_PREFIX"], "/{namespace}/")
+        self.assertEqual(env["ROLESMITH_UNCONFINED_NAMESPACES"], "platform,ops")
         self.assertEqual(dep["spec"]["template"]["metadata"]["annotations"], {"example.com/team": "platform"})
         self.assertEqual(dep["spec"]["template"]["spec"]["nodeSelector"], {"kubernetes.io/os": "linux"})
 
@@ -228,6 +239,8 @@ class Install(unittest.TestCase):
             ("role ARN that is not one", {"serviceAccount": {"roleArn": "rolesmith"}}, "roleArn"),
             ("boolean as a string", {"rbac": {"create": "yes"}}, "create"),
             ("slash in the cluster id", {"clusterId": "a/b"}, "clusterId"),
+            ("retry delay without a unit", {"retry": {"base": "soon"}}, "base"),
+            ("namespace list as a string", {"confinement": {"unconfinedNamespaces": "platform"}}, "unconfinedNamespaces"),
         ]
         for i, (label, values, key) in enumerate(cases):
             with self.subTest(label):
