@@ -84,6 +84,22 @@ class Workflows(unittest.TestCase):
         ):
             self.assertIn(expected, text)
 
+    def test_e2e_names_the_roles_the_examples_really_create(self):
+        from support import load_one as one
+
+        text = run_text(workflow("e2e-kind.yaml"))
+        retained = [one(p) for p in sorted((ROOT / "examples").glob("*.yaml"))
+                    if one(p)["spec"].get("deletionPolicy") == "Retain"]
+        self.assertEqual(len(retained), 1)
+        obj = retained[0]
+        # Without spec.roleName the operator derives <namespace>.<name> (src/confine.rs).
+        name = obj["spec"].get("roleName", f"default.{obj['metadata']['name']}")
+        self.assertIn(f'[ "$left" = "{name}" ]', text)
+        # The leftover check lists /rolesmith/: every example must live under it.
+        self.assertIn("--path-prefix /rolesmith/", text)
+        for p in (ROOT / "examples").glob("*.yaml"):
+            self.assertTrue(one(p)["spec"]["path"].startswith("/rolesmith/"), p.name)
+
     def test_e2e_values_pass_the_chart_schema(self):
         import yaml
 
