@@ -346,7 +346,7 @@ fn replace(
             vec![crate::status::Cause::new(
                 "FieldValueInvalid",
                 "metadata.resourceVersion",
-                "metadata.resourceVersion: Invalid value: 0x0: must be specified for an update"
+                "metadata.resourceVersion: Invalid value: \"\": must be specified for an update"
                     .into(),
             )],
         ));
@@ -569,6 +569,14 @@ fn delete(
     let opts = delete_options(req)?;
     let srt = storage_type(st.types(), rt);
     let obj = delete_one(st, &srt, ns.unwrap_or(""), name, &opts)?;
+    let (group, plural) = storage_key(rt);
+    let gone = st.get(group, plural, ns.unwrap_or(""), name).is_none();
+    // kube-apiserver returns the deleted object only for kinds whose store says so (custom
+    // resources, pods); other kinds answer a Success Status once the object is gone.
+    if gone && !opts.dry_run && !rt.custom && rt.plural != "pods" {
+        let uid = meta::meta_str(&obj, "uid").unwrap_or("");
+        return Ok(Reply::ok(crate::status::success_status(rt, name, uid)));
+    }
     Ok(Reply::ok(to_view(rt, obj)))
 }
 

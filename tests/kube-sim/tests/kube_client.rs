@@ -282,6 +282,23 @@ async fn errors_carry_kube_reasons() -> TestResult {
     assert_eq!((no_ns.code, no_ns.reason.as_str()), (404, "NotFound"));
     assert_eq!(no_ns.message, "namespaces \"nope\" not found");
 
+    let current = widgets.get("dup").await?;
+    let mut unversioned = current.clone();
+    unversioned.metadata.resource_version = None;
+    let needs_rv = api_error(
+        widgets
+            .replace("dup", &PostParams::default(), &unversioned)
+            .await,
+    );
+    assert_eq!((needs_rv.code, needs_rv.reason.as_str()), (422, "Invalid"));
+    assert!(
+        needs_rv.message.ends_with(
+            "metadata.resourceVersion: Invalid value: \"\": must be specified for an update"
+        ),
+        "{}",
+        needs_rv.message
+    );
+
     let cms: Api<ConfigMap> = Api::default_namespaced(client.clone());
     let missing = api_error(cms.get("none").await);
     assert_eq!(missing.message, "configmaps \"none\" not found");
@@ -999,6 +1016,14 @@ async fn generate_name_dry_run_and_delete_collection() -> TestResult {
     let b = cms.create(&PostParams::default(), &generated).await?;
     assert!(a.name_any().starts_with("gen-") && a.name_any().len() == 9);
     assert_ne!(a.name_any(), b.name_any());
+
+    // Built-ins answer a Success Status for an immediate delete, custom resources the object.
+    let deleted = cms.delete(&b.name_any(), &DeleteParams::default()).await?;
+    assert_eq!(
+        deleted.right().map(|s| s.status),
+        Some(Some(kube::core::response::StatusSummary::Success))
+    );
+    let b = cms.create(&PostParams::default(), &generated).await?;
 
     let dry: ConfigMap = serde_json::from_value(json!({"metadata": {"name": "dry"}}))?;
     let pp = PostParams {
