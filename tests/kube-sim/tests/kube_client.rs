@@ -1023,7 +1023,7 @@ async fn generate_name_dry_run_and_delete_collection() -> TestResult {
         deleted.right().map(|s| s.status),
         Some(Some(kube::core::response::StatusSummary::Success))
     );
-    let b = cms.create(&PostParams::default(), &generated).await?;
+    cms.create(&PostParams::default(), &generated).await?;
 
     let dry: ConfigMap = serde_json::from_value(json!({"metadata": {"name": "dry"}}))?;
     let pp = PostParams {
