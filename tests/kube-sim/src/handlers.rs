@@ -155,7 +155,19 @@ fn get(
     if req.wants_table() {
         return table_reply(req, rt, &[obj], st.resource_version());
     }
+    if req.wants_metadata_only() {
+        return Ok(Reply::ok(partial_object_metadata(&obj)));
+    }
     Ok(Reply::ok(obj))
+}
+
+/// An object reduced to its metadata, as kube-apiserver answers `as=PartialObjectMetadata`.
+pub fn partial_object_metadata(obj: &Value) -> Value {
+    json!({
+        "kind": "PartialObjectMetadata",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": obj.get("metadata").cloned().unwrap_or_else(|| json!({})),
+    })
 }
 
 fn selectors(req: &Request, rt: &ResourceType) -> ApiResult<(LabelSelector, FieldSelector)> {
@@ -192,6 +204,14 @@ fn list(st: &State, req: &Request, rt: &ResourceType, ns: Option<&str>) -> ApiRe
         .collect();
     if req.wants_table() {
         return table_reply(req, rt, &items, rv);
+    }
+    if req.wants_metadata_only() {
+        return Ok(Reply::ok(json!({
+            "kind": "PartialObjectMetadataList",
+            "apiVersion": "meta.k8s.io/v1",
+            "metadata": {"resourceVersion": rv.to_string()},
+            "items": items.iter().map(partial_object_metadata).collect::<Vec<_>>(),
+        })));
     }
     Ok(Reply::ok(json!({
         "apiVersion": rt.api_version(),
@@ -263,6 +283,7 @@ fn start_watch(
         labels,
         fields,
         table,
+        metadata_only: req.wants_metadata_only(),
     };
     let params = WatchParams {
         filter,

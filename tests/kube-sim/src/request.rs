@@ -46,6 +46,15 @@ impl Request {
             .is_some_and(|first| first.contains("as=Table"))
     }
 
+    /// `as=PartialObjectMetadata` / `as=PartialObjectMetadataList` (kube's `list_metadata`,
+    /// `metadata_watcher`): objects reduced to their metadata.
+    pub fn wants_metadata_only(&self) -> bool {
+        self.accept
+            .split(',')
+            .next()
+            .is_some_and(|first| first.contains("as=PartialObjectMetadata"))
+    }
+
     pub fn wants_aggregated(&self) -> bool {
         self.accept.split(',').next().is_some_and(|first| {
             first.contains("as=APIGroupDiscoveryList") && first.contains("v=v2")

@@ -27,6 +27,8 @@ pub struct WatchFilter {
     pub fields: FieldSelector,
     /// `Some(includeObject)` when the client asked for Table rows (`kubectl get -w`).
     pub table: Option<String>,
+    /// The client asked for PartialObjectMetadata (kube's metadata_watcher).
+    pub metadata_only: bool,
 }
 
 impl WatchFilter {
@@ -70,6 +72,9 @@ impl WatchFilter {
 
     /// The object as this watcher asked for it: in its API version, or as a one-row Table.
     fn render(&self, obj: Value) -> Value {
+        if self.metadata_only {
+            return crate::handlers::partial_object_metadata(&obj);
+        }
         let Some(include) = &self.table else {
             return obj;
         };
@@ -272,6 +277,7 @@ mod tests {
             labels: LabelSelector::parse(labels).unwrap(),
             fields: FieldSelector::default(),
             table: None,
+            metadata_only: false,
         }
     }
 

@@ -1172,3 +1172,32 @@ async fn field_validation_strict_and_warn() -> TestResult {
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn metadata_only_lists_and_watches() -> TestResult {
+    let (_sim, client, widgets) = with_widgets().await;
+    widgets
+        .create(&PostParams::default(), &widget("m", json!({"name": "m"})))
+        .await?;
+    let list = widgets.list_metadata(&ListParams::default()).await?;
+    assert_eq!(list.items.len(), 1);
+    assert_eq!(list.items[0].metadata.name.as_deref(), Some("m"));
+    let raw = hyper::Request::builder()
+        .uri("/apis/test.kube-sim.dev/v1/namespaces/default/widgets")
+        .header(
+            "Accept",
+            "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1",
+        )
+        .body(Vec::new())?;
+    let body: Value = serde_json::from_str(&client.request_text(raw).await?)?;
+    assert_eq!(body["kind"], "PartialObjectMetadataList");
+    assert_eq!(body["items"][0]["kind"], "PartialObjectMetadata");
+    assert!(body["items"][0].get("spec").is_none());
+    let one = widgets.get_metadata("m").await?;
+    assert_eq!(one.metadata.generation, Some(1));
+    let mut stream =
+        kube::runtime::metadata_watcher(widgets.clone(), watcher::Config::default()).boxed();
+    let seen = collect_until(&mut stream, |s| s.last().is_some_and(|e| e == "InitDone")).await;
+    assert_eq!(seen, ["Init", "InitApply(m)", "InitDone"]);
+    Ok(())
+}
