@@ -257,6 +257,10 @@ fn start_watch(
         ));
     }
     let start = match req.q("resourceVersion") {
+        // sendInitialEvents=false: only what happens from now on.
+        None | Some("") | Some("0") if send_initial_events == Some(false) => {
+            Start::After(st.resource_version())
+        }
         None | Some("") | Some("0") => Start::Current,
         Some(rv) => Start::After(rv.parse().map_err(|_| {
             ApiError::bad_request(format!(
