@@ -1,108 +1,40 @@
 //! A fault-injecting HTTP proxy in front of moto. moto never throttles, never fails with a 5xx,
-//! never drops a connection and knows no quota; real IAM does all of that. The proxy answers
-//! chosen IAM actions with IAM's real error bodies (or hangs up, or stalls) and forwards
-//! everything else to moto, counting every request it sees, SDK retries included.
+//! never drops a connection, knows no quota and is never eventually consistent; real IAM does all
+//! of that. The proxy answers chosen requests with IAM's real error bodies (or hangs up, loses the
+//! answer, stalls, or pretends a new role does not exist yet) and forwards everything else to
+//! moto, logging every request it sees, SDK retries included.
 //!
 //! Plain threads and blocking sockets, so it works whatever runtime (if any) the test uses.
 
-use std::io::{BufRead, BufReader, Read, Write};
+pub mod log;
+mod rules;
+mod visibility;
+mod wire;
+
+use std::collections::BTreeMap;
+use std::io::Write;
 use std::net::{Ipv4Addr, Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-/// What the proxy does with a request it intercepts.
-#[derive(Clone, Debug)]
-enum Answer {
-    Error {
-        status: u16,
-        code: String,
-        message: String,
-        retry_after_ms: Option<u64>,
-    },
-    HangUp,
-    Forward,
-}
+pub use self::log::{Answered, Entry};
+pub use self::rules::Fault;
 
-/// One scripted misbehaviour: for the next `times` requests of `action` ("*": any action).
-#[derive(Clone, Debug)]
-pub struct Fault {
-    action: String,
-    remaining: usize,
-    delay: Duration,
-    answer: Answer,
-}
+use self::rules::{Answer, Rules};
+use self::visibility::{NOT_FOUND_MESSAGE, Visibility};
 
-impl Fault {
-    /// An IAM error answer, as IAM writes it (query-protocol XML).
-    pub fn error(action: &str, status: u16, code: &str, message: &str) -> Fault {
-        Fault::new(
-            action,
-            Answer::Error {
-                status,
-                code: code.to_string(),
-                message: message.to_string(),
-                retry_after_ms: None,
-            },
-        )
-    }
-
-    /// `Throttling: Rate exceeded`, HTTP 400: what IAM answers when an account's API rate is hit.
-    pub fn throttling(action: &str) -> Fault {
-        Fault::error(action, 400, "Throttling", "Rate exceeded")
-    }
-
-    /// Closes the connection without answering (a dropped connection).
-    pub fn hang_up(action: &str) -> Fault {
-        Fault::new(action, Answer::HangUp)
-    }
-
-    /// Forwards to moto, but only after `delay` (for timeouts and slow-IAM tests).
-    pub fn slow(action: &str, delay: Duration) -> Fault {
-        Fault::new(action, Answer::Forward).delayed(delay)
-    }
-
-    pub fn times(mut self, times: usize) -> Fault {
-        self.remaining = times;
-        self
-    }
-
-    pub fn always(self) -> Fault {
-        self.times(usize::MAX)
-    }
-
-    pub fn delayed(mut self, delay: Duration) -> Fault {
-        self.delay = delay;
-        self
-    }
-
-    /// Adds `x-amz-retry-after` (milliseconds) to an error answer.
-    pub fn retry_after_ms(mut self, milliseconds: u64) -> Fault {
-        if let Answer::Error { retry_after_ms, .. } = &mut self.answer {
-            *retry_after_ms = Some(milliseconds);
-        }
-        self
-    }
-
-    fn new(action: &str, answer: Answer) -> Fault {
-        Fault {
-            action: action.to_string(),
-            remaining: 1,
-            delay: Duration::ZERO,
-            answer,
-        }
-    }
-
-    fn matches(&self, action: &str) -> bool {
-        self.remaining > 0 && (self.action == "*" || self.action == action)
-    }
-}
+/// The seed of `FaultProxy::start`: tests are reproducible unless they ask for another.
+const DEFAULT_SEED: u64 = 0x5eed_f00d;
 
 struct State {
     upstream_port: u16,
-    faults: Mutex<Vec<Fault>>,
-    seen: Mutex<Vec<String>>,
+    started: Instant,
+    rules: Mutex<Rules>,
+    visibility: Mutex<Visibility>,
+    latency: Mutex<Duration>,
+    log: Mutex<Vec<Entry>>,
     stopping: AtomicBool,
 }
 
@@ -117,6 +49,11 @@ pub struct FaultProxy {
 impl FaultProxy {
     /// `upstream` is moto's endpoint, `http://127.0.0.1:PORT`.
     pub fn start(upstream: &str) -> FaultProxy {
+        FaultProxy::start_seeded(upstream, DEFAULT_SEED)
+    }
+
+    /// Probabilistic faults draw from `seed`.
+    pub fn start_seeded(upstream: &str, seed: u64) -> FaultProxy {
         let upstream_port = upstream
             .strip_prefix("http://127.0.0.1:")
             .and_then(|port| port.trim_end_matches('/').parse().ok())
@@ -125,8 +62,11 @@ impl FaultProxy {
         let port = listener.local_addr().expect("proxy address").port();
         let state = Arc::new(State {
             upstream_port,
-            faults: Mutex::new(Vec::new()),
-            seen: Mutex::new(Vec::new()),
+            started: Instant::now(),
+            rules: Mutex::new(Rules::new(seed)),
+            visibility: Mutex::new(Visibility::default()),
+            latency: Mutex::new(Duration::ZERO),
+            log: Mutex::new(Vec::new()),
             stopping: AtomicBool::new(false),
         });
         let acceptor_state = Arc::clone(&state);
@@ -149,31 +89,106 @@ impl FaultProxy {
         }
     }
 
-    /// Faults are tried in the order they were injected; the first that matches is used up.
+    /// Faults are tried in the order they were injected; the first that fires answers. A
+    /// `during` window starts now.
     pub fn inject(&self, fault: Fault) {
-        lock(&self.state.faults).push(fault);
+        lock(&self.state.rules).push(fault, Instant::now());
     }
 
+    /// Every role created from now on answers `NoSuchEntity` to everything but CreateRole for
+    /// `delay` after its CreateRole went through.
+    pub fn delay_visibility(&self, delay: Duration) {
+        lock(&self.state.visibility).set_delay(Some(delay));
+    }
+
+    /// Every request waits this long before it is answered, on top of any fault's delay.
+    pub fn set_latency(&self, latency: Duration) {
+        *lock(&self.state.latency) = latency;
+    }
+
+    /// Ends every misbehaviour: faults, delayed visibility and latency. The log stays.
     pub fn clear(&self) {
-        lock(&self.state.faults).clear();
+        lock(&self.state.rules).clear();
+        lock(&self.state.visibility).set_delay(None);
+        *lock(&self.state.latency) = Duration::ZERO;
+    }
+
+    /// Time since the proxy started, on the clock of [`Entry::at`].
+    pub fn elapsed(&self) -> Duration {
+        self.state.started.elapsed()
+    }
+
+    /// Every request answered so far, in the order they were answered.
+    pub fn log(&self) -> Vec<Entry> {
+        lock(&self.state.log).clone()
     }
 
     /// Requests of `action` seen so far, each SDK retry counted.
     pub fn requests(&self, action: &str) -> usize {
-        lock(&self.state.seen)
+        lock(&self.state.log)
             .iter()
-            .filter(|seen| *seen == action)
+            .filter(|entry| entry.action == action)
             .count()
     }
 
     /// Every action seen, in order.
     pub fn actions(&self) -> Vec<String> {
-        lock(&self.state.seen).clone()
+        lock(&self.state.log)
+            .iter()
+            .map(|entry| entry.action.clone())
+            .collect()
+    }
+
+    /// Write requests per role (RoleName), failed and retried ones included.
+    pub fn writes_per_role(&self) -> BTreeMap<String, usize> {
+        log::writes_per_role(&self.log())
+    }
+
+    /// Requests per role that failed because of the proxy (any action).
+    pub fn injected_per_role(&self) -> BTreeMap<String, usize> {
+        log::injected_per_role(&self.log())
+    }
+
+    pub fn counts_per_action(&self) -> BTreeMap<String, usize> {
+        log::per_action(&self.log())
+    }
+
+    /// Requests that arrived in `[from, to)` (proxy clock).
+    pub fn requests_between(&self, from: Duration, to: Duration) -> usize {
+        log::between(&self.log(), from, to)
+    }
+
+    /// The most requests that arrived within one second.
+    pub fn peak_per_second(&self) -> usize {
+        log::peak_per_second(&self.log())
+    }
+
+    /// The whole log, one line per request.
+    pub fn dump(&self) -> String {
+        log::render(&self.log())
+    }
+
+    /// Writes the log to a file in the temp directory and returns its path.
+    pub fn dump_to_file(&self) -> std::io::Result<std::path::PathBuf> {
+        let path = std::env::temp_dir().join(format!("rolesmith-fault-proxy-{}.log", self.port));
+        std::fs::write(&path, self.dump())?;
+        Ok(path)
     }
 }
 
 impl Drop for FaultProxy {
     fn drop(&mut self) {
+        // A failing test gets the whole story without asking for it.
+        if std::thread::panicking() {
+            match self.dump_to_file() {
+                Ok(path) => eprintln!(
+                    "fault proxy: {} requests logged to {}",
+                    lock(&self.state.log).len(),
+                    path.display()
+                ),
+                Err(error) => eprintln!("fault proxy: cannot write its log: {error}"),
+            }
+        }
         self.state.stopping.store(true, Ordering::SeqCst);
         // Wakes the blocking accept so the loop sees the flag.
         let _ = TcpStream::connect((Ipv4Addr::LOCALHOST, self.port));
@@ -190,140 +205,97 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-struct Request {
-    head: Vec<String>,
-    body: Vec<u8>,
-}
-
 /// One request per connection, answered with `Connection: close`: the SDK simply reconnects.
+/// The log entry is written before the caller sees the answer, so a caller that counts right
+/// after its call returns finds it.
 fn serve(state: &State, mut stream: TcpStream) {
     if state.stopping.load(Ordering::SeqCst) {
         return;
     }
-    let Ok(request) = read_request(&stream) else {
+    let Ok(request) = wire::read_request(&stream) else {
         return;
     };
-    let action = form_value(&request.body, "Action").unwrap_or_default();
-    lock(&state.seen).push(action.clone());
-    let fault = {
-        let mut faults = lock(&state.faults);
-        faults
-            .iter_mut()
-            .find(|fault| fault.matches(&action))
-            .map(|fault| {
-                fault.remaining -= 1;
-                fault.clone()
-            })
+    let arrived = Instant::now();
+    let action = wire::form_value(&request.body, "Action").unwrap_or_default();
+    let role = wire::form_value(&request.body, "RoleName");
+    let (delay, answer) = decide(state, &action, role.as_deref(), arrived);
+    std::thread::sleep(*lock(&state.latency) + delay);
+    let record = |answer: Answered| {
+        lock(&state.log).push(Entry {
+            at: arrived.duration_since(state.started),
+            action: action.clone(),
+            role: role.clone(),
+            answer,
+        });
     };
-    let (delay, answer) = fault.map_or((Duration::ZERO, Answer::Forward), |fault| {
-        (fault.delay, fault.answer)
-    });
-    std::thread::sleep(delay);
     let _ = match answer {
         Answer::Error {
             status,
             code,
             message,
             retry_after_ms,
-        } => stream.write_all(&error_response(status, &code, &message, retry_after_ms)),
-        Answer::HangUp => stream.shutdown(Shutdown::Both),
-        Answer::Forward => {
-            forward(state.upstream_port, &request).and_then(|response| stream.write_all(&response))
+        } => {
+            record(Answered::Injected {
+                status,
+                code: code.clone(),
+            });
+            stream.write_all(&wire::error_response(
+                status,
+                &code,
+                &message,
+                retry_after_ms,
+            ))
         }
+        Answer::HangUp => {
+            record(Answered::HungUp);
+            stream.shutdown(Shutdown::Both)
+        }
+        Answer::ForwardThenHangUp => match wire::forward(state.upstream_port, &request) {
+            Ok((status, _)) => {
+                note_created(state, &action, role.as_deref(), status);
+                record(Answered::LostAnswer { status });
+                stream.shutdown(Shutdown::Both)
+            }
+            Err(error) => {
+                record(Answered::UpstreamFailed);
+                Err(error)
+            }
+        },
+        Answer::Forward => match wire::forward(state.upstream_port, &request) {
+            Ok((status, response)) => {
+                note_created(state, &action, role.as_deref(), status);
+                record(Answered::Forwarded { status });
+                stream.write_all(&response)
+            }
+            Err(error) => {
+                record(Answered::UpstreamFailed);
+                Err(error)
+            }
+        },
     };
 }
 
-fn read_request(stream: &TcpStream) -> std::io::Result<Request> {
-    let mut reader = BufReader::new(stream);
-    let mut head = Vec::new();
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line)? == 0 {
-            return Err(std::io::ErrorKind::UnexpectedEof.into());
-        }
-        let line = line.trim_end_matches(['\r', '\n']).to_string();
-        if line.is_empty() {
-            break;
-        }
-        head.push(line);
+/// A role IAM cannot see yet answers NoSuchEntity before any rule is consulted.
+fn decide(state: &State, action: &str, role: Option<&str>, now: Instant) -> (Duration, Answer) {
+    if lock(&state.visibility).hides(action, role, now) {
+        let message = NOT_FOUND_MESSAGE.replace("{role}", role.unwrap_or(""));
+        return (
+            Duration::ZERO,
+            Answer::Error {
+                status: 404,
+                code: "NoSuchEntity".to_string(),
+                message,
+                retry_after_ms: None,
+            },
+        );
     }
-    let length = head
-        .iter()
-        .filter_map(|line| line.split_once(':'))
-        .find(|(name, _)| name.trim().eq_ignore_ascii_case("content-length"))
-        .and_then(|(_, value)| value.trim().parse::<usize>().ok())
-        .unwrap_or(0);
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body)?;
-    Ok(Request { head, body })
+    lock(&state.rules)
+        .decide(action, role, now)
+        .unwrap_or((Duration::ZERO, Answer::Forward))
 }
 
-/// The value of one parameter of an `application/x-www-form-urlencoded` body.
-fn form_value(body: &[u8], name: &str) -> Option<String> {
-    String::from_utf8_lossy(body)
-        .split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .find(|(key, _)| *key == name)
-        .map(|(_, value)| value.to_string())
-}
-
-fn forward(upstream_port: u16, request: &Request) -> std::io::Result<Vec<u8>> {
-    let mut upstream = TcpStream::connect((Ipv4Addr::LOCALHOST, upstream_port))?;
-    let mut head = String::new();
-    for line in &request.head {
-        let is_connection = line
-            .split_once(':')
-            .is_some_and(|(name, _)| name.trim().eq_ignore_ascii_case("connection"));
-        if !is_connection {
-            head.push_str(line);
-            head.push_str("\r\n");
-        }
+fn note_created(state: &State, action: &str, role: Option<&str>, status: u16) {
+    if let (true, Some(role)) = (action == "CreateRole" && status == 200, role) {
+        lock(&state.visibility).created(role, Instant::now());
     }
-    head.push_str("Connection: close\r\n\r\n");
-    upstream.write_all(head.as_bytes())?;
-    upstream.write_all(&request.body)?;
-    let mut response = Vec::new();
-    upstream.read_to_end(&mut response)?;
-    Ok(response)
-}
-
-fn error_response(status: u16, code: &str, message: &str, retry_after_ms: Option<u64>) -> Vec<u8> {
-    let kind = if status >= 500 { "Receiver" } else { "Sender" };
-    let body = format!(
-        "<ErrorResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">\n  <Error>\n    \
-         <Type>{kind}</Type>\n    <Code>{}</Code>\n    <Message>{}</Message>\n  </Error>\n  \
-         <RequestId>6f8a1c9e-0000-4000-8000-fault0proxy0</RequestId>\n</ErrorResponse>\n",
-        xml_escape(code),
-        xml_escape(message)
-    );
-    let retry_after = retry_after_ms
-        .map(|ms| format!("x-amz-retry-after: {ms}\r\n"))
-        .unwrap_or_default();
-    format!(
-        "HTTP/1.1 {status} {}\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\
-         x-amzn-RequestId: 6f8a1c9e-0000-4000-8000-fault0proxy0\r\n{retry_after}Connection: close\r\n\r\n{body}",
-        reason(status),
-        body.len()
-    )
-    .into_bytes()
-}
-
-fn reason(status: u16) -> &'static str {
-    match status {
-        400 => "Bad Request",
-        403 => "Forbidden",
-        404 => "Not Found",
-        409 => "Conflict",
-        429 => "Too Many Requests",
-        500 => "Internal Server Error",
-        503 => "Service Unavailable",
-        _ => "Error",
-    }
-}
-
-fn xml_escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
