@@ -116,6 +116,12 @@ class Install(unittest.TestCase):
             sorted(["ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Service", "Deployment"]),
         )
 
+        # Helm keeps the release in a Secret it writes as protobuf, then updates to "deployed".
+        stored = kubectl_json(self.kubeconfig, "get", "secret", "sh.helm.release.v1.rolesmith.v1", "-n", ns)
+        self.assertEqual(stored["type"], "helm.sh/release.v1")
+        self.assertEqual(stored["metadata"]["labels"]["owner"], "helm")
+        self.assertEqual(stored["metadata"]["labels"]["status"], "deployed")
+
         crd = kubectl_json(self.kubeconfig, "get", "crd", "iamroles.iam.rolesmith.dev")
         self.assertEqual(crd["spec"]["names"]["kind"], "IamRole", "Helm installs the CRD from the chart's crds/")
 
