@@ -373,6 +373,17 @@ async fn get_prints_printer_columns_short_names_and_categories() {
         ],
     );
 
+    assert_eq!(
+        table(
+            &c.ok(&["api-resources", "--api-group=test.kube-sim.dev"])
+                .await
+        ),
+        [
+            ["NAME", "SHORTNAMES", "APIVERSION", "NAMESPACED", "KIND"],
+            ["widgets", "wd", "test.kube-sim.dev/v1", "true", "Widget"]
+        ]
+    );
+
     let r = c.run(&["get", "widgets", "-n", "empty"]).await;
     assert!(r.success);
     assert_eq!(r.stderr, "No resources found in empty namespace.\n");
@@ -640,5 +651,42 @@ async fn builtin_apply_uses_strategic_merge_without_warnings() {
         &c.ok(&["get", "cm", "settings"]).await,
         2,
         &[&["NAME", "DATA", "AGE"], &["settings", "1", "age"]],
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_side_apply_takes_over_from_client_side_apply() {
+    let c = Cluster::with_widgets().await;
+    c.write("w1.yaml", &widget("w1", "  name: alpha\n  color: red\n"));
+    assert_eq!(
+        c.ok(&["apply", "-f", "w1.yaml"]).await,
+        "widget.test.kube-sim.dev/w1 created\n"
+    );
+
+    // kubectl moves the client-side manager's fields to its own apply entry, so a later change
+    // applied server-side does not conflict with the client-side apply that came before.
+    let out = c.ok(&["apply", "--server-side", "-f", "w1.yaml"]).await;
+    assert_eq!(out, "widget.test.kube-sim.dev/w1 serverside-applied\n");
+    c.write("w1.yaml", &widget("w1", "  name: alpha\n  color: green\n"));
+    let out = c.ok(&["apply", "--server-side", "-f", "w1.yaml"]).await;
+    assert_eq!(out, "widget.test.kube-sim.dev/w1 serverside-applied\n");
+
+    let w = c.get_json(&["widget", "w1"]).await;
+    assert_eq!(w["spec"]["color"], "green");
+    let last: Value = serde_json::from_str(
+        w["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"]
+            .as_str()
+            .expect("last-applied annotation kept up to date"),
+    )
+    .expect("last-applied is JSON");
+    assert_eq!(last["spec"]["color"], "green");
+    let entries = w["metadata"]["managedFields"]
+        .as_array()
+        .expect("managedFields");
+    assert!(
+        entries
+            .iter()
+            .any(|m| m["manager"] == "kubectl" && m["operation"] == "Apply"),
+        "{entries:?}"
     );
 }
