@@ -176,7 +176,7 @@ pub(crate) async fn release(store: &LeaseStore, me: &Candidate) {
                 return;
             }
             Ok(Some(Released::NotOurs)) => {
-                tracing::info!(identity = %me.identity, "the lease is not ours; nothing to release");
+                tracing::debug!(identity = %me.identity, "the lease is not ours; nothing to release");
                 return;
             }
             Ok(None) => continue,

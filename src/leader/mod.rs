@@ -123,12 +123,14 @@ where
     let mut shutdown = pin!(shutdown);
     tracing::info!(lease = %settings.name, namespace = %settings.namespace, identity = %me.identity, "waiting to become leader");
     let held = tokio::select! {
-        held = campaign::acquire(&store, &me, &timing) => held,
+        // Shutdown first: a replica on its way out must not start leading.
+        biased;
         () = &mut shutdown => {
             // An acquiring write may have landed just as we stopped waiting for its answer.
             campaign::release(&store, &me).await;
             return Ok(());
         }
+        held = campaign::acquire(&store, &me, &timing) => held,
     };
     tracing::info!(identity = %me.identity, "became leader; starting work");
     let ending = lead(&store, &me, &timing, held, shutdown.as_mut(), work).await;
@@ -170,14 +172,16 @@ where
     let mut work = pin!(work(lost));
     let mut keeper = pin!(campaign::keep(store, me, timing, held));
     tokio::select! {
-        () = &mut work => {
-            tracing::info!(identity = %me.identity, "work returned; stepping down");
-            return Ending::Stopped;
-        }
+        // A loss first: when it coincides with anything else, the lease is already gone.
+        biased;
         loss = &mut keeper => {
             let _ = lost_tx.send(true);
             stop(&mut work, me, timing).await;
             return Ending::Lost(loss);
+        }
+        () = &mut work => {
+            tracing::info!(identity = %me.identity, "work returned; stepping down");
+            return Ending::Stopped;
         }
         () = &mut shutdown => {
             tracing::info!(identity = %me.identity, "shutting down; stopping work before releasing the lease");
@@ -186,15 +190,16 @@ where
     }
     // Work may need a while to finish what it started; we must still be leader meanwhile.
     tokio::select! {
-        () = &mut work => Ending::Stopped,
+        biased;
         loss = &mut keeper => {
             stop(&mut work, me, timing).await;
             Ending::Lost(loss)
         }
+        () = &mut work => Ending::Stopped,
     }
 }
 
-/// Gives work a short grace to return after `lost`, then drops it: acting on after the lease
+/// Gives work a short grace to return after `lost`, then drops it: acting on once the lease
 /// may have passed to another replica is what leader election exists to prevent.
 async fn stop(work: &mut Pin<&mut impl Future<Output = ()>>, me: &Candidate, timing: &Timing) {
     if tokio::time::timeout(timing.stop_grace(), work.as_mut())

@@ -6,6 +6,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures::FutureExt;
 use futures::future::BoxFuture;
 use jiff::{SignedDuration, Timestamp};
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
@@ -170,10 +171,17 @@ fn recorded_work(
     move |lost| {
         Box::pin(async move {
             let _running = log.start(&who);
-            lost.await;
+            // What the operator does: kube's graceful_shutdown_on wants a Sync future.
+            as_controller_shutdown(lost.shared()).await;
             sleep(wind_down).await;
         })
     }
+}
+
+fn as_controller_shutdown(
+    shutdown: impl Future<Output = ()> + Send + Sync + 'static,
+) -> impl Future<Output = ()> + Send + Sync + 'static {
+    shutdown
 }
 
 /// One replica: `run_as_leader` in its own task with its own client.
