@@ -1,6 +1,8 @@
 //! What each subcommand does. `main.rs` only parses the command line and calls [`dispatch`].
 
 use std::process::ExitCode;
+
+use futures::FutureExt;
 use std::sync::Arc;
 
 use crate::cli::{AwsArgs, Cli, Command, FileArgs, OutputFormat, RunArgs};
@@ -9,6 +11,7 @@ use crate::controller::{self, Context, Settings};
 use crate::desired;
 use crate::engine::{self, Mode};
 use crate::iam::{AwsIam, AwsIamConfig, CallObserver, IamApi, NoopObserver};
+use crate::leader::{self, LeaseSettings};
 use crate::plan;
 use crate::ratelimit::AccountLimiter;
 use crate::telemetry::{self, Health, Metrics};
@@ -84,8 +87,26 @@ async fn run(args: RunArgs) -> ExitCode {
         metrics.clone(),
         stopped(stop_rx.clone()),
     ));
-    let ctx = Arc::new(Context::new(client, iam, metrics, settings));
-    controller::run(ctx, health, stopped(stop_rx)).await;
+    let ctx = Arc::new(Context::new(client.clone(), iam, metrics, settings));
+    let led = if args.leader_election {
+        let identity = leader_identity();
+        tracing::info!(%identity, lease = %args.lease_name, "leader election on");
+        // A standby is healthy and ready; it just does not act.
+        health.set_kube(true);
+        let lease = LeaseSettings::new(&args.lease_name, &args.lease_namespace, identity);
+        leader::run_as_leader(client, lease, stopped(stop_rx.clone()), |lost| {
+            controller::run(ctx, health, lost.shared())
+        })
+        .await
+    } else {
+        controller::run(ctx, health, stopped(stop_rx.clone())).await;
+        Ok(())
+    };
+    if let Err(error) = led {
+        // No state from the leader period may survive: exit and let Kubernetes restart us.
+        tracing::error!(%error, "stopping");
+        return ExitCode::FAILURE;
+    }
     match server.await {
         Ok(Ok(())) => ExitCode::SUCCESS,
         Ok(Err(error)) => {
@@ -97,6 +118,15 @@ async fn run(args: RunArgs) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The pod name (POD_NAME, else HOSTNAME) plus a random suffix: two processes must never share
+/// an identity, or both would believe they lead.
+fn leader_identity() -> String {
+    let base = std::env::var("POD_NAME")
+        .or_else(|_| std::env::var("HOSTNAME"))
+        .unwrap_or_else(|_| "rolesmith".to_string());
+    format!("{base}-{:08x}", fastrand::u32(..))
 }
 
 async fn stopped(mut rx: tokio::sync::watch::Receiver<bool>) {

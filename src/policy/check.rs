@@ -162,6 +162,34 @@ fn check_statement(label: &str, value: &Value, kind: DocumentKind, problems: &mu
             string_list_shape(&format!("{label}: {field}"), value, problems);
         }
     }
+    // What real IAM refuses and moto lets through.
+    for field in ["Action", "NotAction"] {
+        for action in strings(statement.get(field)) {
+            if action != "*" && !action.contains(':') {
+                problems.push(format!(
+                    "{label}: {field} {action:?} must be prefaced by a service, like s3:GetObject (or be \"*\")"
+                ));
+            }
+        }
+    }
+    for field in ["Resource", "NotResource"] {
+        for resource in strings(statement.get(field)) {
+            if resource != "*" && !resource.starts_with("arn:") {
+                problems.push(format!(
+                    "{label}: {field} {resource:?} must be in ARN format (arn:partition:service:…) or \"*\""
+                ));
+            }
+        }
+    }
+    // An Allow with NotPrincipal lets everyone except the named principals assume the role.
+    if kind == DocumentKind::Trust
+        && statement.get("Effect").and_then(Value::as_str) == Some("Allow")
+        && statement.contains_key("NotPrincipal")
+    {
+        problems.push(format!(
+            "{label}: Allow with NotPrincipal would let every principal except the ones named assume the role; name the allowed principals with Principal instead"
+        ));
+    }
     for field in ["Principal", "NotPrincipal"] {
         if let Some(value) = statement.get(field) {
             principal_shape(&format!("{label}: {field}"), value, problems);
@@ -484,7 +512,7 @@ mod tests {
                 "both resources",
                 Permissions,
                 &permissions(
-                    r#"{"Effect":"Allow","Action":"s3:*","Resource":"*","NotResource":"x"}"#,
+                    r#"{"Effect":"Allow","Action":"s3:*","Resource":"*","NotResource":"arn:aws:s3:::x"}"#,
                 ),
                 &["both Resource and NotResource"],
             ),
@@ -610,6 +638,41 @@ mod tests {
                 ],
             ),
         ]);
+    }
+
+    #[test]
+    fn what_real_iam_refuses_but_moto_accepts() {
+        let cases: &[(&str, DocumentKind, &str, &[&str])] = &[
+            (
+                "action without a service",
+                DocumentKind::Permissions,
+                &permissions(r#"{"Effect":"Allow","Action":"GetObject","Resource":"*"}"#),
+                &["must be prefaced by a service"],
+            ),
+            (
+                "resource that is not an ARN",
+                DocumentKind::Permissions,
+                &permissions(
+                    r#"{"Effect":"Allow","Action":"s3:GetObject","Resource":"my-bucket"}"#,
+                ),
+                &["must be in ARN format"],
+            ),
+            (
+                "wildcards are fine",
+                DocumentKind::Permissions,
+                &permissions(
+                    r#"{"Effect":"Allow","Action":["*","s3:Get*"],"Resource":["*","arn:aws:s3:::b/*"]}"#,
+                ),
+                &[],
+            ),
+            (
+                "Allow with NotPrincipal in a trust policy",
+                DocumentKind::Trust,
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","NotPrincipal":{"AWS":"111122223333"},"Action":"sts:AssumeRole"}]}"#,
+                &["Allow with NotPrincipal"],
+            ),
+        ];
+        check(cases);
     }
 
     #[test]
