@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use crate::builtin;
 use crate::conversion::{storage_key, storage_type, to_storage, to_view};
+use crate::delete::{DeleteOptions, Propagation, delete_one};
 use crate::meta;
 use crate::patch::{self, PatchKind};
 use crate::peers;
@@ -466,12 +467,6 @@ fn apply(
     }
 }
 
-struct DeleteOptions {
-    uid: Option<String>,
-    resource_version: Option<String>,
-    dry_run: bool,
-}
-
 fn delete_options(req: &Request) -> ApiResult<DeleteOptions> {
     let body: Value = if req.body.is_empty() {
         json!({})
@@ -482,13 +477,7 @@ fn delete_options(req: &Request) -> ApiResult<DeleteOptions> {
     let text = |p: &str| body.pointer(p).and_then(Value::as_str).map(String::from);
     let policy =
         text("/propagationPolicy").or_else(|| req.q("propagationPolicy").map(String::from));
-    if let Some(p) = policy.as_deref()
-        && !["Background", "Foreground", "Orphan"].contains(&p)
-    {
-        return Err(ApiError::bad_request(format!(
-            "propagationPolicy: Unsupported value: \"{p}\": supported values: \"Foreground\", \"Background\", \"Orphan\""
-        )));
-    }
+    let propagation = Propagation::parse(policy.as_deref())?;
     let dry_run = req.dry_run()?
         || body
             .get("dryRun")
@@ -498,90 +487,8 @@ fn delete_options(req: &Request) -> ApiResult<DeleteOptions> {
         uid: text("/preconditions/uid"),
         resource_version: text("/preconditions/resourceVersion"),
         dry_run,
+        propagation,
     })
-}
-
-/// Finalizers keep the object (marked deleting, generation +1, MODIFIED); without them it goes at once.
-fn delete_one(
-    st: &mut State,
-    rt: &ResourceType,
-    ns: &str,
-    name: &str,
-    opts: &DeleteOptions,
-) -> ApiResult<Value> {
-    let old = st
-        .get(&rt.group, &rt.plural, ns, name)
-        .cloned()
-        .ok_or_else(|| ApiError::not_found(rt, name))?;
-    let uid = meta::meta_str(&old, "uid").unwrap_or("");
-    if let Some(want) = &opts.uid
-        && want != uid
-    {
-        return Err(ApiError::conflict_with(
-            rt,
-            name,
-            &format!("Precondition failed: UID in precondition: {want}, UID in object meta: {uid}"),
-        ));
-    }
-    let rv = meta::resource_version(&old).unwrap_or("");
-    if let Some(want) = &opts.resource_version
-        && want != rv
-    {
-        return Err(ApiError::conflict_with(
-            rt,
-            name,
-            &format!(
-                "Precondition failed: ResourceVersion in precondition: {want}, ResourceVersion in object meta: {rv}"
-            ),
-        ));
-    }
-    let is_namespace = rt.group.is_empty() && rt.plural == "namespaces";
-    if meta::finalizers(&old).is_empty() && !is_namespace {
-        if opts.dry_run {
-            return Ok(old);
-        }
-        return write::remove(st, rt, ns, name).ok_or_else(|| ApiError::not_found(rt, name));
-    }
-    if meta::is_deleting(&old) || opts.dry_run {
-        return Ok(old);
-    }
-    let mut obj = old.clone();
-    meta::set_meta(&mut obj, "deletionTimestamp", json!(meta::now_rfc3339()));
-    meta::set_meta(&mut obj, "deletionGracePeriodSeconds", json!(0));
-    if meta::generation(&old) > 0 {
-        meta::set_meta(&mut obj, "generation", json!(meta::generation(&old) + 1));
-    }
-    if is_namespace {
-        obj["status"] = json!({"phase": "Terminating"});
-        let stored = st.put(&rt.group, &rt.plural, obj, Some(old));
-        return Ok(empty_namespace(st, name).unwrap_or(stored));
-    }
-    Ok(st.put(&rt.group, &rt.plural, obj, Some(old)))
-}
-
-/// Deletes a terminating namespace's content (objects with finalizers wait for them), and the
-/// namespace itself once nothing is left. Returns the namespace if it is gone already.
-fn empty_namespace(st: &mut State, ns: &str) -> Option<Value> {
-    let opts = DeleteOptions {
-        uid: None,
-        resource_version: None,
-        dry_run: false,
-    };
-    for (group, plural, name) in st.objects_in_namespace(ns) {
-        let rt = st
-            .types()
-            .iter()
-            .find(|t| t.group == group && t.plural == plural)
-            .cloned();
-        if let Some(rt) = rt {
-            // A failed precondition cannot happen without preconditions; NotFound means already gone.
-            let _ = delete_one(st, &rt, ns, &name, &opts);
-        }
-    }
-    if st.objects_in_namespace(ns).is_empty() {
-        return st.remove("", "namespaces", "", ns);
-    }
-    None
 }
 
 fn delete(

@@ -8,6 +8,7 @@ pub mod builtin;
 pub mod cel_eval;
 pub mod conversion;
 pub mod crd;
+pub mod delete;
 pub mod discovery;
 pub mod handlers;
 pub mod jsonpath;

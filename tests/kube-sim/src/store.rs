@@ -243,6 +243,13 @@ impl State {
         }
     }
 
+    /// Every stored object with its (group, plural).
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str, &Value)> {
+        self.objects
+            .iter()
+            .flat_map(|((g, p), bucket)| bucket.values().map(move |v| (g.as_str(), p.as_str(), v)))
+    }
+
     /// Every stored object in a namespace, as (group, plural, name).
     pub fn objects_in_namespace(&self, ns: &str) -> Vec<(String, String, String)> {
         let mut out = Vec::new();

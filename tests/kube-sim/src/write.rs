@@ -246,7 +246,7 @@ pub fn update(
     }
     if meta::is_deleting(&obj) && meta::finalizers(&obj).is_empty() {
         let mut gone = obj;
-        let removed = remove(st, &rt, meta::namespace(old), &name);
+        let removed = crate::delete::remove_now(st, &rt, meta::namespace(old), &name);
         if let Some(rv) = removed.as_ref().and_then(|r| meta::resource_version(r)) {
             meta::set_meta(&mut gone, "resourceVersion", json!(rv));
         }
@@ -517,7 +517,7 @@ fn after_store(st: &mut State, rt: &ResourceType, _stored: &Value) {
     }
 }
 
-fn refresh_types(st: &mut State) {
+pub fn refresh_types(st: &mut State) {
     let crds: Vec<Value> = st
         .list(crd::GROUP, crd::PLURAL, None)
         .into_iter()
@@ -525,26 +525,6 @@ fn refresh_types(st: &mut State) {
         .collect();
     let refs: Vec<&Value> = crds.iter().collect();
     st.set_types(crd::all_types(&refs));
-}
-
-/// Removes an object for good, with what that implies: a CRD takes its objects and types along,
-/// a terminating namespace goes once its last object has gone.
-pub fn remove(st: &mut State, rt: &ResourceType, ns: &str, name: &str) -> Option<Value> {
-    let removed = st.remove(&rt.group, &rt.plural, ns, name)?;
-    if crd::is_crd(rt) {
-        let (group, plural) = crd::defined_resource(&removed);
-        st.remove_all(&group, &plural);
-        refresh_types(st);
-    }
-    if !ns.is_empty()
-        && st
-            .get("", "namespaces", "", ns)
-            .is_some_and(meta::is_deleting)
-        && st.objects_in_namespace(ns).is_empty()
-    {
-        st.remove("", "namespaces", "", ns);
-    }
-    Some(removed)
 }
 
 #[cfg(test)]

@@ -1195,9 +1195,42 @@ async fn metadata_only_lists_and_watches() -> TestResult {
     assert!(body["items"][0].get("spec").is_none());
     let one = widgets.get_metadata("m").await?;
     assert_eq!(one.metadata.generation, Some(1));
-    let mut stream =
-        kube::runtime::metadata_watcher(widgets.clone(), watcher::Config::default()).boxed();
+    let metas: Api<kube::core::PartialObjectMeta<DynamicObject>> =
+        Api::namespaced_with(client.clone(), "default", &widget_resource());
+    let mut stream = watcher(metas, watcher::Config::default()).boxed();
     let seen = collect_until(&mut stream, |s| s.last().is_some_and(|e| e == "InitDone")).await;
     assert_eq!(seen, ["Init", "InitApply(m)", "InitDone"]);
+    Ok(())
+}
+
+#[tokio::test]
+async fn owned_objects_are_collected_or_orphaned() -> TestResult {
+    let (_sim, client, widgets) = with_widgets().await;
+    let cms: Api<ConfigMap> = Api::default_namespaced(client);
+    let owned = |name: &str, owner: &DynamicObject| -> ConfigMap {
+        let mut cm: ConfigMap =
+            serde_json::from_value(json!({"metadata": {"name": name}})).unwrap();
+        cm.metadata.owner_references = Some(vec![
+            owner.controller_owner_ref(&widget_resource()).unwrap(),
+        ]);
+        cm
+    };
+    let a = widgets
+        .create(&PostParams::default(), &widget("a", json!({"name": "a"})))
+        .await?;
+    let b = widgets
+        .create(&PostParams::default(), &widget("b", json!({"name": "b"})))
+        .await?;
+    cms.create(&PostParams::default(), &owned("of-a", &a))
+        .await?;
+    cms.create(&PostParams::default(), &owned("of-b", &b))
+        .await?;
+
+    widgets.delete("a", &DeleteParams::background()).await?;
+    assert_eq!(api_error(cms.get("of-a").await).code, 404);
+
+    widgets.delete("b", &DeleteParams::orphan()).await?;
+    let orphan = cms.get("of-b").await?;
+    assert!(orphan.metadata.owner_references.is_none());
     Ok(())
 }
