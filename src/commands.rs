@@ -176,19 +176,34 @@ async fn files(args: FileArgs, mode: Mode) -> ExitCode {
     let mut results = Vec::new();
     let mut failed = false;
     let mut changes = 0;
-    for role in &roles {
-        let object = format!(
-            "{}/{}",
-            role.metadata.namespace.clone().unwrap_or_default(),
-            role.metadata.name.clone().unwrap_or_default()
-        );
-        let outcome = async {
-            let desired = desired::desired_role(role)?;
-            let owner = desired::owner(&args.cluster_id, role)?;
-            let report = engine::apply(&iam, &desired, &owner, role.spec.adopt, mode).await?;
-            Ok::<_, crate::error::Error>((desired.name, report))
-        }
-        .await;
+    for loaded in &roles {
+        let (object, outcome) = match loaded {
+            Ok(role) => {
+                let object = format!(
+                    "{}/{}",
+                    role.metadata.namespace.clone().unwrap_or_default(),
+                    role.metadata.name.clone().unwrap_or_default()
+                );
+                let outcome = async {
+                    let desired = desired::desired_role(role)?;
+                    let owner = desired::owner(&args.cluster_id, role)?;
+                    let report =
+                        engine::apply(&iam, &desired, &owner, role.spec.adopt, mode).await?;
+                    Ok::<_, crate::error::Error>((desired.name, report))
+                }
+                .await;
+                (object, outcome)
+            }
+            Err((object, error)) => {
+                let error = match error {
+                    crate::error::Error::InvalidSpec(problems) => {
+                        crate::error::Error::InvalidSpec(problems.clone())
+                    }
+                    other => crate::error::Error::Internal(other.to_string()),
+                };
+                (object.clone(), Err(error))
+            }
+        };
         match outcome {
             Ok((name, report)) => {
                 changes += report.ops.len();

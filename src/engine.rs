@@ -38,7 +38,8 @@ pub async fn apply(
     adopt: bool,
     mode: Mode,
 ) -> Result<ApplyReport> {
-    let problems = validate::validate_desired(desired);
+    let mut problems = validate::validate_desired(desired);
+    problems.extend(owner_problems(owner));
     if !problems.is_empty() {
         return Err(Error::InvalidSpec(problems));
     }
@@ -111,6 +112,26 @@ pub async fn delete(
         ops,
         left_alone: None,
     })
+}
+
+/// The ownership tag's value must be a valid IAM tag value, or CreateRole fails in real IAM
+/// (moto would take it): a `--cluster-id` with `#`, or an object name with a comma from a
+/// file given to the CLI.
+fn owner_problems(owner: &Owner) -> Vec<String> {
+    let value = owner.tag_value();
+    let allowed = |c: char| c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c);
+    let mut problems = Vec::new();
+    if let Some(bad) = value.chars().find(|c| !allowed(*c)) {
+        problems.push(format!(
+            "the ownership tag value {value:?} (cluster id/namespace/name) contains {bad:?}, which IAM does not allow in tag values"
+        ));
+    }
+    if value.chars().count() > 256 {
+        problems.push(format!(
+            "the ownership tag value {value:?} is longer than IAM's 256 characters"
+        ));
+    }
+    problems
 }
 
 fn is_already_gone(op: &IamOp, error: &Error) -> bool {

@@ -1,52 +1,80 @@
 //! Reading IamRoles from the same YAML/JSON manifests kubectl takes (for `plan` and `apply`).
+//!
+//! Without an API server nothing prunes or rejects unknown fields, so this does what kubectl's
+//! strict field validation does: a misspelt field (`managedPolicyArn:`) is an error, not a
+//! silently ignored line. One broken object does not stop the others.
 
 use std::path::Path;
+
+use kube::CustomResourceExt;
 
 use crate::api::IamRole;
 use crate::error::{Error, Result};
 
 const API_VERSION: &str = "iam.rolesmith.dev/v1alpha1";
 
+/// One IamRole found in the files, or why the object could not be read (named as well as the
+/// manifest allows).
+pub type Loaded = std::result::Result<IamRole, (String, Error)>;
+
 /// Every IamRole in the files (multi-document YAML, `List` kinds included); other kinds are
-/// skipped. Objects without a namespace get `default_namespace`, as kubectl would.
-pub fn load(paths: &[impl AsRef<Path>], default_namespace: &str) -> Result<Vec<IamRole>> {
+/// skipped. Objects without a namespace get `default_namespace`, as kubectl would. A file that
+/// cannot be read or parsed at all is an error for the whole call.
+pub fn load(paths: &[impl AsRef<Path>], default_namespace: &str) -> Result<Vec<Loaded>> {
     let mut roles = Vec::new();
     for path in paths {
         let path = path.as_ref();
         let text = std::fs::read_to_string(path)
             .map_err(|error| Error::InvalidSpec(vec![format!("{}: {error}", path.display())]))?;
-        roles.extend(parse(&text, default_namespace).map_err(|error| {
-            match error {
-                Error::InvalidSpec(problems) => Error::InvalidSpec(
-                    problems
-                        .into_iter()
-                        .map(|p| format!("{}: {p}", path.display()))
-                        .collect(),
-                ),
-                other => other,
-            }
-        })?);
+        let parsed = parse_all(&text, default_namespace).map_err(|error| match error {
+            Error::InvalidSpec(problems) => Error::InvalidSpec(
+                problems
+                    .into_iter()
+                    .map(|p| format!("{}: {p}", path.display()))
+                    .collect(),
+            ),
+            other => other,
+        })?;
+        roles.extend(parsed);
     }
     Ok(roles)
 }
 
+/// Like [`parse_all`], failing on the first object that cannot be read.
 pub fn parse(text: &str, default_namespace: &str) -> Result<Vec<IamRole>> {
+    parse_all(text, default_namespace)?
+        .into_iter()
+        .map(|loaded| loaded.map_err(|(_, error)| error))
+        .collect()
+}
+
+pub fn parse_all(text: &str, default_namespace: &str) -> Result<Vec<Loaded>> {
     let documents: Vec<serde_json::Value> = serde_saphyr::from_multiple(text)
         .map_err(|error| Error::InvalidSpec(vec![format!("not valid YAML: {error}")]))?;
+    let known = known_spec_fields();
     let mut roles = Vec::new();
     for document in documents {
-        collect(document, default_namespace, &mut roles)?;
+        collect(document, default_namespace, &known, &mut roles);
     }
     Ok(roles)
+}
+
+fn known_spec_fields() -> Vec<String> {
+    let crd = serde_json::to_value(IamRole::crd()).unwrap_or_default();
+    crd.pointer("/spec/versions/0/schema/openAPIV3Schema/properties/spec/properties")
+        .and_then(|p| p.as_object())
+        .map(|properties| properties.keys().cloned().collect())
+        .unwrap_or_default()
 }
 
 fn collect(
     document: serde_json::Value,
     default_namespace: &str,
-    roles: &mut Vec<IamRole>,
-) -> Result<()> {
+    known: &[String],
+    roles: &mut Vec<Loaded>,
+) {
     if document.is_null() {
-        return Ok(());
+        return;
     }
     let kind = document
         .get("kind")
@@ -55,30 +83,58 @@ fn collect(
     if kind == "List" || kind.ends_with("List") {
         if let Some(items) = document.get("items").and_then(|i| i.as_array()) {
             for item in items {
-                collect(item.clone(), default_namespace, roles)?;
+                collect(item.clone(), default_namespace, known, roles);
             }
         }
-        return Ok(());
+        return;
     }
     let api_version = document
         .get("apiVersion")
         .and_then(|v| v.as_str())
         .unwrap_or_default();
     if kind != "IamRole" || api_version != API_VERSION {
-        return Ok(());
+        return;
     }
     let name = document
         .pointer("/metadata/name")
         .and_then(|n| n.as_str())
         .unwrap_or("<unnamed>")
         .to_string();
-    let mut role: IamRole = serde_json::from_value(document)
-        .map_err(|error| Error::InvalidSpec(vec![format!("IamRole {name}: {error}")]))?;
-    if role.metadata.namespace.is_none() {
-        role.metadata.namespace = Some(default_namespace.to_string());
+    let namespace = document
+        .pointer("/metadata/namespace")
+        .and_then(|n| n.as_str())
+        .unwrap_or(default_namespace)
+        .to_string();
+    let label = format!("{namespace}/{name}");
+    let unknown: Vec<String> = document
+        .get("spec")
+        .and_then(|spec| spec.as_object())
+        .map(|spec| {
+            spec.keys()
+                .filter(|key| !known.contains(key))
+                .map(|key| {
+                    format!(
+                        "spec.{key}: unknown field (a typo? known fields: {})",
+                        known.join(", ")
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if !unknown.is_empty() {
+        roles.push(Err((label, Error::InvalidSpec(unknown))));
+        return;
     }
-    roles.push(role);
-    Ok(())
+    match serde_json::from_value::<IamRole>(document) {
+        Ok(mut role) => {
+            role.metadata.namespace = Some(namespace);
+            roles.push(Ok(role));
+        }
+        Err(error) => roles.push(Err((
+            label.clone(),
+            Error::InvalidSpec(vec![format!("IamRole {label}: {error}")]),
+        ))),
+    }
 }
 
 #[cfg(test)]
@@ -117,9 +173,41 @@ spec:
     }
 
     #[test]
-    fn bad_documents_are_reported_with_the_object_name() {
-        let text = "apiVersion: iam.rolesmith.dev/v1alpha1\nkind: IamRole\nmetadata: {name: broken}\nspec: {maxSessionDuration: soon}\n";
-        let error = parse(text, "default").unwrap_err().to_string();
-        assert!(error.contains("IamRole broken"), "{error}");
+    fn a_broken_object_is_reported_alone() {
+        let text = r#"
+apiVersion: iam.rolesmith.dev/v1alpha1
+kind: IamRole
+metadata: {name: broken}
+spec: {maxSessionDuration: soon, assumeRolePolicy: {}}
+---
+apiVersion: iam.rolesmith.dev/v1alpha1
+kind: IamRole
+metadata: {name: typo}
+spec: {managedPolicyArn: [x], assumeRolePolicy: {}}
+---
+apiVersion: iam.rolesmith.dev/v1alpha1
+kind: IamRole
+metadata: {name: fine}
+spec: {assumeRolePolicy: {}}
+"#;
+        let loaded = parse_all(text, "default").unwrap();
+        assert_eq!(loaded.len(), 3);
+        let broken = loaded[0].as_ref().unwrap_err();
+        assert_eq!(broken.0, "default/broken");
+        assert!(
+            broken.1.to_string().contains("IamRole default/broken"),
+            "{}",
+            broken.1
+        );
+        let typo = loaded[1].as_ref().unwrap_err();
+        assert!(
+            typo.1
+                .to_string()
+                .contains("spec.managedPolicyArn: unknown field"),
+            "{}",
+            typo.1
+        );
+        assert!(loaded[2].is_ok());
+        assert!(parse(text, "default").is_err());
     }
 }
