@@ -377,3 +377,109 @@ pub fn condition<'a>(object: &'a Value, kind: &str) -> Option<&'a Value> {
 pub fn condition_is(object: &Value, kind: &str, status: &str) -> bool {
     condition(object, kind).is_some_and(|c| c["status"] == status)
 }
+
+/// What an operator started by [`World::start_operator_with`] does differently from the
+/// default one.
+#[derive(Clone, Debug, Default)]
+pub struct OperatorOptions {
+    /// IAM endpoint instead of moto's: a fault proxy in front of it, or a dead port.
+    pub iam_endpoint: Option<String>,
+    /// Further `rolesmith run` flags (each flag must not be one the harness already passes).
+    pub extra_args: Vec<String>,
+    /// `RUST_LOG` instead of the default, e.g. to see kube-runtime's watcher errors.
+    pub rust_log: Option<String>,
+}
+
+impl World {
+    /// Starts an operator like [`World::start_operator`], changed by `options`.
+    pub fn start_operator_with(&mut self, options: &OperatorOptions) {
+        let metrics_port = free_port();
+        let log = self
+            .home
+            .path()
+            .join(format!("rolesmith-{metrics_port}.log"));
+        let log_file = std::fs::File::create(&log).expect("operator log file");
+        let endpoint = options
+            .iam_endpoint
+            .clone()
+            .unwrap_or_else(|| self.moto.endpoint.clone());
+        let child = Command::new(env!("CARGO_BIN_EXE_rolesmith"))
+            .args([
+                "run",
+                "--cluster-id",
+                CLUSTER_ID,
+                "--iam-endpoint",
+                &endpoint,
+                "--resync-interval",
+                &format!("{}ms", self.resync.as_millis()),
+                "--retry-base",
+                "200ms",
+                "--retry-max",
+                "2s",
+                "--metrics-addr",
+                &format!("127.0.0.1:{metrics_port}"),
+            ])
+            .args(&options.extra_args)
+            .env("KUBECONFIG", self.sim.kubeconfig())
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1")
+            .env(
+                "RUST_LOG",
+                options
+                    .rust_log
+                    .as_deref()
+                    .unwrap_or("info,rolesmith=debug"),
+            )
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(log_file))
+            .spawn()
+            .expect("rolesmith binary starts");
+        self.operator = Some(Operator {
+            child,
+            metrics_port,
+            log,
+        });
+    }
+
+    /// The running operator's process id (None once it has been reaped or dropped).
+    pub fn operator_pid(&mut self) -> Option<u32> {
+        let operator = self.operator.as_mut()?;
+        match operator.child.try_wait() {
+            Ok(None) => Some(operator.child.id()),
+            _ => None,
+        }
+    }
+
+    /// Sends `signal` ("TERM", "KILL", …) with the `kill` command, as a kubelet would. Only
+    /// while the child is unreaped, so the pid cannot belong to another process yet.
+    pub fn signal_operator(&mut self, signal: &str) {
+        let pid = self
+            .operator_pid()
+            .expect("the operator is running when signalled");
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(pid.to_string())
+            .status()
+            .expect("the kill command runs");
+        assert!(status.success(), "kill -{signal} {pid} failed: {status}");
+    }
+
+    /// Waits up to `timeout` for the operator to exit; its log stays readable afterwards.
+    pub async fn wait_operator_exit(
+        &mut self,
+        timeout: Duration,
+    ) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let operator = self.operator.as_mut()?;
+            if let Ok(Some(status)) = operator.child.try_wait() {
+                return Some(status);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}

@@ -6,6 +6,7 @@ mod support;
 
 mod harness;
 
+mod chaos;
 mod examples;
 mod gitops;
 mod invalid;

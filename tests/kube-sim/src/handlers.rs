@@ -471,8 +471,9 @@ fn delete_options(req: &Request) -> ApiResult<DeleteOptions> {
     let body: Value = if req.body.is_empty() {
         json!({})
     } else {
-        serde_json::from_slice(&req.body)
-            .map_err(|e| ApiError::bad_request(format!("error decoding DeleteOptions: {e}")))?
+        req.body_object().map_err(|e| {
+            ApiError::bad_request(format!("error decoding DeleteOptions: {}", e.message))
+        })?
     };
     let text = |p: &str| body.pointer(p).and_then(Value::as_str).map(String::from);
     let policy =

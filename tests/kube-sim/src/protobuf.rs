@@ -112,8 +112,26 @@ const SERVICE_ACCOUNT: &[Field] = &[
     (4, "automountServiceAccountToken", Kind::Bool),
 ];
 
+const DELETE_OPTIONS: &[Field] = &[
+    (1, "gracePeriodSeconds", Kind::Int),
+    (
+        2,
+        "preconditions",
+        Kind::Msg(&[(1, "uid", Kind::Str), (2, "resourceVersion", Kind::Str)]),
+    ),
+    (3, "orphanDependents", Kind::Bool),
+    (4, "propagationPolicy", Kind::Str),
+    (5, "dryRun", Kind::RepeatedStr),
+    (
+        6,
+        "ignoreStoreReadErrorWithClusterBreakingPotential",
+        Kind::Bool,
+    ),
+];
+
 fn schema_for(api_version: &str, kind: &str) -> Option<&'static [Field]> {
     match (api_version, kind) {
+        (_, "DeleteOptions") => Some(DELETE_OPTIONS),
         ("v1", "Namespace") => Some(NAMESPACE),
         ("v1", "ConfigMap") => Some(CONFIG_MAP),
         ("v1", "Secret") => Some(SECRET),
@@ -153,7 +171,7 @@ pub fn decode(body: &[u8]) -> Result<Value, String> {
         }
     }
     let schema = schema_for(&api_version, &kind).ok_or_else(|| {
-        format!("kube-sim decodes protobuf only for Namespace, ConfigMap, Secret and ServiceAccount, not {api_version}/{kind}; send JSON")
+        format!("kube-sim decodes protobuf only for Namespace, ConfigMap, Secret, ServiceAccount and DeleteOptions, not {api_version}/{kind}; send JSON")
     })?;
     let mut obj = message(raw, schema, &kind)?;
     if let Value::Object(map) = &mut obj {
