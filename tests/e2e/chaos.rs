@@ -13,7 +13,7 @@ use rolesmith::engine::{self, Mode};
 use rolesmith::model::OWNER_TAG_KEY;
 use serde_json::Value;
 
-use crate::harness::{CLUSTER_ID, OperatorOptions, WRITES, World, condition_is, tail};
+use crate::harness::{CLUSTER_ID, OperatorOptions, WRITES, World, condition, condition_is, tail};
 use crate::support::{self, Fault, FaultProxy};
 
 const NAMESPACE: &str = "default";
@@ -235,38 +235,41 @@ struct Kill {
     phase_total: usize,
 }
 
-/// Kills the operator `kills` times, each after a random 100–1500 ms of life, restarting it
-/// right away; every log is kept for the final check.
-#[allow(clippy::too_many_arguments)]
-async fn kill_repeatedly(
-    world: &mut World,
-    proxy: &FaultProxy,
-    options: &OperatorOptions,
-    rng: &mut Lcg,
-    phase: &'static str,
-    kills: usize,
-    phase_total: usize,
-    record: &mut Vec<Kill>,
-    logs: &mut String,
-) {
-    let before = total(&writes_seen(proxy));
-    for _ in 0..kills {
-        let uptime_ms = rng.between(100, 1500);
-        tokio::time::sleep(Duration::from_millis(uptime_ms)).await;
-        world.signal_operator("KILL");
-        let status = world
-            .wait_operator_exit(Duration::from_secs(10))
-            .await
-            .expect("SIGKILL ends the operator");
-        assert_eq!(status.signal(), Some(9), "{status}");
-        logs.push_str(&world.operator_log());
-        record.push(Kill {
-            phase,
-            uptime_ms,
-            phase_writes: total(&writes_seen(proxy)) - before,
-            phase_total,
-        });
-        world.start_operator_with(options);
+/// An operator that gets killed: what it runs against, and what the kills did.
+struct Chaos {
+    world: World,
+    proxy: FaultProxy,
+    options: OperatorOptions,
+    rng: Lcg,
+    kills: Vec<Kill>,
+    /// The logs of every killed process, for the final "nothing panicked" check.
+    logs: String,
+}
+
+impl Chaos {
+    /// Kills the operator `kills` times, each after a random 100–1500 ms of life, restarting it
+    /// right away. `phase_total` is the number of IAM writes the phase needs.
+    async fn kill_repeatedly(&mut self, phase: &'static str, kills: usize, phase_total: usize) {
+        let before = total(&writes_seen(&self.proxy));
+        for _ in 0..kills {
+            let uptime_ms = self.rng.between(100, 1500);
+            tokio::time::sleep(Duration::from_millis(uptime_ms)).await;
+            self.world.signal_operator("KILL");
+            let status = self
+                .world
+                .wait_operator_exit(Duration::from_secs(10))
+                .await
+                .expect("SIGKILL ends the operator");
+            assert_eq!(status.signal(), Some(9), "{status}");
+            self.logs.push_str(&self.world.operator_log());
+            self.kills.push(Kill {
+                phase,
+                uptime_ms,
+                phase_writes: total(&writes_seen(&self.proxy)) - before,
+                phase_total,
+            });
+            self.world.start_operator_with(&self.options);
+        }
     }
 }
 
@@ -278,12 +281,18 @@ async fn sigkill_at_random_points_never_duplicates_nor_leaks_a_role() {
     const RETAINED: std::ops::Range<usize> = 17..20;
     let retained = |index: usize| RETAINED.contains(&index);
     let prefix = "chaos";
-    let mut rng = Lcg::from_env();
-    let (mut world, proxy, options) = world_behind_proxy(OperatorOptions::default()).await;
+    let rng = Lcg::from_env();
+    let (world, proxy, options) = world_behind_proxy(OperatorOptions::default()).await;
+    let mut chaos = Chaos {
+        world,
+        proxy,
+        options,
+        rng,
+        kills: Vec::new(),
+        logs: String::new(),
+    };
     let names: Vec<String> = (0..ROLES).map(|i| format!("{prefix}-{i}")).collect();
     let roles: Vec<String> = (0..ROLES).map(|i| role_name(prefix, i)).collect();
-    let mut kills = Vec::new();
-    let mut logs = String::new();
     let revision = |rev: u32| -> String {
         (0..ROLES)
             .map(|i| manifest(prefix, i, rev, retained(i)))
@@ -291,59 +300,31 @@ async fn sigkill_at_random_points_never_duplicates_nor_leaks_a_role() {
     };
 
     // Create: CreateRole (tags included), PutRolePolicy, AttachRolePolicy per role.
-    world.apply_yaml(&revision(0));
-    kill_repeatedly(
-        &mut world,
-        &proxy,
-        &options,
-        &mut rng,
-        "create",
-        KILLS_PER_PHASE,
-        3 * ROLES,
-        &mut kills,
-        &mut logs,
-    )
-    .await;
-    wait_all_ready(&world, &names, Duration::from_secs(150)).await;
-    for index in 0..ROLES {
-        assert_iam_matches(
-            &world,
-            prefix,
-            index,
-            0,
-            &manifest(prefix, index, 0, retained(index)),
-        )
+    chaos.world.apply_yaml(&revision(0));
+    chaos
+        .kill_repeatedly("create", KILLS_PER_PHASE, 3 * ROLES)
         .await;
+    let world = &chaos.world;
+    wait_all_ready(world, &names, Duration::from_secs(150)).await;
+    for index in 0..ROLES {
+        let spec = manifest(prefix, index, 0, retained(index));
+        assert_iam_matches(world, prefix, index, 0, &spec).await;
     }
-    let created = role_ids(&world, &roles).await;
+    let created = role_ids(world, &roles).await;
 
     // Update: PutRolePolicy and TagRole per role.
-    world.apply_yaml(&revision(1));
-    kill_repeatedly(
-        &mut world,
-        &proxy,
-        &options,
-        &mut rng,
-        "update",
-        KILLS_PER_PHASE,
-        2 * ROLES,
-        &mut kills,
-        &mut logs,
-    )
-    .await;
-    wait_all_ready(&world, &names, Duration::from_secs(150)).await;
-    for index in 0..ROLES {
-        assert_iam_matches(
-            &world,
-            prefix,
-            index,
-            1,
-            &manifest(prefix, index, 1, retained(index)),
-        )
+    chaos.world.apply_yaml(&revision(1));
+    chaos
+        .kill_repeatedly("update", KILLS_PER_PHASE, 2 * ROLES)
         .await;
+    let world = &chaos.world;
+    wait_all_ready(world, &names, Duration::from_secs(150)).await;
+    for index in 0..ROLES {
+        let spec = manifest(prefix, index, 1, retained(index));
+        assert_iam_matches(world, prefix, index, 1, &spec).await;
     }
     assert_eq!(
-        role_ids(&world, &roles).await,
+        role_ids(world, &roles).await,
         created,
         "a role was recreated (new RoleId) while the operator was being killed"
     );
@@ -354,45 +335,42 @@ async fn sigkill_at_random_points_never_duplicates_nor_leaks_a_role() {
     let doomed_names: Vec<String> = doomed.iter().map(|i| format!("{prefix}-{i}")).collect();
     let mut delete = vec!["delete", "iamroles", "-n", NAMESPACE, "--wait=false"];
     delete.extend(doomed_names.iter().map(String::as_str));
-    world.kubectl_ok(&delete);
-    kill_repeatedly(
-        &mut world,
-        &proxy,
-        &options,
-        &mut rng,
-        "delete",
-        KILLS_PER_PHASE,
-        3 * DELETED.len() + RETAINED.len(),
-        &mut kills,
-        &mut logs,
-    )
-    .await;
-    wait_objects_gone(&world, &doomed_names, Duration::from_secs(150)).await;
+    chaos.world.kubectl_ok(&delete);
+    chaos
+        .kill_repeatedly(
+            "delete",
+            KILLS_PER_PHASE,
+            3 * DELETED.len() + RETAINED.len(),
+        )
+        .await;
+    let world = &chaos.world;
+    wait_objects_gone(world, &doomed_names, Duration::from_secs(150)).await;
     let kept: Vec<usize> = (0..ROLES).filter(|i| !doomed.contains(i)).collect();
     let kept_names: Vec<String> = kept.iter().map(|i| format!("{prefix}-{i}")).collect();
-    wait_all_ready(&world, &kept_names, Duration::from_secs(60)).await;
-    logs.push_str(&world.operator_log());
+    wait_all_ready(world, &kept_names, Duration::from_secs(60)).await;
 
-    for kill in &kills {
+    for kill in &chaos.kills {
         println!(
             "kill in {:6} after {:4} ms: {}/{} of the phase's IAM writes done",
             kill.phase, kill.uptime_ms, kill.phase_writes, kill.phase_total
         );
     }
-    let mid_work = kills
+    let mid_work = chaos
+        .kills
         .iter()
         .filter(|k| k.phase_writes < k.phase_total)
         .count();
     assert!(
-        kills.len() >= 20 && mid_work >= 20,
+        chaos.kills.len() >= 20 && mid_work >= 20,
         "{} kills, {mid_work} with IAM work in flight",
-        kills.len()
+        chaos.kills.len()
     );
 
     // IAM: exactly the kept roles (owned, as specified, same RoleId) and the retained ones
     // (ownership released, otherwise untouched).
     for &index in &kept {
-        assert_iam_matches(&world, prefix, index, 1, &manifest(prefix, index, 1, false)).await;
+        let spec = manifest(prefix, index, 1, false);
+        assert_iam_matches(world, prefix, index, 1, &spec).await;
     }
     for index in RETAINED {
         let role = world
@@ -414,7 +392,7 @@ async fn sigkill_at_random_points_never_duplicates_nor_leaks_a_role() {
         .map(|i| role_name(prefix, i))
         .collect();
     assert_eq!(
-        all_role_names(&world).await,
+        all_role_names(world).await,
         expected,
         "IAM holds exactly the kept and the retained roles"
     );
@@ -439,11 +417,12 @@ async fn sigkill_at_random_points_never_duplicates_nor_leaks_a_role() {
     ]
     .into();
     assert_eq!(
-        writes_seen(&proxy),
+        writes_seen(&chaos.proxy),
         expected_writes,
         "IAM writes across {} restarts",
-        kills.len()
+        chaos.kills.len()
     );
+    let logs = format!("{}{}", chaos.logs, world.operator_log());
     assert!(!logs.contains("panicked"), "{}", tail(&logs, 80));
 }
 
@@ -731,12 +710,19 @@ async fn readyz_says_when_iam_does_not_answer() {
     world.apply_yaml(&manifest(prefix, 0, 0, false));
     let reason = wait_readyz(&world, 503, Duration::from_secs(60)).await;
     assert!(reason.contains("IAM"), "/readyz says: {reason}");
-    let object = world.get_json(NAMESPACE, &format!("{prefix}-0"));
-    assert!(
-        !condition_is(&object, "Ready", "True"),
-        "{}",
-        object["status"]
-    );
+    // The object says why too, while it retries.
+    world
+        .wait_for_object(
+            NAMESPACE,
+            &format!("{prefix}-0"),
+            "Ready=False for IamTransient",
+            Duration::from_secs(30),
+            |o| {
+                condition(o, "Ready")
+                    .is_some_and(|c| c["status"] == "False" && c["reason"] == "IamTransient")
+            },
+        )
+        .await;
 
     proxy.clear();
     wait_all_ready(&world, &[format!("{prefix}-0")], Duration::from_secs(60)).await;
