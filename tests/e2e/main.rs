@@ -8,8 +8,10 @@ mod harness;
 
 mod chaos;
 mod examples;
+mod faults;
 mod gitops;
 mod invalid;
 mod lifecycle;
 mod ownership;
 mod restart;
+mod sandbox;
