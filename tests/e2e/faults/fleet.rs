@@ -1,0 +1,209 @@
+//! A fleet of IamRoles in one manifest, and the checks that IAM holds exactly what they ask for:
+//! each role equal to its spec, and no other role anywhere (none duplicated, none orphaned).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rolesmith::iam::IamApi;
+use rolesmith::model::{OWNER_TAG_KEY, ObservedRole, Owner};
+
+use crate::harness::{CLUSTER_ID, World};
+use crate::support;
+
+pub const NAMESPACE: &str = "default";
+const INLINE_POLICY: &str = "read-own-bucket";
+/// AWS-managed policies moto knows; alternated so the fleet is not one role 50 times.
+const MANAGED: [&str; 2] = [
+    "arn:aws:iam::aws:policy/ReadOnlyAccess",
+    "arn:aws:iam::aws:policy/AWSLambdaExecute",
+];
+/// The minimal plan of a new role: CreateRole (with tags), PutRolePolicy, AttachRolePolicy.
+pub const MINIMAL_WRITES: usize = 3;
+
+/// Who the fleet's trust policies let assume the roles.
+#[derive(Clone, Debug)]
+enum Principal {
+    Service(&'static str),
+    Aws(String),
+}
+
+#[derive(Clone, Debug)]
+pub struct Fleet {
+    pub size: usize,
+    principal: Principal,
+}
+
+impl Fleet {
+    /// `size` roles trusted by Lambda.
+    pub fn new(size: usize) -> Fleet {
+        Fleet {
+            size,
+            principal: Principal::Service("lambda.amazonaws.com"),
+        }
+    }
+
+    /// Trusted by an IAM role instead (what "Invalid principal in policy" is about).
+    pub fn trusting_role(mut self, arn: &str) -> Fleet {
+        self.principal = Principal::Aws(arn.to_string());
+        self
+    }
+
+    pub fn object_name(&self, index: usize) -> String {
+        format!("fleet-{index:03}")
+    }
+
+    /// The name rolesmith derives: the fleet sets no roleName.
+    pub fn role_name(&self, index: usize) -> String {
+        rolesmith::desired::role_name(NAMESPACE, &self.object_name(index), None)
+    }
+
+    pub fn role_names(&self) -> Vec<String> {
+        (0..self.size).map(|index| self.role_name(index)).collect()
+    }
+
+    pub fn manifest(&self) -> String {
+        (0..self.size)
+            .map(|index| self.document(index))
+            .collect::<Vec<_>>()
+            .join("---\n")
+    }
+
+    fn principal_yaml(&self) -> String {
+        match &self.principal {
+            Principal::Service(service) => format!("{{Service: {service}}}"),
+            Principal::Aws(arn) => format!("{{AWS: \"{arn}\"}}"),
+        }
+    }
+
+    fn principal_json(&self) -> String {
+        match &self.principal {
+            Principal::Service(service) => format!(r#"{{"Service":"{service}"}}"#),
+            Principal::Aws(arn) => format!(r#"{{"AWS":"{arn}"}}"#),
+        }
+    }
+
+    fn document(&self, index: usize) -> String {
+        format!(
+            r#"apiVersion: iam.rolesmith.dev/v1alpha1
+kind: IamRole
+metadata: {{name: {name}, namespace: {NAMESPACE}}}
+spec:
+  description: fleet role {index}
+  assumeRolePolicy:
+    Version: "2012-10-17"
+    Statement:
+      - Effect: Allow
+        Principal: {principal}
+        Action: sts:AssumeRole
+  inlinePolicies:
+    {INLINE_POLICY}:
+      Version: "2012-10-17"
+      Statement:
+        - Effect: Allow
+          Action: [s3:GetObject, s3:ListBucket]
+          Resource: ["arn:aws:s3:::fleet-{index}", "arn:aws:s3:::fleet-{index}/*"]
+  managedPolicyArns: [{managed}]
+  tags: {{team: fleet, index: "{index}"}}
+"#,
+            name = self.object_name(index),
+            principal = self.principal_yaml(),
+            managed = MANAGED[index % MANAGED.len()],
+        )
+    }
+
+    /// Every difference between what IAM has for role `index` and its spec.
+    fn differences(&self, index: usize, role: &ObservedRole) -> Vec<String> {
+        let mut problems = Vec::new();
+        let trust = format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{},"Action":"sts:AssumeRole"}}]}}"#,
+            self.principal_json()
+        );
+        if !rolesmith::policy::equivalent(&role.assume_role_policy, &trust) {
+            problems.push(format!("trust policy {}", role.assume_role_policy));
+        }
+        let inline = format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":["s3:GetObject","s3:ListBucket"],"Resource":["arn:aws:s3:::fleet-{index}","arn:aws:s3:::fleet-{index}/*"]}}]}}"#
+        );
+        let names: Vec<&String> = role.inline_policies.keys().collect();
+        match role.inline_policies.get(INLINE_POLICY) {
+            Some(document) if names.len() == 1 => {
+                if !rolesmith::policy::equivalent(document, &inline) {
+                    problems.push(format!("inline policy {document}"));
+                }
+            }
+            _ => problems.push(format!("inline policies {names:?}")),
+        }
+        let managed = vec![MANAGED[index % MANAGED.len()].to_string()];
+        if role.managed_policy_arns != managed {
+            problems.push(format!("managed policies {:?}", role.managed_policy_arns));
+        }
+        let owner = Owner {
+            cluster: CLUSTER_ID.to_string(),
+            namespace: NAMESPACE.to_string(),
+            name: self.object_name(index),
+        };
+        let tags: BTreeMap<String, String> = [
+            ("team".to_string(), "fleet".to_string()),
+            ("index".to_string(), index.to_string()),
+            (OWNER_TAG_KEY.to_string(), owner.tag_value()),
+        ]
+        .into();
+        if role.tags != tags {
+            problems.push(format!("tags {:?}", role.tags));
+        }
+        if role.description != format!("fleet role {index}") {
+            problems.push(format!("description {:?}", role.description));
+        }
+        problems
+    }
+
+    /// IAM, read directly from moto, equals every spec; the account holds exactly the fleet's
+    /// roles, each tagged as owned by its own object.
+    pub async fn assert_iam_matches(&self, world: &World) {
+        let mut problems = Vec::new();
+        for index in 0..self.size {
+            let name = self.role_name(index);
+            match world.iam.get_role(&name).await {
+                Ok(Some(role)) => problems.extend(
+                    self.differences(index, &role)
+                        .into_iter()
+                        .map(|problem| format!("{name}: {problem}")),
+                ),
+                Ok(None) => problems.push(format!("{name}: missing from IAM")),
+                Err(error) => problems.push(format!("{name}: {error}")),
+            }
+        }
+        let expected: BTreeSet<String> = self.role_names().into_iter().collect();
+        let all = all_role_names(world).await;
+        let strangers: Vec<&String> = all.iter().filter(|n| !expected.contains(*n)).collect();
+        if !strangers.is_empty() {
+            problems.push(format!("roles no IamRole asked for: {strangers:?}"));
+        }
+        assert!(
+            problems.is_empty() && all.len() == self.size,
+            "IAM differs from the fleet's specs ({} roles in the account, {} expected):\n{}",
+            all.len(),
+            self.size,
+            problems.join("\n")
+        );
+    }
+}
+
+/// Every role in the account, listed page by page.
+async fn all_role_names(world: &World) -> Vec<String> {
+    let client = support::sdk_client(&world.moto.endpoint).await;
+    let mut names = Vec::new();
+    let mut marker = None;
+    loop {
+        let page = client
+            .list_roles()
+            .set_marker(marker)
+            .send()
+            .await
+            .expect("moto lists roles");
+        names.extend(page.roles.into_iter().map(|role| role.role_name));
+        if !page.is_truncated {
+            return names;
+        }
+        marker = page.marker;
+    }
+}
