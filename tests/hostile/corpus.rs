@@ -7,7 +7,7 @@
 //! # expect-engine: <optional: a more precise substring of the engine's message>
 //! # expect-crd: <optional: a more precise substring of the API server's message>
 //! # layer: crd|engine|both
-//! # stage: load        (optional: the CLI refuses the file while reading it, before planning)
+//! # stage: load        (optional: the file is not readable YAML; the CLI refuses the whole run)
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -35,9 +35,11 @@ impl Layer {
 /// Where the CLI refuses the manifest.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Stage {
-    /// The object is read and planned; its error is one entry of the `-o json` result.
+    /// The object is refused on its own (a rule, an unknown field, a type error): its error is
+    /// one entry of the `-o json` result and the other objects still go ahead.
     Object,
-    /// Reading the file fails (YAML or type errors): one line on stderr, no JSON at all.
+    /// The file is not YAML a parser reads (duplicate keys, an alias bomb): no object in it can
+    /// be named, so the run stops with an error on stderr and no JSON at all.
     Load,
 }
 
@@ -233,7 +235,13 @@ mod tests {
             ] {
                 assert!(case.text.contains(line), "{}: no {line:?}", case.name);
             }
+            // A load-stage file is one no YAML parser reads; one that parses is mislabelled.
             if case.header.stage == Stage::Load {
+                assert!(
+                    manifest_json(case).is_err(),
+                    "{}: stage: load, but the file is readable YAML",
+                    case.name
+                );
                 continue;
             }
             let object = manifest_json(case).unwrap_or_else(|error| panic!("{error}"));

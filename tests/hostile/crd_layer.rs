@@ -14,8 +14,8 @@ use serde_json::Value;
 use crate::corpus::{self, Case, Layer, Stage};
 
 /// Corpus cases also run through kubectl: one per kind of schema check (pattern, bounds, list
-/// set, enum, type, CEL, strict unknown field, YAML merge key).
-const THROUGH_KUBECTL: [&str; 11] = [
+/// set, enum, type, CEL, strict unknown field in spec and next to it, YAML merge key).
+const THROUGH_KUBECTL: [&str; 12] = [
     "46-managed-policies-21",
     "47-managed-duplicate",
     "50-role-name-space",
@@ -27,6 +27,7 @@ const THROUGH_KUBECTL: [&str; 11] = [
     "87-deletion-policy-unknown",
     "88-tag-value-yaml-boolean",
     "91-unknown-spec-field",
+    "97-spec-field-at-top-level",
 ];
 
 fn repo(relative: &str) -> PathBuf {

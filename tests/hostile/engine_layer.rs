@@ -1,6 +1,7 @@
 //! The engine layer: every corpus manifest the engine must refuse is refused by the real binary
 //! (`plan` and `apply`), with the InvalidSpec category and the expected message, and IAM sees no
-//! write; a refused object does not stop the good ones next to it.
+//! write; a refused object (an object that cannot even be read as an IamRole included) does not
+//! stop the good ones next to it.
 
 use serde_json::Value;
 
@@ -19,8 +20,9 @@ pub fn is_write(action: &str) -> bool {
         .any(|prefix| action.starts_with(prefix))
 }
 
-/// Why `run` is not the refusal `header` asks for (empty when it is).
-pub fn refusal_problems(header: &Header, run: &Run) -> Vec<String> {
+/// Why `run` is not the refusal `header` asks for (empty when it is). `object` is the refused
+/// object's `namespace/name`, which an object-level result must carry.
+pub fn refusal_problems(header: &Header, object: &str, run: &Run) -> Vec<String> {
     let mut problems = Vec::new();
     if run.code != Some(1) {
         problems.push(format!("exit code {:?}, expected 1", run.code));
@@ -40,7 +42,7 @@ pub fn refusal_problems(header: &Header, run: &Run) -> Vec<String> {
                 problems.push(error);
                 return problems;
             }
-            Ok(results) => object_error(&results, &mut problems),
+            Ok(results) => object_error(&results, object, &mut problems),
         },
     };
     for fragment in header.engine_fragments() {
@@ -52,11 +54,14 @@ pub fn refusal_problems(header: &Header, run: &Run) -> Vec<String> {
 }
 
 /// The message of the single refused object in a result list, noting what else is wrong.
-fn object_error(results: &[Value], problems: &mut Vec<String>) -> String {
+fn object_error(results: &[Value], object: &str, problems: &mut Vec<String>) -> String {
     let [result] = results else {
         problems.push(format!("{} results, expected 1", results.len()));
         return String::new();
     };
+    if result["object"] != object {
+        problems.push(format!("object {}, expected {object:?}", result["object"]));
+    }
     if result.get("operations").is_some() {
         problems.push("the refused object has planned operations".to_string());
     }
@@ -68,6 +73,21 @@ fn object_error(results: &[Value], problems: &mut Vec<String>) -> String {
         .as_str()
         .unwrap_or_default()
         .to_string()
+}
+
+/// `namespace/name` of a manifest that parses (empty for the load-stage files, which name none).
+fn object_label(case: &Case) -> String {
+    if case.header.stage == Stage::Load {
+        return String::new();
+    }
+    let object = corpus::manifest_json(case).unwrap_or_else(|error| panic!("{error}"));
+    let field = |name: &str| {
+        object["metadata"][name]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    format!("{}/{}", field("namespace"), field("name"))
 }
 
 fn engine_cases() -> Vec<Case> {
@@ -98,10 +118,11 @@ async fn the_engine_refuses_every_engine_layer_manifest_and_iam_sees_no_write() 
     let mut failures = Vec::new();
     for case in &cases {
         let path = case.path.to_string_lossy();
+        let object = object_label(case);
         for command in ["plan", "apply"] {
             let seen_before = proxy.actions().len();
             let run = cli::rolesmith(&[command, "-f", &path, "-o", "json"], &env).await;
-            let mut problems = refusal_problems(&case.header, &run);
+            let mut problems = refusal_problems(&case.header, &object, &run);
             let writes: Vec<String> = proxy.actions()[seen_before..]
                 .iter()
                 .filter(|action| is_write(action))
@@ -138,18 +159,28 @@ async fn one_refused_object_does_not_stop_the_good_one_next_to_it() {
     let moto = Moto::start();
     let iam = support::sdk_client(&moto.endpoint).await;
     let env = Env::new(&moto.endpoint);
-    // Every object-level refusal, with the good role in the middle of the list.
-    let bad: Vec<String> = engine_cases()
+    // Every object-level refusal (type errors and unknown fields included), with the good role in
+    // the middle of the list.
+    let bad: Vec<Case> = engine_cases()
         .into_iter()
         .filter(|case| case.header.stage == Stage::Object)
+        .collect();
+    assert!(
+        bad.iter().any(|case| case.name == "86-session-as-string"),
+        "no type error among the object-level refusals"
+    );
+    let mut objects: Vec<String> = bad.iter().map(object_label).collect();
+    let bad_paths: Vec<String> = bad
+        .iter()
         .map(|case| case.path.to_string_lossy().into_owned())
         .collect();
     let good = corpus::hostile_path("good.yaml")
         .to_string_lossy()
         .into_owned();
     let middle = bad.len() / 2;
-    let mut files: Vec<&str> = bad.iter().map(String::as_str).collect();
+    let mut files: Vec<&str> = bad_paths.iter().map(String::as_str).collect();
     files.insert(middle, &good);
+    objects.insert(middle, "default/hostile-good".to_string());
     let mut args = vec!["apply", "-o", "json"];
     for file in &files {
         args.extend(["-f", file]);
@@ -162,6 +193,8 @@ async fn one_refused_object_does_not_stop_the_good_one_next_to_it() {
         .unwrap_or_else(|e| panic!("{e}\n{}", run.describe()));
     assert_eq!(results.len(), files.len(), "{}", run.describe());
     for (index, result) in results.iter().enumerate() {
+        // One result per object, in file order.
+        assert_eq!(result["object"], objects[index], "{result:#}");
         if index == middle {
             assert!(
                 result.get("error").is_none(),
@@ -178,6 +211,102 @@ async fn one_refused_object_does_not_stop_the_good_one_next_to_it() {
             );
         }
     }
+    assert_eq!(role_names(&iam).await, ["hostile-good"]);
+
+    // The good role was applied in full: planning it again finds nothing to do.
+    let again = cli::rolesmith(&["plan", "-f", &good, "-o", "json"], &env).await;
+    assert_eq!(again.code, Some(0), "{}", again.describe());
+}
+
+/// An object that cannot even be read as an IamRole (a type error, an unknown enum value) is
+/// refused on its own, in the text and the JSON output, and the good role next to it is applied,
+/// whether the two are in separate files or in one multi-document file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_object_that_cannot_be_read_does_not_stop_the_good_one_next_to_it() {
+    let moto = Moto::start();
+    let iam = support::sdk_client(&moto.endpoint).await;
+    let env = Env::new(&moto.endpoint);
+    let path = |name: &str| corpus::hostile_path(name).to_string_lossy().into_owned();
+    let unreadable = path("corpus/86-session-as-string.yaml");
+    let good = path("good.yaml");
+
+    // Text output, separate files: both objects are reported, the error wins the exit code.
+    let plan = cli::rolesmith(&["plan", "-f", &unreadable, "-f", &good], &env).await;
+    assert_eq!(plan.code, Some(1), "{}", plan.describe());
+    let lines: Vec<&str> = plan.stdout.lines().collect();
+    assert_eq!(
+        lines.first().copied(),
+        Some(
+            "default/hostile-86: error (InvalidSpec): invalid spec: IamRole default/hostile-86: invalid type: string \"3600\", expected i32"
+        ),
+        "{}",
+        plan.describe()
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|line| line.starts_with("default/hostile-good: role hostile-good: would apply ")),
+        "{}",
+        plan.describe()
+    );
+    assert!(role_names(&iam).await.is_empty(), "plan wrote to IAM");
+
+    // JSON output, one multi-document file: the good role between two unreadable objects.
+    let read = |name: &str| std::fs::read_to_string(path(name)).expect("readable");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let together = dir.path().join("together.yaml");
+    let documents = [
+        read("corpus/88-tag-value-yaml-boolean.yaml"),
+        read("good.yaml"),
+        read("corpus/87-deletion-policy-unknown.yaml"),
+    ];
+    std::fs::write(&together, documents.join("---\n")).expect("temp file written");
+    let together = together.to_string_lossy();
+    let run = cli::rolesmith(&["apply", "-f", &together, "-o", "json"], &env).await;
+    assert_eq!(run.code, Some(1), "{}", run.describe());
+    let results = run
+        .results()
+        .unwrap_or_else(|e| panic!("{e}\n{}", run.describe()));
+    let summary: Vec<(&str, &str, &str)> = results
+        .iter()
+        .map(|result| {
+            (
+                result["object"].as_str().unwrap_or_default(),
+                result["error"]["category"].as_str().unwrap_or_default(),
+                result["roleName"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("default/hostile-88", "InvalidSpec", ""),
+            ("default/hostile-good", "", "hostile-good"),
+            ("default/hostile-87", "InvalidSpec", ""),
+        ],
+        "{}",
+        run.describe()
+    );
+    for (result, fragment) in [
+        (
+            &results[0],
+            "IamRole default/hostile-88: invalid type: boolean `false`",
+        ),
+        (
+            &results[2],
+            "IamRole default/hostile-87: unknown variant `Destroy`",
+        ),
+    ] {
+        let message = result["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(fragment), "{message:?} lacks {fragment:?}");
+        assert!(result.get("operations").is_none(), "{result:#}");
+    }
+    let arn = results[1]["roleArn"].as_str().unwrap_or_default();
+    assert!(
+        arn.ends_with(":role/hostile/hostile-good"),
+        "{}",
+        run.describe()
+    );
     assert_eq!(role_names(&iam).await, ["hostile-good"]);
 
     // The good role was applied in full: planning it again finds nothing to do.
@@ -225,6 +354,12 @@ fn refusal_checks_catch_what_is_wrong() {
             header(Stage::Object),
             run(Some(1), &refused.replace("InvalidSpec", "IamRejected"), ""),
             &["category \"IamRejected\""],
+        ),
+        (
+            "another object refused",
+            header(Stage::Object),
+            run(Some(1), &refused.replace("default/x", "default/y"), ""),
+            &["object \"default/y\", expected \"default/x\""],
         ),
         (
             "two results",
@@ -275,7 +410,7 @@ fn refusal_checks_catch_what_is_wrong() {
         ),
     ];
     for (label, header, run, want) in cases {
-        let got = refusal_problems(&header, &run);
+        let got = refusal_problems(&header, "default/x", &run);
         assert_eq!(got.len(), want.len(), "{label}: {got:#?}");
         for (problem, fragment) in got.iter().zip(want) {
             assert!(

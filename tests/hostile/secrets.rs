@@ -1,7 +1,7 @@
 //! No credential in output: `plan` and `apply` with a unique secret access key and session
-//! token, on the success path, on an InvalidSpec refusal, and on IAM errors (refused, access
-//! denied, connection dropped), with the most verbose logging asked for. Neither marker may
-//! appear on stdout or stderr.
+//! token, on the success path, on InvalidSpec refusals (a rule, an unreadable object, a file that
+//! is not YAML), and on IAM errors (refused, access denied, connection dropped), with the most
+//! verbose logging asked for. Neither marker may appear on stdout or stderr.
 
 use crate::cli::{self, Env, Run};
 use crate::corpus;
@@ -53,6 +53,8 @@ async fn credentials_never_appear_in_output() {
     let refused = refused.to_string_lossy();
     let unreadable = corpus::hostile_path("corpus/87-deletion-policy-unknown.yaml");
     let unreadable = unreadable.to_string_lossy();
+    let not_yaml = corpus::hostile_path("corpus/89-yaml-duplicate-key.yaml");
+    let not_yaml = not_yaml.to_string_lossy();
 
     let mut runs = Vec::new();
     let plan = cli::rolesmith(&["plan", "-f", &manifest, "-o", "json"], &env).await;
@@ -61,6 +63,7 @@ async fn credentials_never_appear_in_output() {
     runs.push(plan);
     runs.push(cli::rolesmith(&["plan", "-f", &refused], &env).await);
     runs.push(cli::rolesmith(&["plan", "-f", &unreadable, "-o", "json"], &env).await);
+    runs.push(cli::rolesmith(&["plan", "-f", &not_yaml], &env).await);
 
     // IAM errors, each with its message passed on to the user.
     proxy.inject(Fault::error(
