@@ -140,32 +140,12 @@ async fn converge_under(
 
     fleet.assert_iam_matches(world).await;
 
-    let writes = proxy.writes_per_role();
-    let injected = proxy.injected_per_role();
-    let mut over_budget = Vec::new();
-    let (mut extra_writes, mut max_extra_writes) = (0, 0);
-    for role in fleet.role_names() {
-        let written = writes.get(&role).copied().unwrap_or(0);
-        let forced = injected.get(&role).copied().unwrap_or(0);
-        if written < MINIMAL_WRITES || written > MINIMAL_WRITES + forced {
-            over_budget.push(format!(
-                "{role}: {written} writes, {forced} failures injected"
-            ));
-        }
-        let extra = written.saturating_sub(MINIMAL_WRITES);
-        extra_writes += extra;
-        max_extra_writes = max_extra_writes.max(extra);
-    }
-    assert!(
-        over_budget.is_empty(),
-        "writes per role outside [minimal plan, minimal plan + injected failures]:\n{}",
-        over_budget.join("\n")
-    );
+    let (extra_writes, max_extra_writes) = fleet.assert_write_budget(proxy);
     Figures {
         converged,
         requests: log.len(),
         injected: log.iter().filter(|entry| entry.answer.injected()).count(),
-        writes: writes.values().sum(),
+        writes: proxy.writes_per_role().values().sum(),
         extra_writes,
         max_extra_writes,
         transient_statuses: transient.len(),
@@ -389,6 +369,7 @@ async fn throttling_pauses_the_whole_account() {
         recovered.as_secs_f64()
     );
     fleet.assert_iam_matches(&world).await;
+    fleet.assert_write_budget(&proxy);
     assert!(
         during <= RATE,
         "{during} requests during the storm ({per_second:?} per second):\n{}",

@@ -7,7 +7,7 @@ use rolesmith::iam::IamApi;
 use rolesmith::model::{OWNER_TAG_KEY, ObservedRole, Owner};
 
 use crate::harness::{CLUSTER_ID, World};
-use crate::support;
+use crate::support::{self, FaultProxy};
 
 pub const NAMESPACE: &str = "default";
 const INLINE_POLICY: &str = "read-own-bucket";
@@ -188,6 +188,59 @@ spec:
     }
 }
 
+impl Fleet {
+    /// Every role's writes (from the proxy's log) are at least the minimal plan and at most the
+    /// minimal plan plus the failures the proxy injected for it. Returns the writes beyond the
+    /// minimal plan: in total, and the most for one role.
+    pub fn assert_write_budget(&self, proxy: &FaultProxy) -> (usize, usize) {
+        let budget = write_budget(
+            &self.role_names(),
+            &proxy.writes_per_role(),
+            &proxy.injected_per_role(),
+        );
+        assert!(
+            budget.problems.is_empty(),
+            "writes per role outside [minimal plan, minimal plan + injected failures]:\n{}",
+            budget.problems.join("\n")
+        );
+        (budget.extra, budget.max_extra)
+    }
+}
+
+#[derive(Debug, PartialEq)]
+struct Budget {
+    problems: Vec<String>,
+    extra: usize,
+    max_extra: usize,
+}
+
+/// Each injected failure can cost one more write: the failed write itself, or the CreateRole
+/// planned after a read was told the new role does not exist.
+fn write_budget(
+    roles: &[String],
+    writes: &BTreeMap<String, usize>,
+    injected: &BTreeMap<String, usize>,
+) -> Budget {
+    let mut budget = Budget {
+        problems: Vec::new(),
+        extra: 0,
+        max_extra: 0,
+    };
+    for role in roles {
+        let written = writes.get(role).copied().unwrap_or(0);
+        let forced = injected.get(role).copied().unwrap_or(0);
+        if written < MINIMAL_WRITES || written > MINIMAL_WRITES + forced {
+            budget.problems.push(format!(
+                "{role}: {written} writes, {forced} failures injected"
+            ));
+        }
+        let extra = written.saturating_sub(MINIMAL_WRITES);
+        budget.extra += extra;
+        budget.max_extra = budget.max_extra.max(extra);
+    }
+    budget
+}
+
 /// Every role in the account, listed page by page.
 async fn all_role_names(world: &World) -> Vec<String> {
     let client = support::sdk_client(&world.moto.endpoint).await;
@@ -205,5 +258,55 @@ async fn all_role_names(world: &World) -> Vec<String> {
             return names;
         }
         marker = page.marker;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_budgets() {
+        let roles = vec!["a".to_string(), "b".to_string()];
+        let map = |pairs: &[(&str, usize)]| {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), *v))
+                .collect::<BTreeMap<_, _>>()
+        };
+        let cases = [
+            // (writes, injected, problem roles, extra, max extra)
+            (map(&[("a", 3), ("b", 3)]), map(&[]), vec![], 0, 0),
+            (map(&[("a", 5), ("b", 3)]), map(&[("a", 2)]), vec![], 2, 2),
+            (
+                map(&[("a", 5), ("b", 4)]),
+                map(&[("a", 9), ("b", 1)]),
+                vec![],
+                3,
+                2,
+            ),
+            (map(&[("a", 4), ("b", 3)]), map(&[]), vec!["a"], 1, 1),
+            (map(&[("a", 3)]), map(&[("b", 4)]), vec!["b"], 0, 0),
+            (
+                map(&[("a", 2), ("b", 6)]),
+                map(&[("b", 2)]),
+                vec!["a", "b"],
+                3,
+                3,
+            ),
+        ];
+        for (writes, injected, bad, extra, max_extra) in cases {
+            let budget = write_budget(&roles, &writes, &injected);
+            let flagged: Vec<&str> = budget
+                .problems
+                .iter()
+                .filter_map(|p| p.split(':').next())
+                .collect();
+            assert_eq!(
+                (flagged, budget.extra, budget.max_extra),
+                (bad, extra, max_extra),
+                "{writes:?} {injected:?}"
+            );
+        }
     }
 }
