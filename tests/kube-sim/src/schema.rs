@@ -18,6 +18,8 @@ mod rules;
 use serde_json::Value;
 
 pub use error::{FieldError, FieldErrorKind};
+/// Go's `%q`, for other modules quoting values the way the apiserver does.
+pub use go_fmt::quote as go_quote;
 
 /// Removes the fields `schema` does not declare (keeping everything under
 /// `x-kubernetes-preserve-unknown-fields`, `apiVersion`/`kind`/`metadata` at the root and
