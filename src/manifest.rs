@@ -12,6 +12,7 @@ use crate::api::IamRole;
 use crate::error::{Error, Result};
 
 const API_VERSION: &str = "iam.rolesmith.dev/v1alpha1";
+const TOP_LEVEL_FIELDS: [&str; 5] = ["apiVersion", "kind", "metadata", "spec", "status"];
 
 /// One IamRole found in the files, or why the object could not be read (named as well as the
 /// manifest allows).
@@ -106,21 +107,33 @@ fn collect(
         .unwrap_or(default_namespace)
         .to_string();
     let label = format!("{namespace}/{name}");
-    let unknown: Vec<String> = document
-        .get("spec")
-        .and_then(|spec| spec.as_object())
-        .map(|spec| {
-            spec.keys()
-                .filter(|key| !known.contains(key))
-                .map(|key| {
-                    format!(
-                        "spec.{key}: unknown field (a typo? known fields: {})",
-                        known.join(", ")
-                    )
-                })
+    let mut unknown: Vec<String> = document
+        .as_object()
+        .map(|object| {
+            object
+                .keys()
+                .filter(|key| !TOP_LEVEL_FIELDS.contains(&key.as_str()))
+                .map(|key| format!("{key}: unknown field (spec fields go under spec:)"))
                 .collect()
         })
         .unwrap_or_default();
+    unknown.extend(
+        document
+            .get("spec")
+            .and_then(|spec| spec.as_object())
+            .map(|spec| {
+                spec.keys()
+                    .filter(|key| !known.contains(key))
+                    .map(|key| {
+                        format!(
+                            "spec.{key}: unknown field (a typo? known fields: {})",
+                            known.join(", ")
+                        )
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default(),
+    );
     if !unknown.is_empty() {
         roles.push(Err((label, Error::InvalidSpec(unknown))));
         return;
@@ -184,6 +197,7 @@ apiVersion: iam.rolesmith.dev/v1alpha1
 kind: IamRole
 metadata: {name: typo}
 spec: {managedPolicyArn: [x], assumeRolePolicy: {}}
+tags: {misplaced: true}
 ---
 apiVersion: iam.rolesmith.dev/v1alpha1
 kind: IamRole

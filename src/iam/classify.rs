@@ -35,11 +35,12 @@ pub fn classify(action: &'static str, code: &str, message: &str) -> Category {
         "MalformedPolicyDocument" if message.contains(NEW_PRINCIPAL_MESSAGE) => {
             Category::IamTransient
         }
-        // A managed policy (or boundary) ARN that names nothing is the user's mistake: retrying
-        // will not make it exist. IAM says "Policy <arn> does not exist or is not attachable."
+        // An AWS-managed policy ARN that names nothing is a typo: AWS's own policies never
+        // "appear later", so retrying is pointless. (A customer-managed one may have been created
+        // moments ago and not be visible yet: that stays transient, below.)
         "NoSuchEntity"
             if matches!(action, "AttachRolePolicy" | "PutRolePermissionsBoundary")
-                && message.contains("does not exist or is not attachable") =>
+                && message.contains(":iam::aws:policy/") =>
         {
             Category::IamRejected
         }
@@ -153,8 +154,14 @@ mod tests {
             (
                 "PutRolePermissionsBoundary",
                 "NoSuchEntity",
-                "Policy arn:aws:iam::1:policy/b does not exist or is not attachable.",
+                "Policy arn:aws:iam::aws:policy/Typo does not exist or is not attachable.",
                 IamRejected,
+            ),
+            (
+                "PutRolePermissionsBoundary",
+                "NoSuchEntity",
+                "Policy arn:aws:iam::1:policy/b does not exist or is not attachable.",
+                IamTransient,
             ),
             (
                 "AttachRolePolicy",

@@ -31,6 +31,13 @@ pub struct Operator {
     pub log: PathBuf,
 }
 
+impl Operator {
+    #[allow(dead_code, reason = "used by benches/fleet.rs")]
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
 impl Drop for Operator {
     fn drop(&mut self) {
         let _ = self.child.kill();

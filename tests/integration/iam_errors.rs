@@ -49,6 +49,16 @@ async fn moto_errors_are_classified_with_iam_messages() {
             "arn:aws:iam::123456789012:policy/does-not-exist",
         ),
         (
+            IamOp::AttachRolePolicy {
+                role: "app".to_string(),
+                policy_arn: "arn:aws:iam::aws:policy/NoSuchAwsPolicy".to_string(),
+            },
+            "NoSuchEntity",
+            // AWS's own policies never appear later: a typo, reported, not retried.
+            Category::IamRejected,
+            "arn:aws:iam::aws:policy/NoSuchAwsPolicy",
+        ),
+        (
             IamOp::DeleteRole {
                 role: "nobody".to_string(),
             },

@@ -4,6 +4,8 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod cli;
+mod engine;
 mod iam_adapter;
 mod iam_errors;
 mod iam_faults;

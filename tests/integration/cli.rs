@@ -1,0 +1,85 @@
+//! `rolesmith plan` and `rolesmith apply`, the binary as a user runs it, against a local IAM.
+
+use std::process::Command;
+
+use crate::support::Moto;
+
+const MANIFEST: &str = r#"
+apiVersion: iam.rolesmith.dev/v1alpha1
+kind: IamRole
+metadata: {name: bootstrap, namespace: ops}
+spec:
+  roleName: cli-bootstrap
+  assumeRolePolicy:
+    Version: "2012-10-17"
+    Statement:
+      - {Effect: Allow, Principal: {Service: ec2.amazonaws.com}, Action: sts:AssumeRole}
+  inlinePolicies:
+    read: {Version: "2012-10-17", Statement: [{Effect: Allow, Action: "s3:GetObject", Resource: "*"}]}
+  tags: {team: ops}
+"#;
+
+fn run(moto: &Moto, args: &[&str]) -> (i32, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_rolesmith"))
+        .args(args)
+        .args(["--iam-endpoint", &moto.endpoint, "--cluster-id", "cli"])
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .output()
+        .expect("rolesmith runs");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn plan_apply_plan() {
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("role.yaml");
+    std::fs::write(&file, MANIFEST).expect("write manifest");
+    let file = file.to_string_lossy().into_owned();
+
+    let (code, stdout, stderr) = run(&moto, &["plan", "-f", &file]);
+    assert_eq!(code, 2, "changes pending: {stdout}{stderr}");
+    assert!(
+        stdout.contains("ops/bootstrap: role cli-bootstrap: would apply 2 change(s)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("create role cli-bootstrap"), "{stdout}");
+
+    let (code, stdout, stderr) = run(&moto, &["apply", "-f", &file, "-o", "json"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let applied: serde_json::Value = serde_json::from_str(&stdout).expect("JSON output");
+    assert_eq!(applied[0]["operations"][0]["operation"], "CreateRole");
+    assert_eq!(
+        applied[0]["operations"][0]["tags"]["rolesmith.dev/owner"],
+        "cli/ops/bootstrap"
+    );
+
+    let (code, stdout, _) = run(&moto, &["plan", "-f", &file]);
+    assert_eq!(code, 0, "in sync after apply: {stdout}");
+    assert!(stdout.contains("is in sync (no changes)"), "{stdout}");
+
+    // Another cluster id is another owner: refused, nothing written.
+    let output = Command::new(env!("CARGO_BIN_EXE_rolesmith"))
+        .args([
+            "apply",
+            "-f",
+            &file,
+            "--iam-endpoint",
+            &moto.endpoint,
+            "--cluster-id",
+            "other",
+        ])
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .output()
+        .expect("rolesmith runs");
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("OwnershipConflict"));
+}
