@@ -178,16 +178,18 @@ pub fn apply_to(
 /// `managedFields` bookkeeping for a non-apply write: `new` (the object about to be stored)
 /// gets `metadata.managedFields` updated for `manager` (operation Update). A client may send
 /// `managedFields` itself (kubectl does to migrate client-side apply ownership); `[]` or
-/// `[{}]` resets them. Assumes a status subresource; see [`record_update_to`].
+/// `[{}]` resets them. `schema` matters as for [`apply`]: it decides which lists are keyed.
+/// Assumes a status subresource; see [`record_update_to`].
 pub fn record_update(
     old: Option<&Value>,
     new: &mut Value,
     manager: &str,
     subresource: Option<&str>,
+    schema: Option<&Value>,
     now: &str,
 ) {
     let target = Target {
-        schema: None,
+        schema,
         subresource,
         status_subresource: true,
     };

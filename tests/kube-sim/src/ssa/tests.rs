@@ -178,7 +178,14 @@ fn client_side_apply_then_server_side_apply() {
     let recorded = widget(json!({"name": "a", "color": "red"}));
     let mut created =
         last_applied::with_annotation(widget(json!({"name": "a", "color": "red"})), &recorded);
-    record_update(None, &mut created, "kubectl-client-side-apply", None, T1);
+    record_update(
+        None,
+        &mut created,
+        "kubectl-client-side-apply",
+        None,
+        Some(&schema()),
+        T1,
+    );
     assert_eq!(
         owners(&created),
         vec![(
@@ -240,7 +247,14 @@ fn client_side_apply_then_server_side_apply() {
     // Once someone else changed the field, the annotation no longer vouches for it.
     let mut edited = created.clone();
     edited["spec"]["color"] = json!("green");
-    record_update(Some(&created), &mut edited, "kubectl-edit", None, T2);
+    record_update(
+        Some(&created),
+        &mut edited,
+        "kubectl-edit",
+        None,
+        Some(&schema()),
+        T2,
+    );
     let found = conflicts(apply(
         Some(&edited),
         &applied,
@@ -262,7 +276,14 @@ fn an_update_takes_the_fields_it_changes() {
     let mut updated = obj.clone();
     updated["spec"]["color"] = json!("green");
     updated["spec"]["size"] = json!(4);
-    record_update(Some(&obj), &mut updated, "editor", None, T2);
+    record_update(
+        Some(&obj),
+        &mut updated,
+        "editor",
+        None,
+        Some(&schema()),
+        T2,
+    );
     let owners = owners(&updated);
     assert_eq!(
         owners[0],
@@ -291,7 +312,14 @@ fn an_update_takes_the_fields_it_changes() {
     // A write that changes nothing tracked leaves managedFields alone.
     let mut same = updated.clone();
     same["metadata"]["resourceVersion"] = json!("99");
-    record_update(Some(&updated), &mut same, "someone", None, T2);
+    record_update(
+        Some(&updated),
+        &mut same,
+        "someone",
+        None,
+        Some(&schema()),
+        T2,
+    );
     assert_eq!(
         same["metadata"]["managedFields"],
         updated["metadata"]["managedFields"]
@@ -475,11 +503,74 @@ fn a_noop_apply_keeps_the_timestamp_and_reset_clears_managed_fields() {
     assert_eq!(again, obj);
     let mut reset = obj.clone();
     reset["metadata"]["managedFields"] = json!([{}]);
-    record_update(Some(&obj), &mut reset, "cleaner", None, T2);
+    record_update(Some(&obj), &mut reset, "cleaner", None, Some(&schema()), T2);
     assert!(reset["metadata"].get("managedFields").is_none());
     // A client replacing managedFields (kubectl's client-side → server-side migration) is heard.
     let mut migrated = obj.clone();
     migrated["metadata"]["managedFields"][0]["manager"] = json!("kubectl");
-    record_update(Some(&obj), &mut migrated, "kubectl", None, T2);
+    record_update(
+        Some(&obj),
+        &mut migrated,
+        "kubectl",
+        None,
+        Some(&schema()),
+        T2,
+    );
     assert_eq!(owners(&migrated)[0].0, "kubectl");
+}
+
+#[test]
+fn status_updates_own_condition_items_by_type() {
+    let s = schema();
+    let obj = apply_as(None, json!({"name": "a"}), "user", false).unwrap();
+    // kubectl patch --subresource=status --type=merge
+    let mut patched = obj.clone();
+    patched["status"] = json!({"conditions": [{"type": "Ready", "status": "True"}]});
+    record_update(
+        Some(&obj),
+        &mut patched,
+        "kubectl-patch",
+        Some("status"),
+        Some(&s),
+        T2,
+    );
+    let patcher = owners(&patched)
+        .into_iter()
+        .find(|o| o.0 == "kubectl-patch")
+        .unwrap();
+    assert_eq!(
+        patcher.2,
+        json!({"f:status": {".": {}, "f:conditions": {".": {}, "k:{\"type\":\"Ready\"}": {".": {}, "f:status": {}, "f:type": {}}}}})
+    );
+    assert_eq!(
+        patched["metadata"]["managedFields"][1]["subresource"],
+        "status"
+    );
+    // The operator's status apply changing that condition conflicts unless forced.
+    let status = json!({"apiVersion": GV, "kind": "Widget",
+        "status": {"conditions": [{"type": "Ready", "status": "False"}]}});
+    let found = conflicts(apply(
+        Some(&patched),
+        &status,
+        "operator",
+        false,
+        Some("status"),
+        Some(&s),
+        T2,
+    ));
+    assert_eq!(
+        conflict_status_message(&found),
+        "Apply failed with 1 conflict: conflict with \"kubectl-patch\" with subresource \"status\" using test.kube-sim.dev/v1: .status.conditions[type=\"Ready\"].status"
+    );
+    let forced = apply(
+        Some(&patched),
+        &status,
+        "operator",
+        true,
+        Some("status"),
+        Some(&s),
+        T2,
+    )
+    .unwrap();
+    assert_eq!(forced["status"]["conditions"][0]["status"], "False");
 }
