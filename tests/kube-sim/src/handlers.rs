@@ -442,16 +442,7 @@ fn apply(
     }
     let mut ctx = ctx(st, req, rt, sub, Managed::Applied)?;
     ctx.manager = manager.to_string();
-    let merged = peers::ssa_apply(
-        live.as_ref(),
-        &applied,
-        manager,
-        force,
-        sub,
-        rt.schema.as_ref(),
-        &ctx.now,
-    )?
-    .map_err(|c| ApiError::apply_conflict(c.message, c.causes))?;
+    let merged = peers::ssa_apply(rt, live.as_ref(), &applied, manager, force, sub, &ctx.now)?;
     match live {
         None => {
             let mut merged = merged;

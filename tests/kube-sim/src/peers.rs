@@ -1,14 +1,10 @@
-//! The one place that calls engineers B's and C's modules (discovery, OpenAPI, tables, schema, SSA).
-//! While one of them has not landed yet, its adapter answers a loud 500 instead of guessing.
+//! The one place that calls engineers B's and C's modules (discovery, OpenAPI, tables, schema,
+//! SSA), turning their results into what the handlers need (Status errors, 422 causes).
 
 use serde_json::Value;
 
 use crate::resource::ResourceType;
 use crate::status::{ApiError, ApiResult};
-
-fn pending(what: &str) -> ApiError {
-    ApiError::internal(format!("kube-sim: {what} is not implemented yet"))
-}
 
 pub fn aggregated_core(types: &[ResourceType]) -> ApiResult<Value> {
     Ok(crate::discovery::aggregated_core(types))
@@ -120,31 +116,46 @@ pub fn rule_compile_errors(schema: &Value) -> Vec<FieldProblem> {
         .collect()
 }
 
-pub struct ApplyConflicts {
-    pub message: String,
-    pub causes: Vec<Value>,
-}
-
+/// Server-side apply through C's ssa.rs, its refusals as kube-apiserver's Status errors.
 #[allow(clippy::too_many_arguments)]
 pub fn ssa_apply(
-    _live: Option<&Value>,
-    _applied: &Value,
-    _manager: &str,
-    _force: bool,
-    _subresource: Option<&str>,
-    _schema: Option<&Value>,
-    _now: &str,
-) -> ApiResult<Result<Value, ApplyConflicts>> {
-    Err(pending("server-side apply"))
+    rt: &ResourceType,
+    live: Option<&Value>,
+    applied: &Value,
+    manager: &str,
+    force: bool,
+    subresource: Option<&str>,
+    now: &str,
+) -> ApiResult<Value> {
+    let target = crate::ssa::Target {
+        schema: rt.schema.as_ref(),
+        subresource,
+        status_subresource: rt.status_subresource,
+    };
+    crate::ssa::apply_to(live, applied, manager, force, &target, now).map_err(|e| match e {
+        crate::ssa::ApplyError::Conflicts(conflicts) => ApiError::apply_conflict(
+            crate::ssa::conflict_status_message(&conflicts),
+            crate::ssa::conflict_causes(&conflicts),
+        ),
+        crate::ssa::ApplyError::BadRequest(message) => ApiError::bad_request(message),
+        // kube-apiserver answers these with a reason-less 500.
+        crate::ssa::ApplyError::Internal(message) => ApiError::new(500, "", message),
+    })
 }
 
-/// managedFields bookkeeping for non-apply writes. Until ssa.rs lands this records nothing, which no
-/// client can observe except through apply, and apply itself answers 500 until then.
+/// managedFields bookkeeping for non-apply writes (operation Update), so apply sees who owns what.
 pub fn record_update(
-    _old: Option<&Value>,
-    _new: &mut Value,
-    _manager: &str,
-    _subresource: Option<&str>,
-    _now: &str,
+    rt: &ResourceType,
+    old: Option<&Value>,
+    new: &mut Value,
+    manager: &str,
+    subresource: Option<&str>,
+    now: &str,
 ) {
+    let target = crate::ssa::Target {
+        schema: rt.schema.as_ref(),
+        subresource,
+        status_subresource: rt.status_subresource,
+    };
+    crate::ssa::record_update_to(old, new, manager, &target, now);
 }

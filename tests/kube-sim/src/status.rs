@@ -171,6 +171,12 @@ impl ApiError {
             "reason": self.reason,
             "code": self.code,
         });
+        // Some errors (kube-apiserver's 500s from apply) carry no reason at all.
+        if self.reason.is_empty()
+            && let Some(map) = status.as_object_mut()
+        {
+            map.remove("reason");
+        }
         if let (Some(details), Some(map)) = (&self.details, status.as_object_mut()) {
             map.insert("details".into(), details.clone());
         }

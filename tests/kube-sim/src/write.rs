@@ -162,9 +162,6 @@ pub fn create(
     ] {
         meta::remove_meta(&mut obj, field);
     }
-    if ctx.managed == Managed::RecordUpdate {
-        meta::remove_meta(&mut obj, "managedFields");
-    }
     if rt.status_subresource
         && let Some(map) = obj.as_object_mut()
     {
@@ -175,6 +172,7 @@ pub fn create(
     meta::normalize_metadata(&mut obj);
     if ctx.managed == Managed::RecordUpdate {
         peers::record_update(
+            &rt,
             None,
             &mut obj,
             &ctx.manager,
@@ -234,6 +232,7 @@ pub fn update(
     }
     if ctx.managed == Managed::RecordUpdate {
         peers::record_update(
+            &rt,
             Some(old),
             &mut obj,
             &ctx.manager,
