@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use kube::api::{Api, Patch, PatchParams};
+use kube::core::{DeserializeGuard, error_boundary::InvalidObject};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
@@ -52,6 +53,8 @@ pub struct Context {
     pub settings: Settings,
     /// Consecutive transient failures per object, for exponential backoff.
     failures: Mutex<HashMap<String, u32>>,
+    /// Problems already announced with an Event (uid/message), so resyncs do not repeat them.
+    reported: Mutex<std::collections::HashSet<String>>,
 }
 
 impl Context {
@@ -69,6 +72,15 @@ impl Context {
             metrics,
             settings,
             failures: Mutex::new(HashMap::new()),
+            reported: Mutex::new(std::collections::HashSet::new()),
+        }
+    }
+
+    /// True the first time `key` is seen.
+    fn remember_reported(&self, key: String) -> bool {
+        match self.reported.lock() {
+            Ok(mut reported) => reported.insert(key),
+            Err(_) => true,
         }
     }
 
@@ -111,7 +123,10 @@ pub async fn run(
     health: Arc<Health>,
     shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
 ) {
-    let api: Api<IamRole> = match &ctx.settings.namespace {
+    // Objects are read through DeserializeGuard: one object that does not match the types (an
+    // older or newer CRD, a hand-edited schema) is reported on its own instead of failing the
+    // whole list and stalling every other IamRole.
+    let api: Api<Guarded> = match &ctx.settings.namespace {
         Some(namespace) => Api::namespaced(ctx.client.clone(), namespace),
         None => Api::all(ctx.client.clone()),
     };
@@ -139,23 +154,104 @@ pub async fn run(
         .await;
 }
 
-fn trigger_fingerprint(role: &IamRole) -> Option<u64> {
+type Guarded = DeserializeGuard<IamRole>;
+
+fn trigger_fingerprint(role: &Guarded) -> Option<u64> {
     use std::hash::{Hash, Hasher};
+    let meta = role.meta();
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    role.metadata.generation.hash(&mut hasher);
-    role.metadata.deletion_timestamp.is_some().hash(&mut hasher);
-    role.finalizers().hash(&mut hasher);
+    meta.generation.hash(&mut hasher);
+    meta.deletion_timestamp.is_some().hash(&mut hasher);
+    meta.finalizers.hash(&mut hasher);
     Some(hasher.finish())
 }
 
-async fn reconcile(role: Arc<IamRole>, ctx: Arc<Context>) -> Result<Action> {
+async fn reconcile(guarded: Arc<Guarded>, ctx: Arc<Context>) -> Result<Action> {
+    let started = Instant::now();
+    let result = match &guarded.0 {
+        Ok(role) => reconcile_valid(Arc::new(role.clone()), &ctx).await,
+        Err(invalid) => report_invalid(invalid, &ctx).await,
+    };
+    ctx.metrics.reconciled(started.elapsed());
+    if let Err(error) = &result {
+        ctx.metrics.failed(error.category());
+    }
+    result
+}
+
+/// An object that cannot be read as an IamRole: say so on the object (status and an Event) and
+/// leave IAM alone. Its finalizer stays: deleting IAM's role needs the spec (deletionPolicy), so
+/// the user fixes the object and deletion then proceeds normally — nothing is orphaned.
+async fn report_invalid(invalid: &InvalidObject, ctx: &Context) -> Result<Action> {
+    let meta = &invalid.metadata;
+    let namespace = meta.namespace.clone().unwrap_or_default();
+    let name = meta.name.clone().unwrap_or_default();
+    let message = format!(
+        "the object does not match the IamRole schema this operator understands: {} (IAM is left unchanged; fix the object, or upgrade the CRD and the operator together)",
+        crate::error::truncate(&invalid.error, 512)
+    );
+    tracing::warn!(object = %format!("{namespace}/{name}"), error = %invalid.error, "invalid IamRole");
+    let outcome = Outcome::Blocked {
+        category: crate::error::Category::InvalidSpec,
+        message: message.clone(),
+    };
+    let identity = RoleIdentity {
+        name: String::new(),
+        arn: None,
+        id: None,
+    };
+    let mut status = status::next_status(
+        None,
+        meta.generation,
+        &outcome,
+        &identity,
+        &[],
+        jiff::Timestamp::now(),
+    );
+    status.role_name = None;
+    let api: Api<Guarded> = Api::namespaced(ctx.client.clone(), &namespace);
+    api.patch_status(
+        &name,
+        &PatchParams::apply(FIELD_MANAGER).force(),
+        &Patch::Apply(&serde_json::json!({
+            "apiVersion": IamRole::api_version(&()),
+            "kind": IamRole::kind(&()),
+            "status": status,
+        })),
+    )
+    .await?;
+    let key = format!("{}/{}", meta.uid.clone().unwrap_or_default(), invalid.error);
+    if ctx.remember_reported(key) {
+        let reference = k8s_openapi::api::core::v1::ObjectReference {
+            api_version: Some(IamRole::api_version(&()).to_string()),
+            kind: Some(IamRole::kind(&()).to_string()),
+            name: Some(name),
+            namespace: Some(namespace),
+            uid: meta.uid.clone(),
+            resource_version: meta.resource_version.clone(),
+            ..Default::default()
+        };
+        let event = Event {
+            type_: EventType::Warning,
+            reason: "InvalidObject".into(),
+            note: Some(crate::error::truncate(&message, 1024)),
+            action: "Read".into(),
+            secondary: None,
+        };
+        if let Err(error) = ctx.recorder.publish(&event, &reference).await {
+            tracing::warn!(%error, "could not publish event");
+        }
+    }
+    Ok(Action::requeue(ctx.resync()))
+}
+
+async fn reconcile_valid(role: Arc<IamRole>, ctx: &Context) -> Result<Action> {
     let namespace = role.namespace().unwrap_or_default();
     let api: Api<IamRole> = Api::namespaced(ctx.client.clone(), &namespace);
-    let started = Instant::now();
-    let result = finalizer(&api, FINALIZER, role, |event| async {
+    finalizer(&api, FINALIZER, role, |event| async {
         match event {
-            FinalizerEvent::Apply(role) => apply(role, &ctx).await,
-            FinalizerEvent::Cleanup(role) => cleanup(role, &ctx).await,
+            FinalizerEvent::Apply(role) => apply(role, ctx).await,
+            FinalizerEvent::Cleanup(role) => cleanup(role, ctx).await,
         }
     })
     .await
@@ -165,16 +261,16 @@ async fn reconcile(role: Arc<IamRole>, ctx: Arc<Context>) -> Result<Action> {
         kube::runtime::finalizer::Error::AddFinalizer(error)
         | kube::runtime::finalizer::Error::RemoveFinalizer(error) => Error::from(error),
         other => Error::Internal(other.to_string()),
-    });
-    ctx.metrics.reconciled(
-        started.elapsed(),
-        result.as_ref().err().map(Error::category),
-    );
-    result
+    })
 }
 
-fn error_policy(role: Arc<IamRole>, error: &Error, ctx: Arc<Context>) -> Action {
-    let key = object_key(&role);
+fn error_policy(role: Arc<Guarded>, error: &Error, ctx: Arc<Context>) -> Action {
+    let meta = role.meta();
+    let key = format!(
+        "{}/{}",
+        meta.namespace.clone().unwrap_or_default(),
+        meta.name.clone().unwrap_or_default()
+    );
     let retry_after = match error {
         Error::Iam { retry_after, .. } => *retry_after,
         _ => None,
@@ -252,8 +348,7 @@ async fn apply(role: Arc<IamRole>, ctx: &Context) -> Result<Action> {
                 category: error.category(),
                 message: error.message(),
             };
-            ctx.metrics
-                .reconciled(Duration::ZERO, Some(error.category()));
+            ctx.metrics.failed(error.category());
             (
                 outcome,
                 identity_only(name),
@@ -269,8 +364,7 @@ async fn apply(role: Arc<IamRole>, ctx: &Context) -> Result<Action> {
                 category: error.category(),
                 message: error.message(),
             };
-            ctx.metrics
-                .reconciled(Duration::ZERO, Some(error.category()));
+            ctx.metrics.failed(error.category());
             (
                 outcome,
                 identity_only(name),

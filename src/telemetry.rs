@@ -91,16 +91,18 @@ impl Metrics {
         }
     }
 
-    pub fn reconciled(&self, elapsed: Duration, error: Option<Category>) {
+    pub fn reconciled(&self, elapsed: Duration) {
         self.reconciles.inc();
         self.reconcile_duration.observe(elapsed.as_secs_f64());
-        if let Some(category) = error {
-            self.reconcile_errors
-                .get_or_create(&CategoryLabel {
-                    category: category.as_str(),
-                })
-                .inc();
-        }
+    }
+
+    /// A reconcile that ended in an error (reported in status or retried).
+    pub fn failed(&self, category: Category) {
+        self.reconcile_errors
+            .get_or_create(&CategoryLabel {
+                category: category.as_str(),
+            })
+            .inc();
     }
 
     pub fn encode(&self) -> Result<String, std::fmt::Error> {

@@ -12,6 +12,7 @@ mod faults;
 mod gitops;
 mod invalid;
 mod lifecycle;
+mod malformed;
 mod ownership;
 mod restart;
 mod sandbox;

@@ -1,0 +1,75 @@
+//! An object the operator cannot read as an IamRole (here: a CRD replaced by a permissive one,
+//! as an old or foreign CRD would be) is reported on its own and never stalls the others.
+
+use std::time::Duration;
+
+use crate::harness::{World, condition, condition_is};
+
+const PERMISSIVE_CRD: &str = r#"
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: iamroles.iam.rolesmith.dev}
+spec:
+  group: iam.rolesmith.dev
+  names: {kind: IamRole, plural: iamroles, singular: iamrole, shortNames: [iamr], categories: [rolesmith]}
+  scope: Namespaced
+  versions:
+    - name: v1alpha1
+      served: true
+      storage: true
+      subresources: {status: {}}
+      schema:
+        openAPIV3Schema:
+          type: object
+          properties:
+            spec: {type: object, x-kubernetes-preserve-unknown-fields: true}
+            status: {type: object, x-kubernetes-preserve-unknown-fields: true}
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_unreadable_object_does_not_stall_the_rest() {
+    let world = World::start().await;
+    world.apply_yaml(PERMISSIVE_CRD);
+    world.apply_yaml(
+        r#"
+apiVersion: iam.rolesmith.dev/v1alpha1
+kind: IamRole
+metadata: {name: broken, namespace: default}
+spec:
+  maxSessionDuration: "a long time"
+  assumeRolePolicy: {Version: "2012-10-17", Statement: []}
+---
+apiVersion: iam.rolesmith.dev/v1alpha1
+kind: IamRole
+metadata: {name: fine, namespace: default}
+spec:
+  roleName: e2e-fine
+  assumeRolePolicy:
+    Version: "2012-10-17"
+    Statement:
+      - {Effect: Allow, Principal: {Service: ec2.amazonaws.com}, Action: sts:AssumeRole}
+"#,
+    );
+    world.wait_ready("default", "fine", "60s");
+    assert!(world.role("e2e-fine").await.is_some());
+    let broken = world
+        .wait_for_object(
+            "default",
+            "broken",
+            "reported",
+            Duration::from_secs(60),
+            |o| condition(o, "Ready").is_some_and(|c| c["reason"] == "InvalidSpec"),
+        )
+        .await;
+    assert!(condition_is(&broken, "Stalled", "True"));
+    let message = condition(&broken, "Ready").expect("Ready")["message"].to_string();
+    assert!(
+        message.contains("does not match the IamRole schema"),
+        "{message}"
+    );
+    let events = world.kubectl_ok(&["get", "events", "-n", "default"]);
+    assert!(events.contains("InvalidObject"), "{events}");
+    // The operator is still running and still serving the others.
+    let (status, _) = world.http_get("/healthz").await.expect("healthz answers");
+    assert_eq!(status, 200);
+}
