@@ -961,10 +961,28 @@ async fn outage_keeps_state_and_port() -> TestResult {
     let cms: Api<ConfigMap> = Api::default_namespaced(client(&sim).await);
     let cm: ConfigMap = serde_json::from_value(json!({"metadata": {"name": "kept"}}))?;
     cms.create(&PostParams::default(), &cm).await?;
+    let mut stream = watcher(cms.clone(), watcher::Config::default())
+        .default_backoff()
+        .boxed();
+    let first = collect_until(&mut stream, |s| s.last().is_some_and(|e| e == "InitDone")).await;
+    assert_eq!(first, ["Init", "InitApply(kept)", "InitDone"]);
+
     sim.stop_listening().await;
     assert!(cms.get("kept").await.is_err());
     sim.resume_listening().await?;
     assert_eq!(cms.get("kept").await?.name_any(), "kept");
+    // The watcher reconnects on the same port and carries on from its resourceVersion.
+    let later: ConfigMap = serde_json::from_value(json!({"metadata": {"name": "later"}}))?;
+    cms.create(&PostParams::default(), &later).await?;
+    let resumed = collect_until(&mut stream, |s| {
+        s.iter()
+            .any(|e| e == "Apply(later)" || e == "InitApply(later)")
+    })
+    .await;
+    assert!(
+        resumed.iter().all(|e| !e.starts_with("Delete")),
+        "{resumed:?}"
+    );
     sim.shutdown().await;
     Ok(())
 }
