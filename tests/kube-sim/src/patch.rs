@@ -52,7 +52,16 @@ pub fn json_patch(doc: &Value, body: &[u8]) -> ApiResult<Value> {
     for op in &ops {
         match op {
             json_patch::PatchOperation::Test(test) => {
-                let actual = out.pointer(test.path.as_str()).unwrap_or(&Value::Null);
+                let path = test.path.as_str();
+                // Only the last segment may be missing: evanphx/json-patch fails a test whose
+                // parent does not exist, whatever the value.
+                let parent = path.rsplit_once('/').map_or("", |(p, _)| p);
+                if out.pointer(parent).is_none() {
+                    return Err(rejected(format!(
+                        "test operation does not apply: is nil for {path}"
+                    )));
+                }
+                let actual = out.pointer(path).unwrap_or(&Value::Null);
                 if *actual != test.value {
                     return Err(rejected(format!(
                         "testing value {} failed: test failed",
@@ -118,6 +127,9 @@ mod tests {
         let removed = json_patch(&added, remove).unwrap();
         assert_eq!(removed["metadata"]["finalizers"], json!([]));
         assert_eq!(json_patch(&removed, remove).unwrap_err().code, 422);
+        // A missing parent is not null: the test fails.
+        let deep = br#"[{"op":"test","path":"/metadata/nothing/here","value":null}]"#;
+        assert_eq!(json_patch(&obj, deep).unwrap_err().code, 422);
     }
 
     #[test]
