@@ -59,6 +59,11 @@ class ArgoCdHealth(unittest.TestCase):
         outcomes = {json.loads(p.read_text())["expected"]["status"] for p in FIXTURES}
         self.assertEqual(outcomes, {"Healthy", "Progressing", "Degraded"})
 
+    def test_statuses_captured_from_the_operator_cover_every_outcome(self):
+        captured = [json.loads(p.read_text()) for p in FIXTURES if p.name.startswith("captured-")]
+        self.assertEqual({f["expected"]["status"] for f in captured}, {"Healthy", "Progressing", "Degraded"},
+                         "run capture_health_fixtures.py")
+
     def test_each_fixture(self):
         script = SCRIPT.read_text()
         for path in FIXTURES:
