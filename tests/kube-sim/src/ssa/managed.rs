@@ -122,26 +122,34 @@ impl Managed {
             Some(Value::Array(items)) => items,
             Some(_) => return Err("managedFields must be a list".to_string()),
         };
-        for item in items {
+        for (i, item) in items.iter().enumerate() {
             let text = |k: &str| {
                 item.get(k)
                     .and_then(Value::as_str)
                     .unwrap_or("")
                     .to_string()
             };
+            // kube-apiserver's DecodeManagedFields checks, in its order and words.
             let operation = match text("operation").as_str() {
                 "Apply" => Operation::Apply,
                 "Update" => Operation::Update,
-                other => return Err(format!("invalid operation {other:?}")),
+                _ => return Err("operation must be `Apply` or `Update`".to_string()),
             };
+            if text("apiVersion").is_empty() {
+                return Err("apiVersion must not be empty".to_string());
+            }
+            match text("fieldsType").as_str() {
+                "FieldsV1" => {}
+                "" => return Err(format!("missing fieldsType in managed fields entry {i}")),
+                other => {
+                    return Err(format!(
+                        "invalid fieldsType {other:?} in managed fields entry {i}"
+                    ));
+                }
+            }
             let set = match item.get("fieldsV1") {
                 None | Some(Value::Null) => Set::new(),
-                Some(v) => {
-                    if text("fieldsType") != "FieldsV1" {
-                        return Err(format!("invalid fieldsType {:?}", text("fieldsType")));
-                    }
-                    Set::from_fields_v1(v)?
-                }
+                Some(v) => Set::from_fields_v1(v)?,
             };
             let api_version = text("apiVersion");
             let id = ManagerId {
@@ -349,6 +357,31 @@ mod tests {
         m.drop_empty();
         back.drop_empty();
         assert_eq!(back, m);
+    }
+
+    #[test]
+    fn malformed_entries_are_refused_with_the_apiserver_words() {
+        let cases = [
+            (
+                json!([{"manager": "a"}]),
+                "operation must be `Apply` or `Update`",
+            ),
+            (
+                json!([{"manager": "a", "operation": "Apply"}]),
+                "apiVersion must not be empty",
+            ),
+            (
+                json!([{"manager": "a", "operation": "Apply", "apiVersion": "v1"}]),
+                "missing fieldsType in managed fields entry 0",
+            ),
+            (
+                json!([{"manager": "a", "operation": "Apply", "apiVersion": "v1", "fieldsType": "FieldsV2"}]),
+                "invalid fieldsType \"FieldsV2\" in managed fields entry 0",
+            ),
+        ];
+        for (list, want) in cases {
+            assert_eq!(Managed::decode(Some(&list)), Err(want.to_string()));
+        }
     }
 
     #[test]
