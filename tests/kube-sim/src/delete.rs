@@ -56,6 +56,12 @@ pub fn delete_one(
         .cloned()
         .ok_or_else(|| ApiError::not_found(rt, name))?;
     check_preconditions(rt, name, &old, opts)?;
+    let is_namespace = rt.group.is_empty() && rt.plural == "namespaces";
+    if is_namespace && ["default", "kube-system", "kube-public"].contains(&name) {
+        return Err(ApiError::forbidden(format!(
+            "namespaces \"{name}\" is forbidden: this namespace may not be deleted"
+        )));
+    }
     if opts.dry_run {
         return Ok(old);
     }
@@ -71,7 +77,6 @@ pub fn delete_one(
             }
         }
     }
-    let is_namespace = rt.group.is_empty() && rt.plural == "namespaces";
     if meta::finalizers(&old).is_empty() && extra_finalizer.is_none() && !is_namespace {
         return remove_now(st, rt, ns, name).ok_or_else(|| ApiError::not_found(rt, name));
     }

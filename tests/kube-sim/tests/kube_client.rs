@@ -1002,6 +1002,16 @@ async fn namespace_deletion_waits_for_finalizers() -> TestResult {
     cms.create(&PostParams::default(), &plain).await?;
     cms.create(&PostParams::default(), &held).await?;
 
+    let protected = api_error(namespaces.delete("default", &DeleteParams::default()).await);
+    assert_eq!(
+        (protected.code, protected.reason.as_str()),
+        (403, "Forbidden")
+    );
+    assert_eq!(
+        protected.message,
+        "namespaces \"default\" is forbidden: this namespace may not be deleted"
+    );
+
     namespaces.delete("team", &DeleteParams::default()).await?;
     let terminating = namespaces.get("team").await?;
     assert_eq!(
