@@ -212,7 +212,17 @@ impl World {
     }
 
     pub async fn role(&self, name: &str) -> Option<ObservedRole> {
-        self.iam.get_role(name).await.expect("IAM answers")
+        // A role deleted between GetRole and the list calls that follow it reads as gone.
+        for _ in 0..5 {
+            match self.iam.get_role(name).await {
+                Ok(role) => return role,
+                Err(rolesmith::error::Error::Iam { code, .. }) if code == "NoSuchEntity" => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(error) => panic!("IAM answers: {error}"),
+            }
+        }
+        None
     }
 
     /// Polls IAM until `check` holds for the role (None = absent).

@@ -67,7 +67,14 @@ spec:
         message.contains("does not match the IamRole schema"),
         "{message}"
     );
-    let events = world.kubectl_ok(&["get", "events", "-n", "default"]);
+    let events = world.kubectl_ok(&[
+        "get",
+        "events",
+        "-n",
+        "default",
+        "-o",
+        "jsonpath={.items[*].reason}",
+    ]);
     assert!(events.contains("InvalidObject"), "{events}");
     // The operator is still running and still serving the others.
     let (status, _) = world.http_get("/healthz").await.expect("healthz answers");

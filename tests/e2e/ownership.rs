@@ -64,7 +64,14 @@ async fn existing_role_is_left_alone_until_adopted() {
         message.contains("adopt"),
         "message says how to proceed: {message}"
     );
-    let events = world.kubectl_ok(&["get", "events", "-n", "default"]);
+    let events = world.kubectl_ok(&[
+        "get",
+        "events",
+        "-n",
+        "default",
+        "-o",
+        "jsonpath={.items[*].reason}",
+    ]);
     assert!(events.contains("OwnershipConflict"), "{events}");
     tokio::time::sleep(Duration::from_secs(4)).await;
     assert_eq!(
