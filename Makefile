@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: sandbox test tools lint unit-and-e2e crd deploy
+.PHONY: sandbox test tools lint unit-and-e2e generate bench
 
 ## Run rolesmith locally: test API server + local IAM (moto) + the operator + examples/.
 sandbox: tools
@@ -25,7 +25,13 @@ unit-and-e2e:
 	$(CARGO) build --workspace --bins
 	$(CARGO) test --workspace --no-fail-fast
 
-## Regenerate generated files from their sources.
-crd:
+## Regenerate generated files from their sources (tests fail until they are equal).
+generate: tools
 	$(CARGO) run -q --bin rolesmith -- crd > crds/iamroles.iam.rolesmith.dev.yaml
 	cp crds/iamroles.iam.rolesmith.dev.yaml charts/rolesmith/crds/
+	bash scripts/render-deploy.sh
+
+## Measure: planning cost, fleet convergence, reads per in-sync reconcile, operator memory.
+bench: tools
+	$(CARGO) build --bin kube-sim
+	$(CARGO) bench --bench fleet
