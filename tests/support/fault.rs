@@ -219,7 +219,9 @@ fn serve(state: &State, mut stream: TcpStream) {
     let action = wire::form_value(&request.body, "Action").unwrap_or_default();
     let role = wire::form_value(&request.body, "RoleName");
     let (delay, answer) = decide(state, &action, role.as_deref(), arrived);
-    std::thread::sleep(*lock(&state.latency) + delay);
+    // Read first: a guard held through the sleep would make every request wait in line.
+    let latency = *lock(&state.latency);
+    std::thread::sleep(latency + delay);
     let record = |answer: Answered| {
         lock(&state.log).push(Entry {
             at: arrived.duration_since(state.started),

@@ -200,6 +200,18 @@ async fn latency_is_felt_by_every_attempt_until_cleared() {
         "three slow answers"
     );
 
+    // Requests wait side by side, not in line.
+    let started = std::time::Instant::now();
+    let reads = (0..4).map(|_| iam.get_role("app"));
+    for read in futures::future::join_all(reads).await {
+        assert_eq!(read.expect("answers"), None);
+    }
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed < Duration::from_millis(1200),
+        "4 concurrent requests took {elapsed:?}"
+    );
+
     proxy.clear();
     let started = std::time::Instant::now();
     assert_eq!(iam.get_role("app").await.expect("answers"), None);
