@@ -289,7 +289,8 @@ async fn server_side_apply_reports_conflicts_until_forced() {
         ])
         .await;
     assert_eq!(out, "widget.test.kube-sim.dev/w1 serverside-applied\n");
-    let w = c.get_json(&["widget", "w1"]).await;
+    // kubectl hides managedFields unless asked.
+    let w = c.get_json(&["widget", "w1", "--show-managed-fields"]).await;
     assert_eq!(w["spec"]["color"], "blue");
     let managers: Vec<&str> = w["metadata"]["managedFields"]
         .as_array()
@@ -663,14 +664,32 @@ async fn server_side_apply_takes_over_from_client_side_apply() {
         "widget.test.kube-sim.dev/w1 created\n"
     );
 
-    // kubectl moves the client-side manager's fields to its own apply entry, so a later change
-    // applied server-side does not conflict with the client-side apply that came before.
+    // kubectl then moves the client-side manager's fields to its own apply entry with a JSON patch
+    // of metadata.managedFields, which the server must keep as sent.
     let out = c.ok(&["apply", "--server-side", "-f", "w1.yaml"]).await;
     assert_eq!(out, "widget.test.kube-sim.dev/w1 serverside-applied\n");
+    let w = c.get_json(&["widget", "w1", "--show-managed-fields"]).await;
+    let mut managers: Vec<(&str, &str)> = w["metadata"]["managedFields"]
+        .as_array()
+        .expect("managedFields")
+        .iter()
+        .map(|m| {
+            (
+                m["manager"].as_str().unwrap_or(""),
+                m["operation"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    managers.sort();
+    assert_eq!(
+        managers,
+        [("kubectl", "Apply"), ("kubectl-last-applied", "Apply")]
+    );
+
+    // So a later change applied server-side conflicts with nobody.
     c.write("w1.yaml", &widget("w1", "  name: alpha\n  color: green\n"));
     let out = c.ok(&["apply", "--server-side", "-f", "w1.yaml"]).await;
     assert_eq!(out, "widget.test.kube-sim.dev/w1 serverside-applied\n");
-
     let w = c.get_json(&["widget", "w1"]).await;
     assert_eq!(w["spec"]["color"], "green");
     let last: Value = serde_json::from_str(
@@ -680,13 +699,4 @@ async fn server_side_apply_takes_over_from_client_side_apply() {
     )
     .expect("last-applied is JSON");
     assert_eq!(last["spec"]["color"], "green");
-    let entries = w["metadata"]["managedFields"]
-        .as_array()
-        .expect("managedFields");
-    assert!(
-        entries
-            .iter()
-            .any(|m| m["manager"] == "kubectl" && m["operation"] == "Apply"),
-        "{entries:?}"
-    );
 }
