@@ -224,10 +224,11 @@ fn subresource_noun(subresource: &str) -> &'static str {
 }
 
 /// Request content types for PATCH. Custom resources take JSON, merge and apply patches. Built-ins
-/// take strategic merge patches too, but their published schemas are permissive, and kubectl builds a
-/// strategic patch from a published schema whenever this content type is listed, failing with a
-/// warning on the first field the schema does not describe; leaving it out makes kubectl use its own
-/// compiled-in patch metadata instead, which is what the real schema would have told it.
+/// take strategic merge patches too, but the sim publishes them with permissive schemas, and when this
+/// content type is listed kubectl computes its strategic patch from the published schema and prints
+/// `warning: error calculating patch from openapi v3 spec: unable to find api field "spec"` (checked
+/// with kubectl 1.37). Left out, kubectl falls back to its compiled-in patch metadata, which is what
+/// kube-apiserver's full schemas are generated from, so the patches are the same as against a real server.
 fn patch_content(rt: &ResourceType) -> Value {
     let patch = json!({"schema": {"$ref": meta_ref("Patch")}});
     let mut content = Map::new();
