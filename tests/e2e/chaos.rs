@@ -430,9 +430,67 @@ async fn sigkill_at_random_points_never_duplicates_nor_leaks_a_role() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_finishes_in_flight_reconciles_and_exits_zero() {
+    sigterm_mid_reconcile("term", false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_releases_the_lease_for_the_next_leader() {
+    sigterm_mid_reconcile("termlease", true).await;
+}
+
+/// The holder named in the operator's Lease (`None`: no Lease; empty: released).
+fn lease_holder(world: &World) -> Option<String> {
+    let output = world.kubectl(&["get", "lease", LEASE, "-n", NAMESPACE, "-o", "json"]);
+    let lease: Value = serde_json::from_slice(&output.stdout).ok()?;
+    Some(
+        lease["spec"]["holderIdentity"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+    )
+}
+
+const LEASE: &str = "rolesmith-leader";
+
+async fn wait_lease_holder(
+    world: &World,
+    timeout: Duration,
+    check: impl Fn(&str) -> bool,
+) -> String {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let holder = lease_holder(world);
+        if let Some(holder) = holder.as_deref().filter(|h| check(h)) {
+            return holder.to_string();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "lease holder {holder:?} not as expected in time\noperator log:\n{}",
+            tail(&world.operator_log(), 60)
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// SIGTERM while reconciles wait on a slow IAM write: the process finishes them and exits 0
+/// within seconds (releasing its Lease when it leads), and the next process does only what was
+/// left.
+async fn sigterm_mid_reconcile(prefix: &str, leader_election: bool) {
     const ROLES: usize = 8;
-    let prefix = "term";
-    let (mut world, proxy, options) = world_behind_proxy(OperatorOptions::default()).await;
+    let extra_args = if leader_election {
+        vec![
+            "--leader-election".to_string(),
+            "--lease-name".to_string(),
+            LEASE.to_string(),
+        ]
+    } else {
+        Vec::new()
+    };
+    let (mut world, proxy, options) = world_behind_proxy(OperatorOptions {
+        extra_args,
+        ..OperatorOptions::default()
+    })
+    .await;
     // A slow write keeps reconciles in flight long enough to signal in the middle of them.
     proxy.inject(Fault::slow("PutRolePolicy", Duration::from_millis(1500)).always());
     let names: Vec<String> = (0..ROLES).map(|i| format!("{prefix}-{i}")).collect();
@@ -441,15 +499,23 @@ async fn sigterm_finishes_in_flight_reconciles_and_exits_zero() {
             .map(|i| manifest(prefix, i, 0, false))
             .collect::<String>(),
     );
+    // The proxy logs a request when it answers it: once a CreateRole is answered, that role's
+    // slow PutRolePolicy follows and is in flight a moment later.
     let deadline = Instant::now() + Duration::from_secs(60);
-    while proxy.requests("PutRolePolicy") == 0 {
+    while proxy.requests("CreateRole") == 0 {
         assert!(
             Instant::now() < deadline,
-            "no reconcile reached PutRolePolicy:\n{}",
+            "no reconcile reached CreateRole:\n{}",
             tail(&world.operator_log(), 60)
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let first_leader = if leader_election {
+        Some(wait_lease_holder(&world, Duration::from_secs(5), |h| !h.is_empty()).await)
+    } else {
+        None
+    };
 
     let signalled = Instant::now();
     world.signal_operator("TERM");
@@ -467,13 +533,39 @@ async fn sigterm_finishes_in_flight_reconciles_and_exits_zero() {
     assert!(log.contains("shutdown requested"), "{}", tail(&log, 60));
     assert!(!log.contains("panicked"), "{}", tail(&log, 60));
 
-    let done_before = total(&writes_seen(&proxy));
+    // Every reconcile that had begun ran to its end: no role was left half-built.
+    let done = writes_seen(&proxy);
+    let done_before = total(&done);
     assert!(
         done_before > 0 && done_before < 3 * ROLES,
-        "SIGTERM was meant to land mid-way; {done_before} writes were done"
+        "SIGTERM was meant to land mid-way; writes done: {done:?}"
     );
+    let created = done.get("CreateRole").copied().unwrap_or(0);
+    assert_eq!(
+        (
+            done.get("PutRolePolicy").copied().unwrap_or(0),
+            done.get("AttachRolePolicy").copied().unwrap_or(0)
+        ),
+        (created, created),
+        "a reconcile in flight at SIGTERM was cut short: {done:?}"
+    );
+    if leader_election {
+        assert_eq!(
+            lease_holder(&world).as_deref(),
+            Some(""),
+            "the Lease was released on the way out"
+        );
+    }
+
     proxy.clear();
+    let restarted = Instant::now();
     world.start_operator_with(&options);
+    if let Some(first_leader) = first_leader {
+        // A released Lease is taken at once, not after the 15 s lease duration.
+        let next = wait_lease_holder(&world, Duration::from_secs(8), |h| !h.is_empty()).await;
+        assert_ne!(next, first_leader);
+        println!("next leader after {:?}", restarted.elapsed());
+    }
     wait_all_ready(&world, &names, Duration::from_secs(120)).await;
     for index in 0..ROLES {
         assert_iam_matches(&world, &manifest(prefix, index, 0, false)).await;
