@@ -34,6 +34,9 @@ const CONVERGE_TIMEOUT: &str = "200s";
 async fn world_behind_proxy(extra_args: &[&str]) -> (World, FaultProxy) {
     let mut world = World::start_with_resync(RESYNC).await;
     world.kill_operator();
+    // moto builds its IAM backend (a thousand AWS-managed policies) on the first call, which can
+    // take seconds on a busy machine: not something a time-window fault should be spent on.
+    assert_eq!(world.role("warm-up").await, None);
     let proxy = FaultProxy::start_seeded(&world.moto.endpoint, SEED);
     world.start_operator_with(&OperatorOptions {
         iam_endpoint: Some(proxy.endpoint.clone()),
@@ -162,10 +165,16 @@ async fn profile(name: &str, fleet: Fleet, inject: impl FnOnce(&FaultProxy)) -> 
     let (world, proxy) = world_behind_proxy(&["--iam-rate-limit", FAST_RATE]).await;
     let figures = converge_under(&world, &proxy, &fleet, inject).await;
     figures.print(name, fleet.size);
-    assert!(figures.injected > 0, "{name}: the proxy injected nothing");
+    assert!(
+        figures.injected > 0,
+        "{name}: the proxy injected nothing\noperator log:\n{}",
+        tail(&world.operator_log(), 200)
+    );
     assert!(
         figures.transient_statuses > 0,
-        "{name}: no status showed Ready=False/IamTransient with Reconciling=True while retrying"
+        "{name}: no status showed Ready=False/IamTransient with Reconciling=True while \
+         retrying\noperator log:\n{}",
+        tail(&world.operator_log(), 200)
     );
     figures
 }

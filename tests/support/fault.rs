@@ -228,6 +228,7 @@ fn serve(state: &State, mut stream: TcpStream) {
             action: action.clone(),
             role: role.clone(),
             answer,
+            took: arrived.elapsed(),
         });
     };
     let _ = match answer {

@@ -67,6 +67,8 @@ pub struct Entry {
     /// The request's RoleName, decoded.
     pub role: Option<String>,
     pub answer: Answered,
+    /// From arrival to the answer (or hang-up): latency, fault delays and IAM's own time.
+    pub took: Duration,
 }
 
 pub fn is_write(action: &str) -> bool {
@@ -130,11 +132,12 @@ pub fn render(entries: &[Entry]) -> String {
     for entry in entries {
         let _ = writeln!(
             text,
-            "{:>9.3}s {:<30} {:<40} {}",
+            "{:>9.3}s {:<30} {:<40} {} after {}ms",
             entry.at.as_secs_f64(),
             entry.action,
             entry.role.as_deref().unwrap_or("-"),
-            entry.answer.label()
+            entry.answer.label(),
+            entry.took.as_millis()
         );
     }
     text
@@ -150,6 +153,7 @@ mod tests {
             action: action.to_string(),
             role: role.map(str::to_string),
             answer,
+            took: Duration::from_millis(3),
         }
     }
 
@@ -253,6 +257,9 @@ mod tests {
         let text = render(&sample()[..2]);
         assert_eq!(text.lines().count(), 2);
         assert!(text.contains("0.010s CreateRole"), "{text}");
-        assert!(text.contains("Throttling 400 (injected)"), "{text}");
+        assert!(
+            text.contains("Throttling 400 (injected) after 3ms"),
+            "{text}"
+        );
     }
 }
