@@ -424,6 +424,32 @@ async fn sigkill_at_random_points_never_duplicates_nor_leaks_a_role() {
         "IAM writes across {} restarts",
         chaos.kills.len()
     );
+    // And per role: 5 writes to create and update it, 3 more to delete it, 1 more to release it.
+    let expected_per_role: BTreeMap<String, usize> = (0..ROLES)
+        .map(|index| {
+            let writes = match index {
+                i if DELETED.contains(&i) => 8,
+                i if RETAINED.contains(&i) => 6,
+                _ => 5,
+            };
+            (role_name(prefix, index), writes)
+        })
+        .collect();
+    assert_eq!(chaos.proxy.writes_per_role(), expected_per_role);
+    // The surviving objects' status names the role IAM has, the one created first.
+    let list: Value = serde_json::from_str(
+        &world.kubectl_ok(&["get", "iamroles", "-n", NAMESPACE, "-o", "json"]),
+    )
+    .expect("kubectl -o json prints JSON");
+    for item in list["items"].as_array().into_iter().flatten() {
+        let name = item["status"]["roleName"].as_str().unwrap_or_default();
+        assert_eq!(
+            item["status"]["roleId"].as_str(),
+            created.get(name).map(String::as_str),
+            "status of {}",
+            item["metadata"]["name"]
+        );
+    }
     let logs = format!("{}{}", chaos.logs, world.operator_log());
     assert!(!logs.contains("panicked"), "{}", tail(&logs, 80));
 }
