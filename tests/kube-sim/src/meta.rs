@@ -170,14 +170,10 @@ pub fn spec_changed(old: &Value, new: &Value) -> bool {
     strip_top(old, &["metadata", "status"]) != strip_top(new, &["metadata", "status"])
 }
 
-/// True when the objects are equal once bookkeeping that every write touches is ignored
-/// (resourceVersion, managedFields): such a write is a no-op and must not bump anything.
-pub fn same_content(old: &Value, new: &Value) -> bool {
-    without_bookkeeping(old) == without_bookkeeping(new)
-}
-
-/// Like `same_content`, but ownership counts: an apply that only changes who owns a field is a write.
-/// Only the per-entry `time` is ignored, as kube-apiserver does for otherwise unchanged objects.
+/// True when a write changes nothing and must not bump anything. Ownership counts: a write that
+/// only changes who owns a field (an apply, or kubectl's managedFields migration) is stored.
+/// Only resourceVersion and the per-entry `time` are ignored, as kube-apiserver does for
+/// otherwise unchanged objects.
 pub fn same_content_and_owners(old: &Value, new: &Value) -> bool {
     let strip = |obj: &Value| {
         let mut copy = obj.clone();
@@ -192,15 +188,6 @@ pub fn same_content_and_owners(old: &Value, new: &Value) -> bool {
         copy
     };
     strip(old) == strip(new)
-}
-
-fn without_bookkeeping(obj: &Value) -> Value {
-    let mut copy = obj.clone();
-    if let Some(meta) = copy.get_mut("metadata").and_then(Value::as_object_mut) {
-        meta.remove("resourceVersion");
-        meta.remove("managedFields");
-    }
-    copy
 }
 
 fn strip_top(obj: &Value, fields: &[&str]) -> Value {
@@ -256,12 +243,14 @@ mod tests {
     }
 
     #[test]
-    fn no_op_ignores_bookkeeping_only() {
+    fn no_op_ignores_resource_version_and_times_only() {
         let old = json!({"metadata": {"name": "a", "resourceVersion": "5", "managedFields": [{"manager": "a"}]}, "spec": {}});
-        let same = json!({"metadata": {"name": "a", "resourceVersion": "6", "managedFields": [{"manager": "b"}]}, "spec": {}});
+        let moved = json!({"metadata": {"name": "a", "resourceVersion": "6", "managedFields": [{"manager": "b"}]}, "spec": {}});
         let label = json!({"metadata": {"name": "a", "resourceVersion": "5", "labels": {"x": "y"}}, "spec": {}});
-        assert!(same_content(&old, &same));
-        assert!(!same_content(&old, &label));
+        let later = json!({"metadata": {"name": "a", "resourceVersion": "6", "managedFields": [{"manager": "a", "time": "2030-01-01T00:00:00Z"}]}, "spec": {}});
+        assert!(same_content_and_owners(&old, &later));
+        assert!(!same_content_and_owners(&old, &moved), "ownership moved");
+        assert!(!same_content_and_owners(&old, &label));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The write pipeline shared by create, update, patch and apply, in kube-apiserver's order:
-//! prepare → prune (Strict: 400) → defaults → validation (422) → no-op detection → generation →
-//! managedFields → store with the next resourceVersion → watch event.
+//! prepare → prune (Strict: 400) → defaults → validation (422) → managedFields → no-op detection
+//! (ownership counts) → generation → store with the next resourceVersion → watch event.
 
 use base64::Engine;
 use serde_json::{Map, Value, json};
@@ -220,16 +220,9 @@ pub fn update(
     check_finalizers_while_deleting(&rt, old, &obj)?;
     schema_pipeline(ctx, &mut obj, Some(old), &name)?;
     meta::normalize_metadata(&mut obj);
-    let unchanged = match ctx.managed {
-        Managed::RecordUpdate => meta::same_content(old, &obj),
-        Managed::Applied => meta::same_content_and_owners(old, &obj),
-    };
-    if unchanged {
-        return Ok(old.clone());
-    }
-    if builtin::has_generation(&rt) && meta::spec_changed(old, &obj) {
-        meta::set_meta(&mut obj, "generation", json!(meta::generation(old) + 1));
-    }
+    // managedFields are settled before the no-op check: a write that only changes ownership
+    // (kubectl's client-side → server-side apply migration is a JSON patch of managedFields alone)
+    // is stored by kube-apiserver, while a true no-op leaves managedFields as they were.
     if ctx.managed == Managed::RecordUpdate {
         peers::record_update(
             &rt,
@@ -239,6 +232,12 @@ pub fn update(
             ctx.subresource.as_deref(),
             &ctx.now,
         );
+    }
+    if meta::same_content_and_owners(old, &obj) {
+        return Ok(old.clone());
+    }
+    if builtin::has_generation(&rt) && meta::spec_changed(old, &obj) {
+        meta::set_meta(&mut obj, "generation", json!(meta::generation(old) + 1));
     }
     if ctx.dry_run {
         return Ok(obj);

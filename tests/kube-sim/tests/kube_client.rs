@@ -451,6 +451,48 @@ async fn a_write_that_changes_nothing_bumps_nothing() -> TestResult {
     Ok(())
 }
 
+/// kubectl's client-side → server-side apply migration is a JSON patch of managedFields alone:
+/// kube-apiserver stores it (new resourceVersion), while re-sending the same managedFields is a no-op.
+#[tokio::test]
+async fn a_write_that_only_moves_ownership_is_stored() -> TestResult {
+    let (_sim, _client, widgets) = with_widgets().await;
+    let created = widgets
+        .create(
+            &PostParams {
+                field_manager: Some("writer".into()),
+                ..PostParams::default()
+            },
+            &widget("o", json!({"name": "o"})),
+        )
+        .await?;
+    let mut entries = serde_json::to_value(created.managed_fields())?;
+    assert_eq!(entries[0]["manager"], "writer");
+    entries[0]["manager"] = json!("someone-else");
+    let patch: json_patch::Patch = serde_json::from_value(json!([
+        {"op": "test", "path": "/metadata/resourceVersion", "value": created.resource_version()},
+        {"op": "replace", "path": "/metadata/managedFields", "value": entries},
+    ]))?;
+    let pp = PatchParams::default();
+    let moved = widgets.patch("o", &pp, &Patch::Json::<()>(patch)).await?;
+    assert!(rv(&moved) > rv(&created), "the ownership change is stored");
+    assert_eq!(
+        moved.managed_fields()[0].manager.as_deref(),
+        Some("someone-else")
+    );
+    assert_eq!(generation(&moved), 1);
+
+    let same: json_patch::Patch = serde_json::from_value(json!([
+        {"op": "replace", "path": "/metadata/managedFields", "value": serde_json::to_value(moved.managed_fields())?},
+    ]))?;
+    let again = widgets.patch("o", &pp, &Patch::Json::<()>(same)).await?;
+    assert_eq!(
+        rv(&again),
+        rv(&moved),
+        "the same managedFields change nothing"
+    );
+    Ok(())
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("never")]
 struct Never;
