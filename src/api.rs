@@ -162,8 +162,11 @@ fn policy_document_schema(_: &mut SchemaGenerator) -> Schema {
 }
 
 fn inline_policies_schema(_: &mut SchemaGenerator) -> Schema {
+    // IAM's 10,240-character total makes more than ~150 inline policies impossible; the bound
+    // also keeps the CEL rule on the names cheap for the API server's cost estimator.
     json_schema!({
         "type": "object",
+        "maxProperties": 100,
         "description": "Inline policies: name to policy document.",
         "additionalProperties": {
             "description": "An IAM policy document: a YAML/JSON object with Version and Statement, or the same as a JSON string.",

@@ -14,5 +14,6 @@ mod invalid;
 mod lifecycle;
 mod malformed;
 mod ownership;
+mod rbac;
 mod restart;
 mod sandbox;

@@ -14,10 +14,8 @@ import helm_client
 from support import ROOT, kube_sim, kubectl, kubectl_json
 
 IAMROLE_RULES = [
-    {"apiGroups": ["iam.rolesmith.dev"], "resources": ["iamroles"], "verbs": ["get", "list", "watch", "patch", "update"]},
-    {"apiGroups": ["iam.rolesmith.dev"], "resources": ["iamroles/status"], "verbs": ["get", "patch", "update"]},
-    {"apiGroups": ["iam.rolesmith.dev"], "resources": ["iamroles/finalizers"], "verbs": ["update"]},
-    {"apiGroups": [""], "resources": ["events"], "verbs": ["create", "patch"]},
+    {"apiGroups": ["iam.rolesmith.dev"], "resources": ["iamroles"], "verbs": ["list", "watch", "patch"]},
+    {"apiGroups": ["iam.rolesmith.dev"], "resources": ["iamroles/status"], "verbs": ["patch"]},
     {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"]},
 ]
 LEASE_RULES = [

@@ -52,6 +52,11 @@ pub struct KubeSim {
 }
 
 impl KubeSim {
+    /// Every request served so far (the most recent 200,000), oldest first.
+    pub fn requests(&self) -> Vec<server::RecordedRequest> {
+        self.shared.requests()
+    }
+
     /// Serves on a random free port of 127.0.0.1.
     pub async fn start() -> io::Result<KubeSim> {
         Self::start_on(0).await

@@ -25,13 +25,44 @@ type Body = BoxBody<Bytes, Infallible>;
 pub struct Shared {
     state: Mutex<State>,
     log: bool,
+    /// The most recent requests, for tests that check what a client did (e.g. against RBAC).
+    requests: Mutex<std::collections::VecDeque<RecordedRequest>>,
 }
+
+/// One request as the server saw it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordedRequest {
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    pub user_agent: String,
+}
+
+/// Enough for any test scenario; older requests are forgotten first.
+const RECORDED_REQUESTS: usize = 200_000;
 
 impl Shared {
     pub fn new(log: bool) -> Self {
         Shared {
             state: Mutex::new(State::new()),
             log,
+            requests: Mutex::new(std::collections::VecDeque::new()),
+        }
+    }
+
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.requests
+            .lock()
+            .map(|requests| requests.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    fn record(&self, request: RecordedRequest) {
+        if let Ok(mut requests) = self.requests.lock() {
+            if requests.len() >= RECORDED_REQUESTS {
+                requests.pop_front();
+            }
+            requests.push_back(request);
         }
     }
 
@@ -118,6 +149,12 @@ async fn serve(shared: Arc<Shared>, req: hyper::Request<Incoming>) -> Response<B
         user_agent: header(hyper::header::USER_AGENT),
         body,
     };
+    shared.record(RecordedRequest {
+        method: request.method.clone(),
+        path: request.path.clone(),
+        query: parts.uri.query().unwrap_or("").to_string(),
+        user_agent: request.user_agent.clone(),
+    });
     let reply = handlers::handle(&mut shared.state(), &request);
     if shared.log {
         let code = match &reply {
