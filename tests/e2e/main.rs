@@ -15,5 +15,6 @@ mod lifecycle;
 mod malformed;
 mod ownership;
 mod rbac;
+mod replicas;
 mod restart;
 mod sandbox;
