@@ -14,6 +14,8 @@ use serde_json::Value;
 use crate::support::{self, Moto};
 
 pub const CLUSTER_ID: &str = "e2e";
+/// The operator's (fake) secret key: unique, so a test can prove it never shows up anywhere.
+pub const SECRET_ACCESS_KEY: &str = "e2e-SECRET-never-to-be-printed-5d1c";
 
 pub struct World {
     pub sim: KubeSim,
@@ -78,45 +80,11 @@ impl World {
     }
 
     pub fn start_operator(&mut self) {
-        let metrics_port = free_port();
-        let log = self
-            .home
-            .path()
-            .join(format!("rolesmith-{metrics_port}.log"));
-        let log_file = std::fs::File::create(&log).expect("operator log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_rolesmith"))
-            .args([
-                "run",
-                "--cluster-id",
-                CLUSTER_ID,
-                "--iam-endpoint",
-                &self.moto.endpoint,
-                "--resync-interval",
-                &format!("{}ms", self.resync.as_millis()),
-                "--retry-base",
-                "200ms",
-                "--retry-max",
-                "2s",
-                "--metrics-addr",
-                &format!("127.0.0.1:{metrics_port}"),
-                // Most scenarios use short role names in these namespaces; every other
-                // namespace keeps the default confinement (tested in ownership.rs).
-                "--unconfined-namespaces",
-                "default,platform",
-            ])
-            .env("KUBECONFIG", self.sim.kubeconfig())
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_REGION", "us-east-1")
-            .env("RUST_LOG", "info,rolesmith=debug")
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(log_file))
-            .spawn()
-            .expect("rolesmith binary starts");
-        self.operator = Some(Operator {
-            child,
-            metrics_port,
-            log,
+        self.start_operator_with(&OperatorOptions {
+            // Most scenarios use short role names in these namespaces; every other namespace
+            // keeps the default confinement (tested in ownership.rs).
+            extra_args: vec!["--unconfined-namespaces".into(), "default,platform".into()],
+            ..OperatorOptions::default()
         });
     }
 
@@ -439,7 +407,7 @@ impl World {
             .args(&options.extra_args)
             .env("KUBECONFIG", self.sim.kubeconfig())
             .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY)
             .env("AWS_REGION", "us-east-1")
             .env(
                 "RUST_LOG",

@@ -10,6 +10,7 @@ mod chaos;
 mod examples;
 mod faults;
 mod gitops;
+mod hostile;
 mod invalid;
 mod lifecycle;
 mod malformed;
