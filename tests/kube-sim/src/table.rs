@@ -6,6 +6,11 @@
 pub mod age;
 mod builtin;
 pub mod cell;
+mod column;
+mod event;
+mod fields;
+mod pod;
+mod service;
 
 use jiff::Timestamp;
 use serde_json::{Value, json};
@@ -13,7 +18,7 @@ use serde_json::{Value, json};
 use crate::jsonpath::{self, JsonPath};
 use crate::resource::ResourceType;
 
-pub use builtin::{CREATION_DESCRIPTION, NAME_DESCRIPTION};
+pub use column::{CREATION_DESCRIPTION, NAME_DESCRIPTION};
 
 /// The `includeObject` values kube-apiserver accepts; an empty value means `Metadata`.
 pub const INCLUDE_OBJECT_VALUES: [&str; 3] = ["None", "Metadata", "Object"];
@@ -27,24 +32,27 @@ pub fn table(
     include_object: &str,
     now: Timestamp,
 ) -> Value {
-    let (columns, rows): (Vec<Value>, Vec<Vec<Value>>) = if rt.custom {
+    let (columns, rows): (Vec<Value>, Vec<Value>) = if rt.custom {
         let printer = CustomPrinter::new(&rt.printer_columns);
-        (
-            printer.columns(),
-            objects.iter().map(|o| printer.cells(o, now)).collect(),
-        )
+        let rows = objects
+            .iter()
+            .map(|o| row(printer.cells(o, now), None, o, include_object))
+            .collect();
+        (printer.columns(), rows)
     } else {
         let printer = builtin::printer_for(rt);
-        (
-            printer.columns(),
-            objects.iter().map(|o| printer.cells(o, now)).collect(),
-        )
+        let rows = objects
+            .iter()
+            .map(|o| {
+                // Built-in printers read the internal (stored) form, as kube-apiserver's do:
+                // events.k8s.io Events are printed as core Events.
+                let stored = crate::conversion::to_storage(rt, o.clone());
+                let cells = printer.cells(&stored, now);
+                row(cells, printer.row_conditions(&stored), o, include_object)
+            })
+            .collect();
+        (printer.columns(), rows)
     };
-    let rows: Vec<Value> = objects
-        .iter()
-        .zip(rows)
-        .map(|(obj, cells)| json!({"cells": cells, "object": row_object(obj, include_object)}))
-        .collect();
     json!({
         "kind": "Table",
         "apiVersion": "meta.k8s.io/v1",
@@ -67,6 +75,15 @@ pub fn check_printer_columns(columns: &[Value]) -> Result<(), String> {
         jsonpath::parse(path)?;
     }
     Ok(())
+}
+
+fn row(cells: Vec<Value>, conditions: Option<Value>, obj: &Value, include_object: &str) -> Value {
+    let mut row = json!({"cells": cells});
+    if let Some(conditions) = conditions {
+        row["conditions"] = conditions;
+    }
+    row["object"] = row_object(obj, include_object);
+    row
 }
 
 fn row_object(obj: &Value, include_object: &str) -> Value {

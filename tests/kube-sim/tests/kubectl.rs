@@ -700,3 +700,165 @@ async fn server_side_apply_takes_over_from_client_side_apply() {
     .expect("last-applied is JSON");
     assert_eq!(last["spec"]["color"], "green");
 }
+
+/// Columns of a printed table whose cells are never empty, split where kubectl's tab writer put
+/// two or more spaces (header names such as `LAST SEEN` hold a single space).
+fn dense_table(out: &str) -> Vec<Vec<String>> {
+    out.lines()
+        .map(|line| {
+            line.split("  ")
+                .map(str::trim)
+                .filter(|cell| !cell.is_empty())
+                .map(String::from)
+                .collect()
+        })
+        .collect()
+}
+
+fn is_age(cell: &str) -> bool {
+    cell.strip_suffix('s')
+        .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_events_pods_and_services_print_like_kube_apiserver() {
+    use kube::Resource;
+    use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
+    use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+
+    let c = Cluster::with_widgets().await;
+    c.write("w1.yaml", &widget("w1", "  name: alpha\n"));
+    c.ok(&["apply", "-f", "w1.yaml"]).await;
+
+    // The operator's way: the kube Recorder writes events.k8s.io/v1 Events, twice (a series).
+    let client = kube::Client::try_from(kube::Config::new(c.sim.url().parse().unwrap())).unwrap();
+    let resource = ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("test.kube-sim.dev", "v1", "Widget"),
+        "widgets",
+    );
+    let widgets: Api<DynamicObject> = Api::namespaced_with(client.clone(), "default", &resource);
+    let w1 = widgets.get("w1").await.unwrap();
+    let recorder = Recorder::new(
+        client,
+        Reporter {
+            controller: "widget-operator".into(),
+            instance: Some("widget-operator-0".into()),
+        },
+    );
+    let event = Event {
+        type_: EventType::Warning,
+        reason: "Refused".into(),
+        note: Some("  the widget is too large \n".into()),
+        action: "Reconcile".into(),
+        secondary: None,
+    };
+    let reference = w1.object_ref(&resource);
+    recorder.publish(&event, &reference).await.unwrap();
+    recorder.publish(&event, &reference).await.unwrap();
+
+    let rows = dense_table(&c.ok(&["get", "events"]).await);
+    assert_eq!(
+        rows[0],
+        ["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
+    );
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert!(is_age(&rows[1][0]), "{rows:?}");
+    assert_eq!(
+        rows[1][1..],
+        ["Warning", "Refused", "widget/w1", "the widget is too large"]
+    );
+    let wide = dense_table(&c.ok(&["get", "events", "-o", "wide"]).await);
+    assert_eq!(
+        wide[0],
+        [
+            "LAST SEEN",
+            "TYPE",
+            "REASON",
+            "OBJECT",
+            "SUBOBJECT",
+            "SOURCE",
+            "MESSAGE",
+            "FIRST SEEN",
+            "COUNT",
+            "NAME"
+        ]
+    );
+    // No subobject: the empty cell vanishes from the dense split.
+    assert_eq!(
+        wide[1][3..6],
+        [
+            "widget/w1",
+            "widget-operator, widget-operator-0",
+            "the widget is too large"
+        ]
+    );
+    assert_eq!(wide[1][7], "2", "the series count: {wide:?}");
+    assert!(wide[1][8].starts_with("w1."), "{wide:?}");
+
+    c.write(
+        "pod.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n  - name: app\n    image: nginx\n  - name: log\n    image: busybox\n",
+    );
+    assert_eq!(
+        c.ok(&["apply", "-f", "pod.yaml"]).await,
+        "pod/web created\n"
+    );
+    // Nothing runs pods here: they stay Pending, as on a cluster without nodes.
+    assert_table(
+        &c.ok(&["get", "pods"]).await,
+        4,
+        &[
+            &["NAME", "READY", "STATUS", "RESTARTS", "AGE"],
+            &["web", "0/2", "Pending", "0", "age"],
+        ],
+    );
+    assert_eq!(
+        c.get_json(&["pod", "web"]).await["status"]["qosClass"],
+        "BestEffort"
+    );
+
+    c.write(
+        "svc.yaml",
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  selector:\n    app: web\n  ports:\n  - port: 80\n    targetPort: 8080\n",
+    );
+    assert_eq!(
+        c.ok(&["apply", "-f", "svc.yaml"]).await,
+        "service/web created\n"
+    );
+    let rows = dense_table(&c.ok(&["get", "services", "-o", "wide"]).await);
+    assert_eq!(
+        rows[0],
+        [
+            "NAME",
+            "TYPE",
+            "CLUSTER-IP",
+            "EXTERNAL-IP",
+            "PORT(S)",
+            "AGE",
+            "SELECTOR"
+        ]
+    );
+    // Every cluster has the API server's own Service in `default`.
+    assert_eq!(
+        rows[1][..5],
+        ["kubernetes", "ClusterIP", "10.96.0.1", "<none>", "443/TCP"]
+    );
+    assert_eq!(rows[2][..2], ["web", "ClusterIP"]);
+    let ip: std::net::Ipv4Addr = rows[2][2].parse().expect("an allocated cluster IP");
+    assert_eq!(ip.octets()[0], 10);
+    assert!((96..112).contains(&ip.octets()[1]), "in 10.96.0.0/12: {ip}");
+    assert_eq!(rows[2][3..5], ["<none>", "80/TCP"]);
+    assert_eq!(rows[2][6], "app=web");
+    // Re-applying the manifest (which has no clusterIP) keeps the address.
+    c.write(
+        "svc.yaml",
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  selector:\n    app: web\n  ports:\n  - port: 81\n    targetPort: 8080\n",
+    );
+    assert_eq!(
+        c.ok(&["apply", "-f", "svc.yaml"]).await,
+        "service/web configured\n"
+    );
+    let svc = c.get_json(&["service", "web"]).await;
+    assert_eq!(svc["spec"]["clusterIP"], rows[2][2].as_str());
+    assert_eq!(svc["spec"]["ports"][0]["port"], 81);
+}

@@ -6,11 +6,10 @@ use jiff::Timestamp;
 use serde_json::{Value, json};
 
 use super::age::age;
+use super::column::{CREATION_DESCRIPTION, age_column, column, name_column};
+use super::fields::{int_at, len_at, str_at};
+use super::{event, pod, service};
 use crate::resource::ResourceType;
-
-pub const NAME_DESCRIPTION: &str = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names";
-
-pub const CREATION_DESCRIPTION: &str = "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\n\nPopulated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata";
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Printer {
@@ -20,6 +19,10 @@ pub enum Printer {
     Namespace,
     Lease,
     Deployment,
+    /// core/v1 Events, and events.k8s.io/v1 Events printed in their core form.
+    Event,
+    Pod,
+    Service,
     /// Roles and ClusterRoles print their creation time, not an age.
     Role,
     RoleBinding,
@@ -36,6 +39,9 @@ pub fn printer_for(rt: &ResourceType) -> Printer {
         ("", "Namespace") => Printer::Namespace,
         ("coordination.k8s.io", "Lease") => Printer::Lease,
         ("apps", "Deployment") => Printer::Deployment,
+        ("" | "events.k8s.io", "Event") => Printer::Event,
+        ("", "Pod") => Printer::Pod,
+        ("", "Service") => Printer::Service,
         ("rbac.authorization.k8s.io", "Role" | "ClusterRole") => Printer::Role,
         ("rbac.authorization.k8s.io", "RoleBinding" | "ClusterRoleBinding") => Printer::RoleBinding,
         ("apiextensions.k8s.io", _) => Printer::Default,
@@ -43,20 +49,14 @@ pub fn printer_for(rt: &ResourceType) -> Printer {
     }
 }
 
-fn column(name: &str, ty: &str, format: &str, description: &str, priority: i64) -> Value {
-    json!({"name": name, "type": ty, "format": format, "description": description, "priority": priority})
-}
-
-fn name_column() -> Value {
-    column("Name", "string", "name", NAME_DESCRIPTION, 0)
-}
-
-fn age_column() -> Value {
-    column("Age", "string", "", CREATION_DESCRIPTION, 0)
-}
-
 impl Printer {
     pub fn columns(self) -> Vec<Value> {
+        match self {
+            Printer::Event => return event::columns(),
+            Printer::Pod => return pod::columns(),
+            Printer::Service => return service::columns(),
+            _ => {}
+        }
         let mut cols = vec![name_column()];
         match self {
             Printer::ConfigMap => {
@@ -136,8 +136,17 @@ impl Printer {
                 ));
             }
             Printer::NameAge => cols.push(age_column()),
+            Printer::Event | Printer::Pod | Printer::Service => {}
         }
         cols
+    }
+
+    /// `row.conditions` of the real printers (only finished pods carry any).
+    pub fn row_conditions(self, obj: &Value) -> Option<Value> {
+        match self {
+            Printer::Pod => pod::conditions(obj),
+            _ => None,
+        }
     }
 
     pub fn cells(self, obj: &Value, now: Timestamp) -> Vec<Value> {
@@ -165,28 +174,11 @@ impl Printer {
             Printer::Role | Printer::Default => vec![name, json!(created_at(created))],
             Printer::RoleBinding => role_binding_cells(obj, name, age),
             Printer::NameAge => vec![name, age],
+            Printer::Event => event::cells(obj, now),
+            Printer::Pod => pod::cells(obj, now),
+            Printer::Service => service::cells(obj, now),
         }
     }
-}
-
-fn str_at<'a>(obj: &'a Value, path: &[&str]) -> &'a str {
-    path.iter()
-        .try_fold(obj, |v, k| v.get(k))
-        .and_then(Value::as_str)
-        .unwrap_or("")
-}
-
-fn int_at(obj: &Value, pointer: &str) -> Option<i64> {
-    obj.pointer(pointer).and_then(Value::as_i64)
-}
-
-fn len_at(obj: &Value, key: &str) -> i64 {
-    let len = match obj.get(key) {
-        Some(Value::Object(m)) => m.len(),
-        Some(Value::Array(a)) => a.len(),
-        _ => 0,
-    };
-    i64::try_from(len).unwrap_or(i64::MAX)
 }
 
 /// The generic convertor prints the creation time itself, in UTC RFC 3339 with seconds.
@@ -316,6 +308,9 @@ mod tests {
             Printer::Namespace,
             Printer::Lease,
             Printer::Deployment,
+            Printer::Event,
+            Printer::Pod,
+            Printer::Service,
             Printer::Role,
             Printer::RoleBinding,
             Printer::Default,
@@ -324,8 +319,14 @@ mod tests {
         for p in printers {
             let cells = p.cells(&json!({"metadata": meta("x")}), now());
             assert_eq!(cells.len(), p.columns().len(), "{p:?}");
-            assert_eq!(p.columns()[0]["name"], "Name");
-            assert_eq!(cells[0], "x");
+            // Events print their name last; every other kind first.
+            let at = p
+                .columns()
+                .iter()
+                .position(|c| c["format"] == "name")
+                .unwrap();
+            assert_eq!(p.columns()[at]["name"], "Name", "{p:?}");
+            assert_eq!(cells[at], "x", "{p:?}");
         }
     }
 
@@ -437,6 +438,8 @@ mod tests {
             printer_for(&rt("apiextensions.k8s.io", "CustomResourceDefinition")),
             Printer::Default
         );
-        assert_eq!(printer_for(&rt("", "Pod")), Printer::NameAge);
+        assert_eq!(printer_for(&rt("", "Pod")), Printer::Pod);
+        assert_eq!(printer_for(&rt("events.k8s.io", "Event")), Printer::Event);
+        assert_eq!(printer_for(&rt("", "Endpoints")), Printer::NameAge);
     }
 }
