@@ -3,9 +3,22 @@
 
 use serde_json::{Value, json};
 
-use crate::builtin::{self, ALL_VERBS};
+use crate::builtin;
 use crate::resource::ResourceType;
 use crate::status::Cause;
+
+/// apiextensions-apiserver lists a custom resource's verbs in this order (not sorted like the
+/// built-ins'); clients such as `kubectl api-resources -o wide` print them as listed.
+pub const CRD_VERBS: [&str; 8] = [
+    "delete",
+    "deletecollection",
+    "get",
+    "list",
+    "patch",
+    "create",
+    "update",
+    "watch",
+];
 
 pub const GROUP: &str = "apiextensions.k8s.io";
 pub const PLURAL: &str = "customresourcedefinitions";
@@ -223,7 +236,7 @@ pub fn resource_types(crd: &Value) -> Vec<ResourceType> {
             namespaced: str_at(crd, "/spec/scope") == "Namespaced",
             short_names: list("shortNames"),
             categories: list("categories"),
-            verbs: ALL_VERBS.iter().map(|s| s.to_string()).collect(),
+            verbs: CRD_VERBS.iter().map(|s| s.to_string()).collect(),
             status_subresource: v.pointer("/subresources/status").is_some(),
             schema: v.pointer("/schema/openAPIV3Schema").cloned(),
             printer_columns: v
@@ -280,6 +293,19 @@ mod tests {
         assert!(t.namespaced && t.status_subresource && t.custom && t.schema.is_some());
         assert_eq!(t.short_names, ["wd"]);
         assert_eq!(t.printer_columns.len(), 4);
+        assert_eq!(
+            t.verbs,
+            [
+                "delete",
+                "deletecollection",
+                "get",
+                "list",
+                "patch",
+                "create",
+                "update",
+                "watch"
+            ]
+        );
     }
 
     #[test]

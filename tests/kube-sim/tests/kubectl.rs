@@ -384,6 +384,22 @@ async fn get_prints_printer_columns_short_names_and_categories() {
             ["widgets", "wd", "test.kube-sim.dev/v1", "true", "Widget"]
         ]
     );
+    // apiextensions-apiserver's verb order, not the sorted one of the built-ins.
+    assert_eq!(
+        dense_table(
+            &c.ok(&[
+                "api-resources",
+                "--api-group=test.kube-sim.dev",
+                "-o",
+                "wide"
+            ])
+            .await
+        )[1][5..],
+        [
+            "delete,deletecollection,get,list,patch,create,update,watch",
+            "all,sim"
+        ]
+    );
 
     let r = c.run(&["get", "widgets", "-n", "empty"]).await;
     assert!(r.success);
