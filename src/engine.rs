@@ -56,7 +56,7 @@ pub async fn apply(
         return Ok(report);
     }
     for op in &report.ops {
-        let outcome = iam.execute(op).await?;
+        let outcome = iam.execute(op).await.map_err(explain_invisible_role)?;
         if outcome.arn.is_some() {
             report.role_arn = outcome.arn;
         }
@@ -132,6 +132,30 @@ fn owner_problems(owner: &Owner) -> Vec<String> {
         ));
     }
     problems
+}
+
+/// CreateRole after a read that found nothing, answered "already exists": the role is there
+/// but IAM did not show it yet (its reads lag its writes), or a lost answer to our own create
+/// was retried. Say so instead of leaving a puzzling "already exists" in the status.
+fn explain_invisible_role(error: Error) -> Error {
+    match error {
+        Error::Iam {
+            action: "CreateRole",
+            code,
+            message,
+            category,
+            retry_after,
+        } if code == "EntityAlreadyExists" => Error::Iam {
+            action: "CreateRole",
+            message: format!(
+                "{message} (it was not visible when rolesmith read IAM a moment before: IAM propagates changes with a delay; retrying, and the next read decides whether the role is ours)"
+            ),
+            code,
+            category,
+            retry_after,
+        },
+        other => other,
+    }
 }
 
 fn is_already_gone(op: &IamOp, error: &Error) -> bool {
