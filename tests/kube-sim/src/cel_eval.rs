@@ -6,6 +6,8 @@
 //! does not implement instead of letting them fail (or short-circuit away) at run time.
 
 mod convert;
+pub mod cost;
+pub mod decl;
 mod library;
 mod request_uri;
 
@@ -33,6 +35,13 @@ impl std::fmt::Debug for CompiledRule {
 }
 
 static ENV: LazyLock<Arc<Env>> = LazyLock::new(|| Arc::new(library::kubernetes_env()));
+
+/// The expression tree of `rule` with the macros expanded, as the cost estimator reads it.
+pub fn parse(rule: &str) -> Result<cel::IdedExpr, String> {
+    ENV.parser()
+        .parse(rule)
+        .map_err(|e| format!("compilation failed: {e}"))
+}
 
 /// Parses `rule` and checks that it only calls functions Kubernetes declares and the
 /// simulator implements.

@@ -84,6 +84,21 @@ pub fn validate(crd: &Value) -> Vec<Cause> {
             ));
         }
         for (i, v) in versions.iter().enumerate() {
+            if let Some(schema) = v.pointer("/schema/openAPIV3Schema")
+                && let Some(prefix) = schema_error_prefix(versions, i)
+            {
+                let problems = crate::peers::rule_compile_errors(schema)
+                    .into_iter()
+                    .chain(crate::peers::rule_cost_errors(schema));
+                for e in problems {
+                    let field = format!("{prefix}.{}", e.field);
+                    let body = e
+                        .message
+                        .strip_prefix(&format!("{}: ", e.field))
+                        .unwrap_or(&e.message);
+                    causes.push(Cause::new(&e.reason, &field, format!("{field}: {body}")));
+                }
+            }
             let columns = v
                 .get("additionalPrinterColumns")
                 .and_then(Value::as_array)
@@ -97,16 +112,6 @@ pub fn validate(crd: &Value) -> Vec<Cause> {
                     format!("{field}: Invalid value: {why}"),
                 ));
             }
-            if let Some(schema) = v.pointer("/schema/openAPIV3Schema") {
-                for e in crate::peers::rule_compile_errors(schema) {
-                    let field = format!("spec.versions[{i}].schema.{}", e.field);
-                    let body = e
-                        .message
-                        .strip_prefix(&format!("{}: ", e.field))
-                        .unwrap_or(&e.message);
-                    causes.push(Cause::new(&e.reason, &field, format!("{field}: {body}")));
-                }
-            }
             if v.pointer("/schema/openAPIV3Schema").is_none() {
                 let field = format!("spec.versions[{i}].schema.openAPIV3Schema");
                 causes.push(Cause::new(
@@ -118,6 +123,41 @@ pub fn validate(crd: &Value) -> Vec<Cause> {
         }
     }
     causes
+}
+
+/// Where a version's schema errors are reported: kube-apiserver converts a CRD whose versions
+/// all have the same schema to one `spec.validation`, and reports its errors once, there.
+/// `None` for the versions after the first in that case.
+fn schema_error_prefix(versions: &[Value], i: usize) -> Option<String> {
+    let shared = versions
+        .iter()
+        .all(|v| v.get("schema") == versions[0].get("schema"));
+    match (shared, i) {
+        (true, 0) => Some("spec.validation".into()),
+        (true, _) => None,
+        (false, i) => Some(format!("spec.versions[{i}].schema")),
+    }
+}
+
+/// What a real kube-apiserver refuses in this CRD but kube-sim still serves, as `Warning`s:
+/// CEL rules on nodes without a CEL type ("unable to convert structural schema to CEL
+/// declarations"). The project's own CRD has one (`spec.inlinePolicies`), so refusing it
+/// here would stop every test; the warning keeps the difference visible until it is fixed.
+pub fn warnings(crd: &Value) -> Vec<String> {
+    let versions = versions(crd);
+    let mut out = Vec::new();
+    for (i, v) in versions.iter().enumerate() {
+        if let Some(schema) = v.pointer("/schema/openAPIV3Schema")
+            && let Some(prefix) = schema_error_prefix(versions, i)
+        {
+            for node in crate::peers::untyped_rule_nodes(schema) {
+                out.push(format!(
+                    "kube-sim: a real kube-apiserver refuses this CustomResourceDefinition: {prefix}.{node}: Internal error: internal error: failed to construct type information for x-kubernetes-validations rules: unable to convert structural schema to CEL declarations"
+                ));
+            }
+        }
+    }
+    out
 }
 
 fn versions(crd: &Value) -> &[Value] {
@@ -319,6 +359,65 @@ mod tests {
         let mut stored = crd.clone();
         stored["status"] = first.clone();
         assert_eq!(status(&crd, Some(&stored), "2027-01-01T00:00:00Z"), first);
+    }
+
+    fn project_crd() -> Value {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../crds/iamroles.iam.rolesmith.dev.yaml"
+        ))
+        .unwrap();
+        serde_saphyr::from_str(&text).unwrap()
+    }
+
+    #[test]
+    fn rules_over_the_cost_budget_refuse_the_crd() {
+        let mut crd = widgets();
+        crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]
+            ["aliases"] = json!({"type": "array", "items": {"type": "string"},
+                "x-kubernetes-validations": [{"rule": "self.all(x, x.matches('^a.*$'))"}]});
+        let causes = validate(&crd);
+        let fields: Vec<&str> = causes.iter().map(|c| c.field.as_str()).collect();
+        let rule = "spec.validation.openAPIV3Schema.properties[spec].properties[aliases].x-kubernetes-validations[0].rule";
+        assert_eq!(fields, [rule, rule, "spec.validation.openAPIV3Schema"]);
+        assert_eq!(causes[0].reason, "FieldValueForbidden");
+        assert!(
+            causes[0].message.starts_with(&format!(
+                "{rule}: Forbidden: estimated rule cost exceeds budget by factor of more than 100x"
+            )),
+            "{}",
+            causes[0].message
+        );
+    }
+
+    #[test]
+    fn the_project_crd_is_served_with_a_warning_for_its_untyped_rule() {
+        let crd = project_crd();
+        assert!(validate(&crd).is_empty(), "{:?}", validate(&crd));
+        assert_eq!(
+            warnings(&crd),
+            [
+                "kube-sim: a real kube-apiserver refuses this CustomResourceDefinition: spec.validation.openAPIV3Schema.properties[spec].properties[inlinePolicies].x-kubernetes-validations: Internal error: internal error: failed to construct type information for x-kubernetes-validations rules: unable to convert structural schema to CEL declarations"
+            ]
+        );
+        assert!(warnings(&widgets()).is_empty());
+    }
+
+    #[test]
+    fn schema_errors_are_reported_per_version_only_when_schemas_differ() {
+        let one = json!({"name": "v1", "schema": {"openAPIV3Schema": {"type": "object"}}});
+        let other = json!({"name": "v2", "schema": {"openAPIV3Schema": {"type": "object", "properties": {}}}});
+        let same = [one.clone(), one.clone()];
+        assert_eq!(
+            schema_error_prefix(&same, 0).as_deref(),
+            Some("spec.validation")
+        );
+        assert_eq!(schema_error_prefix(&same, 1), None);
+        let different = [one, other];
+        assert_eq!(
+            schema_error_prefix(&different, 1).as_deref(),
+            Some("spec.versions[1].schema")
+        );
     }
 
     #[test]

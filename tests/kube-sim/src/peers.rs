@@ -116,6 +116,23 @@ pub fn rule_compile_errors(schema: &Value) -> Vec<FieldProblem> {
         .collect()
 }
 
+/// The CEL cost budget errors of a CRD version's schema; paths as for [`rule_compile_errors`].
+pub fn rule_cost_errors(schema: &Value) -> Vec<FieldProblem> {
+    crate::schema::rule_cost_errors(schema)
+        .into_iter()
+        .map(|e| FieldProblem {
+            field: e.path.clone(),
+            reason: e.reason().to_string(),
+            message: e.message(),
+        })
+        .collect()
+}
+
+/// Schema nodes with CEL rules but no CEL type (`openAPIV3Schema…x-kubernetes-validations`).
+pub fn untyped_rule_nodes(schema: &Value) -> Vec<String> {
+    crate::schema::untyped_rule_nodes(schema)
+}
+
 /// Server-side apply through C's ssa.rs, its refusals as kube-apiserver's Status errors.
 #[allow(clippy::too_many_arguments)]
 pub fn ssa_apply(

@@ -13,6 +13,7 @@ mod list_types;
 mod openapi_checks;
 mod path;
 mod prune;
+mod rule_costs;
 mod rules;
 
 use serde_json::Value;
@@ -68,6 +69,19 @@ pub fn rule_compile_errors(schema: &Value) -> Vec<FieldError> {
     let mut errors = Vec::new();
     rules::compile_errors(schema, "openAPIV3Schema", &mut errors);
     errors
+}
+
+/// The CEL cost budget errors of a CRD version's schema (per rule, per message expression,
+/// and for the whole schema), as kube-apiserver refuses the CRD with them.
+pub fn rule_cost_errors(schema: &Value) -> Vec<FieldError> {
+    rule_costs::cost_errors(schema, "openAPIV3Schema")
+}
+
+/// Nodes of a CRD version's schema that carry CEL rules but have no CEL type.
+pub fn untyped_rule_nodes(schema: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    rule_costs::untyped_rule_nodes(schema, "openAPIV3Schema", true, &mut out);
+    out
 }
 
 /// Nested `x-kubernetes-embedded-resource` objects need `apiVersion` and `kind`

@@ -171,6 +171,9 @@ pub fn create(
         map.remove("status");
     }
     kind_rules(st, &rt, &mut obj, None, &ctx.now)?;
+    if crd::is_crd(&rt) {
+        ctx.warnings.extend(crd::warnings(&obj));
+    }
     schema_pipeline(ctx, &mut obj, None, &name)?;
     meta::normalize_metadata(&mut obj);
     if ctx.managed == Managed::RecordUpdate {
@@ -220,6 +223,9 @@ pub fn update(
         main_update(&rt, old, proposed)
     };
     kind_rules(st, &rt, &mut obj, Some(old), &ctx.now)?;
+    if crd::is_crd(&rt) {
+        ctx.warnings.extend(crd::warnings(&obj));
+    }
     check_finalizers_while_deleting(&rt, old, &obj)?;
     schema_pipeline(ctx, &mut obj, Some(old), &name)?;
     meta::normalize_metadata(&mut obj);

@@ -878,3 +878,74 @@ async fn get_events_pods_and_services_print_like_kube_apiserver() {
     assert_eq!(svc["spec"]["clusterIP"], rows[2][2].as_str());
     assert_eq!(svc["spec"]["ports"][0]["port"], 81);
 }
+
+/// kube-apiserver estimates each CEL rule's worst-case cost when a CRD is written and refuses
+/// the CRD when a rule (times the items it runs for) exceeds the budget.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crds_over_the_cel_cost_budget_are_refused() {
+    let c = Cluster::start().await;
+    let crd = |names_schema: &str| {
+        format!(
+            "apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: gadgets.test.kube-sim.dev
+spec:
+  group: test.kube-sim.dev
+  names: {{kind: Gadget, plural: gadgets}}
+  scope: Namespaced
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties:
+              names:
+                type: array
+{names_schema}                x-kubernetes-validations:
+                - rule: self.all(x, x.matches('^a.*$'))
+"
+        )
+    };
+    // Unbounded: a million strings of up to 3 MiB, each matched against the regex.
+    c.write(
+        "costly.yaml",
+        &crd("                items: {type: string}\n"),
+    );
+    let err = c.fails(&["apply", "-f", "costly.yaml"]).await;
+    let rule = "spec.validation.openAPIV3Schema.properties[spec].properties[names].x-kubernetes-validations[0].rule";
+    for want in [
+        "The CustomResourceDefinition \"gadgets.test.kube-sim.dev\" is invalid",
+        &format!(
+            "{rule}: Forbidden: estimated rule cost exceeds budget by factor of more than 100x (try simplifying the rule, or adding maxItems, maxProperties, and maxLength where arrays, maps, and strings are declared)"
+        ),
+        &format!(
+            "{rule}: Forbidden: contributed to estimated rule & messageExpression cost total exceeding cost limit for entire OpenAPIv3 schema"
+        ),
+        "spec.validation.openAPIV3Schema: Forbidden: x-kubernetes-validations estimated rule & messageExpression cost total for entire OpenAPIv3 schema exceeds budget by factor of more than 100x",
+    ] {
+        assert!(err.contains(want), "{want}\nnot in\n{err}");
+    }
+    assert!(
+        c.fails(&["get", "crd", "gadgets.test.kube-sim.dev"])
+            .await
+            .contains("NotFound")
+    );
+
+    // Bounded, the same rule is cheap enough.
+    c.write(
+        "costly.yaml",
+        &crd(
+            "                maxItems: 20\n                items: {type: string, maxLength: 64}\n",
+        ),
+    );
+    assert_eq!(
+        c.ok(&["apply", "-f", "costly.yaml"]).await,
+        "customresourcedefinition.apiextensions.k8s.io/gadgets.test.kube-sim.dev created\n"
+    );
+}
