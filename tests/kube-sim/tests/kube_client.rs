@@ -490,6 +490,22 @@ async fn a_write_that_only_moves_ownership_is_stored() -> TestResult {
         rv(&moved),
         "the same managedFields change nothing"
     );
+
+    // managedFields written by server-side apply and re-encoded by a later plain write must
+    // still compare equal: an unchanged merge patch after an apply is a no-op.
+    let applied = widgets
+        .patch(
+            "o",
+            &PatchParams::apply("applier"),
+            &Patch::Apply(json!({
+                "apiVersion": "test.kube-sim.dev/v1", "kind": "Widget",
+                "metadata": {"name": "o"}, "spec": {"name": "o", "color": "red"}})),
+        )
+        .await?;
+    let unchanged = widgets
+        .patch("o", &pp, &Patch::Merge(json!({"spec": {"color": "red"}})))
+        .await?;
+    assert_eq!(rv(&unchanged), rv(&applied));
     Ok(())
 }
 
