@@ -72,8 +72,8 @@ pub struct IamRoleSpec {
     /// (YAML object or JSON string). Exclusive: inline policies not listed here are deleted.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(schema_with = "inline_policies_schema")]
-    // Only a length rule: a regex over unbounded map keys would exceed the CEL cost budget.
-    #[x_kube(validation = Rule::new("self.all(name, size(name) >= 1 && size(name) <= 128)").message("inline policy names must be 1 to 128 characters long"))]
+    // No CEL rule here: the values are untyped documents, and kube-apiserver cannot build CEL
+    // types for such a map, so it would refuse the CRD. The engine checks the names.
     pub inline_policies: BTreeMap<String, serde_json::Value>,
 
     /// ARNs of managed policies to attach (at most 20). Exclusive: other attachments are removed.
@@ -162,8 +162,7 @@ fn policy_document_schema(_: &mut SchemaGenerator) -> Schema {
 }
 
 fn inline_policies_schema(_: &mut SchemaGenerator) -> Schema {
-    // IAM's 10,240-character total makes more than ~150 inline policies impossible; the bound
-    // also keeps the CEL rule on the names cheap for the API server's cost estimator.
+    // IAM's 10,240-character total makes more than ~150 inline policies impossible anyway.
     json_schema!({
         "type": "object",
         "maxProperties": 100,

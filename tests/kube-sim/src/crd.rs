@@ -143,7 +143,8 @@ fn schema_error_prefix(versions: &[Value], i: usize) -> Option<String> {
 /// CEL rules on nodes without a CEL type ("unable to convert structural schema to CEL
 /// declarations"). The project's own CRD has one (`spec.inlinePolicies`), so refusing it
 /// here would stop every test; the warning keeps the difference visible until it is fixed.
-pub fn warnings(crd: &Value) -> Vec<String> {
+/// Rules on schema nodes CEL cannot type: kube-apiserver refuses such a CRD, so this does too.
+pub fn untyped_rule_causes(crd: &Value) -> Vec<crate::status::Cause> {
     let versions = versions(crd);
     let mut out = Vec::new();
     for (i, v) in versions.iter().enumerate() {
@@ -151,8 +152,13 @@ pub fn warnings(crd: &Value) -> Vec<String> {
             && let Some(prefix) = schema_error_prefix(versions, i)
         {
             for node in crate::peers::untyped_rule_nodes(schema) {
-                out.push(format!(
-                    "kube-sim: a real kube-apiserver refuses this CustomResourceDefinition: {prefix}.{node}: Internal error: internal error: failed to construct type information for x-kubernetes-validations rules: unable to convert structural schema to CEL declarations"
+                let field = format!("{prefix}.{node}");
+                out.push(crate::status::Cause::new(
+                    "FieldValueInvalid",
+                    &field,
+                    format!(
+                        "{field}: Internal error: internal error: failed to construct type information for x-kubernetes-validations rules: unable to convert structural schema to CEL declarations"
+                    ),
                 ));
             }
         }
@@ -391,16 +397,22 @@ mod tests {
     }
 
     #[test]
-    fn the_project_crd_is_served_with_a_warning_for_its_untyped_rule() {
+    fn rules_on_untyped_nodes_refuse_the_crd_and_the_project_crd_has_none() {
         let crd = project_crd();
         assert!(validate(&crd).is_empty(), "{:?}", validate(&crd));
+        assert!(untyped_rule_causes(&crd).is_empty());
+        assert!(untyped_rule_causes(&widgets()).is_empty());
+        let mut untyped = widgets();
+        untyped["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]
+            ["documents"] = json!({"type": "object",
+                "additionalProperties": {"x-kubernetes-preserve-unknown-fields": true},
+                "x-kubernetes-validations": [{"rule": "self.all(k, size(k) < 10)"}]});
+        let causes = untyped_rule_causes(&untyped);
+        assert_eq!(causes.len(), 1);
         assert_eq!(
-            warnings(&crd),
-            [
-                "kube-sim: a real kube-apiserver refuses this CustomResourceDefinition: spec.validation.openAPIV3Schema.properties[spec].properties[inlinePolicies].x-kubernetes-validations: Internal error: internal error: failed to construct type information for x-kubernetes-validations rules: unable to convert structural schema to CEL declarations"
-            ]
+            causes[0].message,
+            "spec.validation.openAPIV3Schema.properties[spec].properties[documents].x-kubernetes-validations: Internal error: internal error: failed to construct type information for x-kubernetes-validations rules: unable to convert structural schema to CEL declarations"
         );
-        assert!(warnings(&widgets()).is_empty());
     }
 
     #[test]

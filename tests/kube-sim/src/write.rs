@@ -172,7 +172,10 @@ pub fn create(
     }
     kind_rules(st, &rt, &mut obj, None, &ctx.now)?;
     if crd::is_crd(&rt) {
-        ctx.warnings.extend(crd::warnings(&obj));
+        let causes = crd::untyped_rule_causes(&obj);
+        if !causes.is_empty() {
+            return Err(ApiError::invalid(&rt, &name, causes));
+        }
     }
     schema_pipeline(ctx, &mut obj, None, &name)?;
     meta::normalize_metadata(&mut obj);
@@ -224,7 +227,10 @@ pub fn update(
     };
     kind_rules(st, &rt, &mut obj, Some(old), &ctx.now)?;
     if crd::is_crd(&rt) {
-        ctx.warnings.extend(crd::warnings(&obj));
+        let causes = crd::untyped_rule_causes(&obj);
+        if !causes.is_empty() {
+            return Err(ApiError::invalid(&rt, &name, causes));
+        }
     }
     check_finalizers_while_deleting(&rt, old, &obj)?;
     schema_pipeline(ctx, &mut obj, Some(old), &name)?;
