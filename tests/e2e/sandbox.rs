@@ -8,7 +8,10 @@ use crate::harness::repo;
 #[test]
 fn sandbox_shows_ready_roles_and_cleans_up() {
     let dir = tempfile::tempdir().expect("temp dir for the sandbox");
-    let kube_sim = repo("target/debug/kube-sim");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| repo("target"));
+    let kube_sim = target.join("debug").join("kube-sim");
     if !kube_sim.is_file() {
         // `make test` builds every binary first; a bare `cargo test` may not have.
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
