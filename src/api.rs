@@ -192,11 +192,11 @@ fn conditions_schema(_: &mut SchemaGenerator) -> Schema {
             "required": ["type", "status", "lastTransitionTime", "reason", "message"],
             "properties": {
                 "type": { "type": "string", "description": "Ready, Reconciling, Stalled or Warnings." },
-                "status": { "type": "string", "enum": ["True", "False", "Unknown"] },
-                "observedGeneration": { "type": "integer", "format": "int64" },
-                "lastTransitionTime": { "type": "string", "format": "date-time" },
-                "reason": { "type": "string" },
-                "message": { "type": "string" }
+                "status": { "type": "string", "enum": ["True", "False", "Unknown"], "description": "Whether the condition holds." },
+                "observedGeneration": { "type": "integer", "format": "int64", "description": "The generation of the spec the condition was computed from." },
+                "lastTransitionTime": { "type": "string", "format": "date-time", "description": "When the status last changed." },
+                "reason": { "type": "string", "description": "Why, in one CamelCase word: Synced, or an error category such as InvalidSpec, OwnershipConflict, IamTransient." },
+                "message": { "type": "string", "description": "What happened, for a person: what is wrong and what to do." }
             }
         }
     })
@@ -239,6 +239,35 @@ mod tests {
         assert_eq!(props["path"]["default"], "/");
         assert_eq!(props["maxSessionDuration"]["default"], 3600);
         assert_eq!(props["deletionPolicy"]["default"], "Delete");
+    }
+
+    /// `kubectl explain` is only as good as the descriptions: every field must have one.
+    #[test]
+    fn every_field_has_a_description() {
+        fn walk(path: &str, schema: &serde_json::Value, missing: &mut Vec<String>) {
+            if let Some(properties) = schema.get("properties").and_then(|p| p.as_object()) {
+                for (name, property) in properties {
+                    let here = format!("{path}.{name}");
+                    let top_level_meta = path.is_empty()
+                        && (name == "apiVersion" || name == "kind" || name == "metadata");
+                    if property.get("description").is_none() && !top_level_meta {
+                        missing.push(here.clone());
+                    }
+                    walk(&here, property, missing);
+                }
+            }
+            if let Some(items) = schema.get("items") {
+                walk(&format!("{path}[]"), items, missing);
+            }
+        }
+        let crd = serde_json::to_value(IamRole::crd()).expect("CRD serializes");
+        let root = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"];
+        let mut missing = Vec::new();
+        walk("", root, &mut missing);
+        assert!(
+            missing.is_empty(),
+            "fields without a description: {missing:?}"
+        );
     }
 
     #[test]
