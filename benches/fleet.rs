@@ -112,7 +112,9 @@ async fn fleet_benchmark() {
     // IAM allows far more than the operator's default 10 calls/s; the benchmark measures the
     // operator, so it runs at 50/s, with a resync the fleet's reads fit into.
     let rate = 50;
-    let resync = Duration::from_secs(15);
+    // The steady-state reads (5 per role per resync) must fit in half the rate limit, or the
+    // fleet never gets out of the limiter's queue: 100 roles → 20 s, 500 roles → 100 s.
+    let resync = Duration::from_secs((roles as u64 * 5 * 2 / rate).max(15));
     let mut world = harness::World::start_with_resync(resync).await;
     world.kill_operator();
     world.start_operator_with(&harness::OperatorOptions {
@@ -170,7 +172,7 @@ spec:
     let reads_before = world.iam_calls(&reads).await;
     let writes_before = world.iam_calls(harness::WRITES).await;
     let reconciles_before = metric(&world, "rolesmith_reconciles_total").await;
-    let window = resync * 3;
+    let window = resync * 2;
     tokio::time::sleep(window).await;
     let reads_during = world.iam_calls(&reads).await - reads_before;
     let writes_during = world.iam_calls(harness::WRITES).await - writes_before;
