@@ -43,6 +43,8 @@ pub struct Settings {
     pub max_backoff: Duration,
     /// Which role names and paths each namespace may use.
     pub confinement: Confinement,
+    /// The account's IAM calls per second (0: unlimited), to keep resyncs within budget.
+    pub iam_rate_limit: f64,
 }
 
 pub struct Context {
@@ -55,6 +57,8 @@ pub struct Context {
     failures: Mutex<HashMap<String, u32>>,
     /// Problems already announced with an Event (uid/message), so resyncs do not repeat them.
     reported: Mutex<std::collections::HashSet<String>>,
+    /// The watched objects, to size the resync to the fleet.
+    store: std::sync::OnceLock<reflector::Store<Guarded>>,
 }
 
 impl Context {
@@ -73,6 +77,7 @@ impl Context {
             settings,
             failures: Mutex::new(HashMap::new()),
             reported: Mutex::new(std::collections::HashSet::new()),
+            store: std::sync::OnceLock::new(),
         }
     }
 
@@ -111,9 +116,14 @@ impl Context {
         }
     }
 
-    /// The resync interval, jittered ±10 % so roles do not all re-read IAM at the same moment.
+    /// The resync interval, jittered ±10 % so roles do not all re-read IAM at the same moment,
+    /// and stretched when the fleet is so large that re-reading it every interval would use more
+    /// than half of the account's IAM rate: new and changed roles must never starve behind
+    /// drift checks.
     fn resync(&self) -> Duration {
-        self.settings.resync.mul_f64(0.9 + fastrand::f64() * 0.2)
+        let roles = self.store.get().map(|store| store.len()).unwrap_or(0);
+        let interval = resync_interval(self.settings.resync, roles, self.settings.iam_rate_limit);
+        interval.mul_f64(0.9 + fastrand::f64() * 0.2)
     }
 }
 
@@ -131,6 +141,7 @@ pub async fn run(
         None => Api::all(ctx.client.clone()),
     };
     let (reader, writer) = reflector::store();
+    let _ = ctx.store.set(reader.clone());
     let watch_health = health.clone();
     let stream = watcher(api, watcher::Config::default())
         .default_backoff()
@@ -155,6 +166,19 @@ pub async fn run(
 }
 
 type Guarded = DeserializeGuard<IamRole>;
+
+/// IAM reads of one in-sync reconcile, for budgeting: 3 + N, with N = 2 inline policies.
+const READS_PER_RESYNC: f64 = 5.0;
+
+/// `configured`, or longer if `roles` re-read every interval would take more than half of
+/// `rate` IAM calls per second.
+pub fn resync_interval(configured: Duration, roles: usize, rate: f64) -> Duration {
+    if rate <= 0.0 {
+        return configured;
+    }
+    let needed = Duration::from_secs_f64(roles as f64 * READS_PER_RESYNC / (rate * 0.5));
+    configured.max(needed)
+}
 
 fn trigger_fingerprint(role: &Guarded) -> Option<u64> {
     use std::hash::{Hash, Hasher};
@@ -558,5 +582,31 @@ async fn publish(
     if let Err(error) = ctx.recorder.publish(&event, &reference).await {
         // Events are best effort: failing to record one must not fail the reconcile.
         tracing::warn!(%error, "could not publish event");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resync_stretches_to_fit_the_rate_limit() {
+        let ten_minutes = Duration::from_secs(600);
+        let cases = [
+            // configured, roles, rate, expected seconds
+            (ten_minutes, 100, 10.0, 600),
+            (ten_minutes, 1200, 10.0, 1200),
+            (ten_minutes, 5000, 10.0, 5000),
+            (Duration::from_secs(15), 500, 50.0, 100),
+            (Duration::from_secs(15), 10, 50.0, 15),
+            (ten_minutes, 5000, 0.0, 600),
+        ];
+        for (configured, roles, rate, expected) in cases {
+            assert_eq!(
+                resync_interval(configured, roles, rate).as_secs(),
+                expected,
+                "{roles} roles at {rate}/s"
+            );
+        }
     }
 }
