@@ -90,25 +90,15 @@ impl AccountLimiter {
     /// bucket restarts empty so the account resumes at the steady rate, not with a burst.
     pub fn throttled(&self, retry_after: Option<Duration>) {
         if let Ok(mut bucket) = self.state.lock() {
-            let now = Instant::now();
-            // Calls that were already in flight when the pause began report their throttles
-            // too: only a throttle after the pause has run out means IAM is still saturated.
-            let already_paused = bucket.paused_until.is_some_and(|until| until > now);
-            if already_paused && retry_after.is_none() {
-                bucket.tokens = 0.0;
-                return;
-            }
             let pause = retry_after
                 .unwrap_or(bucket.next_pause)
                 .max(Duration::from_millis(1));
-            let until = now + pause;
+            let until = Instant::now() + pause;
             if bucket.paused_until.is_none_or(|current| current < until) {
                 bucket.paused_until = Some(until);
             }
             bucket.tokens = 0.0;
-            if !already_paused {
-                bucket.next_pause = (bucket.next_pause * 2).min(MAX_THROTTLE_PAUSE);
-            }
+            bucket.next_pause = (bucket.next_pause * 2).min(MAX_THROTTLE_PAUSE);
         }
     }
 
@@ -173,20 +163,6 @@ mod tests {
                 "waited {waited} ms, expected {expected_ms}"
             );
         }
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn throttles_during_a_pause_do_not_lengthen_it() {
-        let limiter = AccountLimiter::new(1000.0, 1);
-        let start = Instant::now();
-        // Ten calls in flight all come back throttled at the same moment.
-        for _ in 0..10 {
-            limiter.throttled(None);
-        }
-        limiter.acquire().await;
-        // One pause (then one token at 1000/s), not ten doublings.
-        let waited = start.elapsed().as_millis();
-        assert!((1000..=1002).contains(&waited), "waited {waited} ms");
     }
 
     #[tokio::test(start_paused = true)]
