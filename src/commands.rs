@@ -54,8 +54,9 @@ async fn run(args: RunArgs) -> ExitCode {
     let health = Arc::new(Health::default());
     let metrics = Arc::new(Metrics::new(health.clone()));
     let observer: Arc<dyn CallObserver> = metrics.clone();
-    // One bucket for the whole account: every reconcile shares it (bursts of up to 2 s' worth).
-    let burst = (args.aws.iam_rate_limit * 2.0).clamp(1.0, 1000.0) as u32;
+    // One bucket for the whole account: every reconcile shares it. The burst is one second's
+    // worth, so no second ever carries more than twice the configured rate.
+    let burst = args.aws.iam_rate_limit.clamp(1.0, 1000.0) as u32;
     let limiter = Arc::new(AccountLimiter::new(args.aws.iam_rate_limit, burst));
     let iam: Arc<dyn IamApi> = Arc::new(
         AwsIam::new(iam_config(&args.aws), observer)
