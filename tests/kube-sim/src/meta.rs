@@ -3,7 +3,7 @@
 use serde_json::{Map, Value};
 
 /// Every field of ObjectMeta; anything else under `metadata` is dropped like the real decoder does.
-const OBJECT_META_FIELDS: [&str; 15] = [
+pub const OBJECT_META_FIELDS: [&str; 15] = [
     "name",
     "generateName",
     "namespace",

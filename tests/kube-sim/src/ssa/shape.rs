@@ -23,23 +23,7 @@ pub const NAME_KEYED_LISTS: [&str; 7] = [
     "volumeMounts",
 ];
 
-const OBJECT_META_FIELDS: [&str; 15] = [
-    "name",
-    "generateName",
-    "namespace",
-    "selfLink",
-    "uid",
-    "resourceVersion",
-    "generation",
-    "creationTimestamp",
-    "deletionTimestamp",
-    "deletionGracePeriodSeconds",
-    "labels",
-    "annotations",
-    "ownerReferences",
-    "finalizers",
-    "managedFields",
-];
+use crate::meta::OBJECT_META_FIELDS;
 
 const OWNER_REFERENCE_FIELDS: [&str; 6] = [
     "apiVersion",
