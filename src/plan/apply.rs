@@ -3,12 +3,12 @@
 use std::collections::BTreeMap;
 
 use super::PlanError;
-use super::inline::inline_policy_changes;
+use super::inline::{InlineChanges, inline_policy_changes};
 use super::managed::{managed_policy_ops, unique};
 use super::ownership::{Ownership, ownership};
 use super::tags::tag_changes;
 use crate::model::{DesiredRole, IamOp, OWNER_TAG_KEY, ObservedRole, Owner};
-use crate::policy::equivalent;
+use crate::policy::{equivalent, only_drops_allow_statements};
 
 /// `observed` is `None` when IAM has no role of that name. An empty list means "in sync".
 pub fn plan_apply(
@@ -90,8 +90,39 @@ fn create(desired: &DesiredRole, owner: &Owner) -> Vec<IamOp> {
     ops
 }
 
-/// New inline policies and attachments go in before the old ones leave, so a plan that stops
-/// half-way never drops a permission the spec still grants.
+/// How the permissions boundary changes. The direction decides where the write goes: a new
+/// boundary only narrows, a removed one only widens, a replaced one does either.
+enum BoundaryChange {
+    Keep,
+    Add(String),
+    Replace(String),
+    Remove,
+}
+
+fn boundary_change(desired: &DesiredRole, observed: &ObservedRole) -> BoundaryChange {
+    match (
+        &desired.permissions_boundary,
+        &observed.permissions_boundary,
+    ) {
+        (Some(wanted), Some(current)) if wanted == current => BoundaryChange::Keep,
+        (Some(wanted), Some(_)) => BoundaryChange::Replace(wanted.clone()),
+        (Some(wanted), None) => BoundaryChange::Add(wanted.clone()),
+        (None, Some(_)) => BoundaryChange::Remove,
+        (None, None) => BoundaryChange::Keep,
+    }
+}
+
+/// The writes are ordered so that a plan stopped after any write (a throttle, a rejected
+/// document, a crash) leaves a role that grants nothing beyond what the old spec or the new spec
+/// grants, and never lets a principal in with more than the new spec gives it:
+///
+/// 1. narrowing first: a trust update that only drops `Allow` statements, a new boundary;
+/// 2. policies make-before-break (new in, then old out), so a workload never loses a permission
+///    both specs grant; under a *replaced* boundary break-before-make instead, because an old
+///    policy under the new boundary, or a new one under the old, may be wider than both specs;
+/// 3. widening last: the boundary's removal after every policy left, then the description and
+///    tags, and a trust update that may let new principals in at the very end, so they never
+///    see an intermediate role, and a principal IAM refuses never holds up the other changes.
 fn update(
     desired: &DesiredRole,
     observed: &ObservedRole,
@@ -100,11 +131,37 @@ fn update(
 ) -> Vec<IamOp> {
     let role = &desired.name;
     let mut ops = Vec::new();
-    if !equivalent(&desired.assume_role_policy, &observed.assume_role_policy) {
-        ops.push(IamOp::UpdateAssumeRolePolicy {
-            role: role.clone(),
-            document: desired.assume_role_policy.clone(),
+    let trust =
+        (!equivalent(&desired.assume_role_policy, &observed.assume_role_policy)).then(|| {
+            IamOp::UpdateAssumeRolePolicy {
+                role: role.clone(),
+                document: desired.assume_role_policy.clone(),
+            }
         });
+    let trust_narrows =
+        only_drops_allow_statements(&desired.assume_role_policy, &observed.assume_role_policy);
+    if trust_narrows {
+        ops.extend(trust.clone());
+    }
+    let boundary = boundary_change(desired, observed);
+    if let BoundaryChange::Add(arn) = &boundary {
+        ops.push(put_boundary(role, arn));
+    }
+    let inline = inline_policy_changes(role, &desired.inline_policies, &observed.inline_policies);
+    let managed = managed_policy_ops(
+        role,
+        &desired.managed_policy_arns,
+        &observed.managed_policy_arns,
+    );
+    if let BoundaryChange::Replace(arn) = &boundary {
+        ops.extend(break_before_make(role, arn, inline, managed, observed));
+    } else {
+        ops.extend(inline.writes);
+        ops.extend(managed);
+        ops.extend(inline.removals);
+    }
+    if let BoundaryChange::Remove = boundary {
+        ops.push(IamOp::DeleteRolePermissionsBoundary { role: role.clone() });
     }
     if desired.description != observed.description
         || desired.max_session_duration != observed.max_session_duration
@@ -115,27 +172,6 @@ fn update(
             max_session_duration: desired.max_session_duration,
         });
     }
-    match (
-        &desired.permissions_boundary,
-        &observed.permissions_boundary,
-    ) {
-        (Some(wanted), current) if current.as_ref() != Some(wanted) => {
-            ops.push(IamOp::PutRolePermissionsBoundary {
-                role: role.clone(),
-                policy_arn: wanted.clone(),
-            });
-        }
-        (None, Some(_)) => ops.push(IamOp::DeleteRolePermissionsBoundary { role: role.clone() }),
-        _ => {}
-    }
-    let inline = inline_policy_changes(role, &desired.inline_policies, &observed.inline_policies);
-    ops.extend(inline.writes);
-    ops.extend(managed_policy_ops(
-        role,
-        &desired.managed_policy_arns,
-        &observed.managed_policy_arns,
-    ));
-    ops.extend(inline.removals);
     let tags = tag_changes(&desired_tags(desired, owner), observed_tags);
     if !tags.untag.is_empty() {
         ops.push(IamOp::UntagRole {
@@ -149,5 +185,48 @@ fn update(
             tags: tags.tag,
         });
     }
+    if !trust_narrows {
+        ops.extend(trust);
+    }
     ops
+}
+
+fn put_boundary(role: &str, arn: &str) -> IamOp {
+    IamOp::PutRolePermissionsBoundary {
+        role: role.to_string(),
+        policy_arn: arn.to_string(),
+    }
+}
+
+/// Under a replaced boundary: every policy leaving and every changed inline policy goes out
+/// first, then the boundary changes, then the new policies go in. Until then the role holds only
+/// policies both specs grant, under one of the two boundaries.
+fn break_before_make(
+    role: &str,
+    boundary: &str,
+    inline: InlineChanges,
+    managed: Vec<IamOp>,
+    observed: &ObservedRole,
+) -> Vec<IamOp> {
+    let mut out = Vec::new();
+    let mut grants = Vec::new();
+    for op in inline.writes.into_iter().chain(managed) {
+        match &op {
+            IamOp::PutRolePolicy { policy_name, .. } => {
+                if observed.inline_policies.contains_key(policy_name) {
+                    out.push(IamOp::DeleteRolePolicy {
+                        role: role.to_string(),
+                        policy_name: policy_name.clone(),
+                    });
+                }
+                grants.push(op);
+            }
+            IamOp::AttachRolePolicy { .. } => grants.push(op),
+            _ => out.push(op),
+        }
+    }
+    out.extend(inline.removals);
+    out.push(put_boundary(role, boundary));
+    out.extend(grants);
+    out
 }

@@ -2,9 +2,9 @@
 //! ordered IAM writes that make the first match the second.
 //!
 //! No IO happens here, so every decision is a plain function with table tests. The order of the
-//! writes matters as much as their content: ownership is claimed before anything changes,
-//! permissions are granted before they are taken away, and a tag is never removed after it was
-//! (re)written.
+//! writes matters as much as their content: ownership is claimed before anything changes, a plan
+//! stopped after any write never leaves a role wider than both the old and the new spec (see
+//! `apply::update`), and a tag is never removed after it was (re)written.
 
 mod apply;
 mod delete;

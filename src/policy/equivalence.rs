@@ -24,6 +24,34 @@ pub fn equivalent(a: &str, b: &str) -> bool {
     }
 }
 
+/// Whether `narrower` keeps only some of `wider`'s statements and drops nothing but `Allow`
+/// statements: then it can only let fewer principals in (or grant less), never more. Dropping a
+/// `Deny` widens, and any statement that is not one of `wider`'s may widen, so both answer false.
+pub fn only_drops_allow_statements(narrower: &str, wider: &str) -> bool {
+    let (Ok(left), Ok(right)) = (
+        serde_json::from_str::<Value>(narrower),
+        serde_json::from_str::<Value>(wider),
+    ) else {
+        return false;
+    };
+    let (Some(narrower), Some(wider)) = (Document::parse(&left), Document::parse(&right)) else {
+        return false;
+    };
+    if narrower.version != wider.version || narrower.id != wider.id || narrower.other != wider.other
+    {
+        return false;
+    }
+    let kept = |statement: &Statement| narrower.statements.iter().any(|n| n.same_as(statement));
+    narrower
+        .statements
+        .iter()
+        .all(|n| wider.statements.iter().any(|w| w.same_as(n)))
+        && wider
+            .statements
+            .iter()
+            .all(|w| kept(w) || w.effect == "allow")
+}
+
 type StringSet = BTreeSet<String>;
 
 #[derive(Debug)]

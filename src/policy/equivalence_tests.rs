@@ -680,3 +680,50 @@ fn documents_read_back_from_iam_through_decode() {
     assert_eq!(decode_iam_text(&unencoded_plus), stored);
     assert!(equivalent(desired, &decode_iam_text(&unencoded_plus)));
 }
+
+#[test]
+fn only_drops_allow_statements_table() {
+    use super::only_drops_allow_statements;
+    const EC2: &str = r#"{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}"#;
+    const LAMBDA: &str = r#"{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}"#;
+    const DENY: &str = r#"{"Effect":"Deny","Principal":{"AWS":"*"},"Action":"sts:AssumeRole","Condition":{"Bool":{"aws:MultiFactorAuthPresent":"false"}}}"#;
+    let doc = |statements: &[&str]| {
+        format!(
+            r#"{{"Version":"2012-10-17","Statement":[{}]}}"#,
+            statements.join(",")
+        )
+    };
+    let cases: &[(&str, String, String, bool)] = &[
+        ("same", doc(&[EC2]), doc(&[EC2]), true),
+        ("drops an allow", doc(&[EC2]), doc(&[EC2, LAMBDA]), true),
+        (
+            "drops an allow, reordered",
+            doc(&[LAMBDA]),
+            doc(&[EC2, LAMBDA]),
+            true,
+        ),
+        ("adds an allow", doc(&[EC2, LAMBDA]), doc(&[EC2]), false),
+        ("replaces an allow", doc(&[LAMBDA]), doc(&[EC2]), false),
+        ("drops a deny", doc(&[EC2]), doc(&[EC2, DENY]), false),
+        (
+            "keeps the deny, drops an allow",
+            doc(&[EC2, DENY]),
+            doc(&[EC2, LAMBDA, DENY]),
+            true,
+        ),
+        (
+            "other version",
+            r#"{"Version":"2008-10-17","Statement":[]}"#.into(),
+            doc(&[EC2]),
+            false,
+        ),
+        ("not json", "{".into(), doc(&[EC2]), false),
+    ];
+    for (label, narrower, wider, want) in cases {
+        assert_eq!(
+            only_drops_allow_statements(narrower, wider),
+            *want,
+            "{label}: {narrower} vs {wider}"
+        );
+    }
+}

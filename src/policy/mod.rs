@@ -14,7 +14,7 @@ mod json;
 pub use check::{DocumentKind, check_document};
 pub use decode::decode_iam_text;
 pub use document::{PolicyError, document_text};
-pub use equivalence::equivalent;
+pub use equivalence::{equivalent, only_drops_allow_statements};
 pub use guardrails::{
     grants_admin, saml_providers_without_audience, unique_id_principals,
     untrusted_accounts_without_external_id, web_identity_providers_without_subject,

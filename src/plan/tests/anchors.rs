@@ -175,8 +175,8 @@ fn adoption_claims_the_role_first() {
         true,
         &[
             claim(),
-            update_role("app role", 3600),
             detach(SSM),
+            update_role("app role", 3600),
             untag(&["legacy"]),
         ],
     );

@@ -355,16 +355,92 @@ fn everything_at_once_runs_in_the_documented_order() {
         Some(observed()),
         false,
         &[
-            update_trust(TRUST_LAMBDA),
-            update_role("changed", 3600),
-            delete_boundary(),
             put("logs", SQS),
             put("sqs", SQS),
             attach(SSM),
             detach(CLOUDWATCH),
             delete_inline("s3"),
+            delete_boundary(),
+            update_role("changed", 3600),
             untag(&["env"]),
             tag(&[("new", "1"), ("team", "b")]),
+            update_trust(TRUST_LAMBDA),
         ],
     );
+}
+
+const ADMIN: &str = "arn:aws:iam::aws:policy/AdministratorAccess";
+const BAD_INLINE: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*","Condition":{"StringEqualz":{"aws:SourceVpc":"vpc-1"}}}]}"#;
+const TRUST_EC2_AND_LAMBDA: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"},{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+
+/// The review's case: boundary + AdministratorAccess in IAM, a spec with neither and one inline
+/// policy IAM will reject. The boundary must still hold when the inline write fails.
+#[test]
+fn boundary_goes_only_after_every_policy_is_cut_back() {
+    let mut o = observed();
+    o.managed_policy_arns = vec![ADMIN.into()];
+    o.inline_policies.clear();
+    let mut d = desired();
+    d.permissions_boundary = None;
+    d.managed_policy_arns.clear();
+    d.inline_policies = map(&[("read", BAD_INLINE)]);
+    assert_plan(
+        "boundary removed with admin detached",
+        &d,
+        Some(o),
+        false,
+        &[put("read", BAD_INLINE), detach(ADMIN), delete_boundary()],
+    );
+}
+
+#[test]
+fn narrowing_and_widening_writes_in_order() {
+    run(vec![
+        case(
+            "boundary added before new grants",
+            |d, o| {
+                o.permissions_boundary = None;
+                d.managed_policy_arns.push(SSM.into());
+            },
+            vec![put_boundary(BOUNDARY), attach(SSM)],
+        ),
+        case(
+            "boundary replaced: old out, boundary, new in",
+            |d, _| {
+                d.permissions_boundary = Some(BOUNDARY_STRICT.into());
+                d.managed_policy_arns = vec![READ_ONLY.into(), SSM.into()];
+                d.inline_policies = map(&[("logs", SQS), ("sqs", SQS)]);
+            },
+            vec![
+                delete_inline("logs"),
+                detach(CLOUDWATCH),
+                delete_inline("s3"),
+                put_boundary(BOUNDARY_STRICT),
+                put("logs", SQS),
+                put("sqs", SQS),
+                attach(SSM),
+            ],
+        ),
+        case(
+            "trust that only drops a statement goes first",
+            |d, o| {
+                o.assume_role_policy = TRUST_EC2_AND_LAMBDA.into();
+                d.inline_policies.remove("s3");
+            },
+            vec![update_trust(TRUST), delete_inline("s3")],
+        ),
+        case(
+            "trust that lets new principals in goes last",
+            |d, _| {
+                d.assume_role_policy = TRUST_EC2_AND_LAMBDA.into();
+                d.inline_policies.remove("s3");
+                d.tags.insert("new".into(), "1".into());
+            },
+            vec![
+                delete_inline("s3"),
+                tag(&[("new", "1")]),
+                update_trust(TRUST_EC2_AND_LAMBDA),
+            ],
+        ),
+    ]);
 }
