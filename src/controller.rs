@@ -16,8 +16,9 @@ use kube::{Client, Resource, ResourceExt};
 
 use crate::api::{DeletionPolicy, IamRole, IamRoleStatus};
 use crate::confine::Confinement;
+use crate::consistency;
 use crate::desired;
-use crate::engine::{self, Mode};
+use crate::engine::{self, ApplyFailure, Mode};
 use crate::error::{Error, Result};
 use crate::iam::IamApi;
 use crate::plan;
@@ -57,6 +58,8 @@ pub struct Context {
     failures: Mutex<HashMap<String, u32>>,
     /// Problems already announced with an Event (uid/message), so resyncs do not repeat them.
     reported: Mutex<std::collections::HashSet<String>>,
+    /// Since when an error that IAM's propagation may explain has been seen, per object uid.
+    waiting: Mutex<HashMap<(String, consistency::Wait), Instant>>,
     /// The watched objects, to size the resync to the fleet.
     store: std::sync::OnceLock<reflector::Store<Guarded>>,
 }
@@ -77,6 +80,7 @@ impl Context {
             settings,
             failures: Mutex::new(HashMap::new()),
             reported: Mutex::new(std::collections::HashSet::new()),
+            waiting: Mutex::new(HashMap::new()),
             store: std::sync::OnceLock::new(),
         }
     }
@@ -110,9 +114,48 @@ impl Context {
         jittered.max(at_least.unwrap_or_default())
     }
 
-    fn reset_backoff(&self, key: &str) {
+    /// The object succeeded or is blocked on the user: its retry state goes, so the maps stay
+    /// as small as the set of objects currently retrying.
+    fn forget_failures(&self, key: &str, uid: &str) {
         if let Ok(mut failures) = self.failures.lock() {
             failures.remove(key);
+        }
+        if let Ok(mut waiting) = self.waiting.lock() {
+            waiting.retain(|(object, _), _| object != uid);
+        }
+    }
+
+    /// The object is gone: nothing about it is kept.
+    fn forget_object(&self, key: &str, uid: &str) {
+        self.forget_failures(key, uid);
+        if let Ok(mut reported) = self.reported.lock() {
+            let prefix = format!("{uid}/");
+            reported.retain(|entry| !entry.starts_with(&prefix));
+        }
+    }
+
+    /// An error IAM's propagation may explain stays transient for the propagation window,
+    /// counted from the first time this object met it; after that it is the user's to fix.
+    fn patience(&self, uid: &str, error: Error) -> Error {
+        let Some(wait) = consistency::wait_for(&error) else {
+            return error;
+        };
+        let waited = self.waited(uid, wait);
+        if consistency::still_plausible(waited) {
+            error
+        } else {
+            consistency::give_up(error, waited)
+        }
+    }
+
+    /// How long this object has been waiting for `wait` (zero the first time).
+    fn waited(&self, uid: &str, wait: consistency::Wait) -> Duration {
+        match self.waiting.lock() {
+            Ok(mut waiting) => waiting
+                .entry((uid.to_string(), wait))
+                .or_insert_with(Instant::now)
+                .elapsed(),
+            Err(_) => Duration::ZERO,
         }
     }
 
@@ -219,28 +262,25 @@ async fn report_invalid(invalid: &InvalidObject, ctx: &Context) -> Result<Action
         category: crate::error::Category::InvalidSpec,
         message: message.clone(),
     };
-    let identity = RoleIdentity {
-        name: String::new(),
-        arn: None,
-        id: None,
-    };
-    let mut status = status::next_status(
+    let status = status::next_status(
         None,
         meta.generation,
         &outcome,
-        &identity,
+        &RoleIdentity::default(),
         &[],
         jiff::Timestamp::now(),
     );
-    status.role_name = None;
+    // A merge patch of the conditions only: the role's name, ARN and id stay in status, because
+    // deleting the object once it is fixed must still find the role it created.
     let api: Api<Guarded> = Api::namespaced(ctx.client.clone(), &namespace);
     api.patch_status(
         &name,
-        &PatchParams::apply(FIELD_MANAGER).force(),
-        &Patch::Apply(&serde_json::json!({
-            "apiVersion": IamRole::api_version(&()),
-            "kind": IamRole::kind(&()),
-            "status": status,
+        &PatchParams::default(),
+        &Patch::Merge(&serde_json::json!({
+            "status": {
+                "observedGeneration": status.observed_generation,
+                "conditions": status.conditions,
+            },
         })),
     )
     .await?;
@@ -327,26 +367,26 @@ fn managed_role_name(role: &IamRole) -> String {
 
 async fn apply(role: Arc<IamRole>, ctx: &Context) -> Result<Action> {
     let key = object_key(&role);
+    let uid = role.uid().unwrap_or_default();
     let owner = desired::owner(&ctx.settings.cluster_id, &role)?;
     let result = match admissible_desired(&role, &ctx.settings.confinement) {
-        Ok(desired) => {
-            engine::apply(
-                ctx.iam.as_ref(),
-                &desired,
-                &owner,
-                role.spec.adopt,
-                Mode::Execute,
-            )
-            .await
-        }
-        Err(error) => Err(error),
+        Ok(desired) => engine::apply(
+            ctx.iam.as_ref(),
+            &desired,
+            &owner,
+            role.spec.adopt,
+            Mode::Execute,
+        )
+        .await
+        .map(|report| (desired.name.clone(), report))
+        .map_err(|failure| (Some(desired.name.clone()), failure)),
+        Err(error) => Err((None, ApplyFailure::from(error))),
     };
-    let name = managed_role_name(&role);
     let (outcome, identity, warnings, action, changes) = match result {
-        Ok(report) => {
-            ctx.reset_backoff(&key);
+        Ok((name, report)) => {
+            ctx.forget_failures(&key, &uid);
             let identity = RoleIdentity {
-                name,
+                name: Some(name),
                 arn: report.role_arn.clone(),
                 id: report.role_id.clone(),
             };
@@ -361,41 +401,50 @@ async fn apply(role: Arc<IamRole>, ctx: &Context) -> Result<Action> {
                 changes,
             )
         }
-        Err(error) if error.is_retryable() => {
-            let retry_after = match &error {
-                Error::Iam { retry_after, .. } => *retry_after,
-                _ => None,
+        Err((name, failure)) => {
+            let changes: Vec<&'static str> =
+                failure.report.ops.iter().map(|op| op.action()).collect();
+            // A name goes into status only once a role of that name exists and is this
+            // object's: status.roleName decides what deletion removes.
+            let identity = RoleIdentity {
+                name: name.filter(|_| failure.report.role_arn.is_some()),
+                arn: failure.report.role_arn.clone(),
+                id: failure.report.role_id.clone(),
             };
-            let delay = ctx.next_backoff(&key, retry_after);
-            tracing::warn!(object = %key, category = %error.category(), error = %error.message(), ?delay, "transient failure; retrying");
-            let outcome = Outcome::Retrying {
-                category: error.category(),
-                message: error.message(),
-            };
-            ctx.metrics.failed(error.category());
-            (
-                outcome,
-                identity_only(name),
-                Vec::new(),
-                Action::requeue(delay),
-                Vec::new(),
-            )
-        }
-        Err(error) => {
-            ctx.reset_backoff(&key);
-            tracing::info!(object = %key, category = %error.category(), error = %error.message(), "blocked until the spec changes");
-            let outcome = Outcome::Blocked {
-                category: error.category(),
-                message: error.message(),
-            };
-            ctx.metrics.failed(error.category());
-            (
-                outcome,
-                identity_only(name),
-                Vec::new(),
-                Action::requeue(ctx.resync()),
-                Vec::new(),
-            )
+            let error = ctx.patience(&uid, failure.error);
+            if error.is_retryable() {
+                let retry_after = match &error {
+                    Error::Iam { retry_after, .. } => *retry_after,
+                    _ => None,
+                };
+                let delay = ctx.next_backoff(&key, retry_after);
+                tracing::warn!(object = %key, category = %error.category(), error = %error.message(), ?delay, "transient failure; retrying");
+                ctx.metrics.failed(error.category());
+                (
+                    Outcome::Retrying {
+                        category: error.category(),
+                        message: error.message(),
+                    },
+                    identity,
+                    Vec::new(),
+                    Action::requeue(delay),
+                    changes,
+                )
+            } else {
+                ctx.forget_failures(&key, &uid);
+                tracing::info!(object = %key, category = %error.category(), error = %error.message(), "blocked until the spec changes");
+                ctx.metrics.failed(error.category());
+                (
+                    Outcome::Blocked {
+                        category: error.category(),
+                        message: error.message(),
+                    },
+                    identity,
+                    Vec::new(),
+                    Action::requeue(ctx.resync()),
+                    changes,
+                )
+            }
         }
     };
     let next = status::next_status(
@@ -436,14 +485,6 @@ fn admissible_desired(
     Ok(desired)
 }
 
-fn identity_only(name: String) -> RoleIdentity {
-    RoleIdentity {
-        name,
-        arn: None,
-        id: None,
-    }
-}
-
 async fn cleanup(role: Arc<IamRole>, ctx: &Context) -> Result<Action> {
     let owner = desired::owner(&ctx.settings.cluster_id, &role)?;
     let name = managed_role_name(&role);
@@ -452,6 +493,26 @@ async fn cleanup(role: Arc<IamRole>, ctx: &Context) -> Result<Action> {
         DeletionPolicy::Retain => plan::DeletionPolicy::Retain,
     };
     let report = engine::delete(ctx.iam.as_ref(), &name, &owner, policy, Mode::Execute).await?;
+    let uid = role.uid().unwrap_or_default();
+    let created = role.status.as_ref().and_then(|s| s.role_arn.as_ref());
+    if let (false, Some(arn)) = (report.found, created) {
+        // This object created the role, so "no such role" may only mean IAM's reads have not
+        // caught up with the create yet: dropping the finalizer now would leave it behind.
+        let waited = ctx.waited(&uid, consistency::Wait::CreatedRole);
+        if consistency::still_plausible(waited) {
+            return Err(Error::Iam {
+                action: "GetRole",
+                code: "NoSuchEntity".into(),
+                message: format!(
+                    "IAM does not show role {arn}, which this object created; IAM may not have propagated it yet, so rolesmith looks again for up to {} s before concluding it is gone",
+                    consistency::PROPAGATION_WINDOW.as_secs()
+                ),
+                category: crate::error::Category::IamTransient,
+                retry_after: None,
+            });
+        }
+    }
+    ctx.forget_object(&object_key(&role), &uid);
     let (reason, note) = match (&report.left_alone, policy) {
         (Some(why), _) => (
             "LeftAlone",

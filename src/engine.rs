@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use crate::iam::IamApi;
 use crate::model::{DesiredRole, IamOp, ObservedRole, Owner};
 use crate::plan::{self, DeletionPolicy, Ownership, PlanError};
+use crate::policy;
 use crate::validate;
 
 /// What an apply found and did.
@@ -15,12 +16,37 @@ use crate::validate;
 pub struct ApplyReport {
     /// The writes planned (and, unless a dry run, executed in this order).
     pub ops: Vec<IamOp>,
+    /// Set only once the role is known to exist and to be this object's (owned, created or
+    /// claimed): status records a role name and ARN only then.
     pub role_arn: Option<String>,
     pub role_id: Option<String>,
     /// Risky but legal settings: surfaced, never blocking.
     pub warnings: Vec<String>,
     /// Whether the role existed before.
     pub existed: bool,
+}
+
+/// An apply that failed part-way: what it did before the failure still counts (a role created
+/// before a policy write failed exists, and status must say so).
+#[derive(Debug)]
+pub struct ApplyFailure {
+    pub error: Error,
+    pub report: ApplyReport,
+}
+
+impl From<ApplyFailure> for Error {
+    fn from(failure: ApplyFailure) -> Error {
+        failure.error
+    }
+}
+
+impl From<Error> for ApplyFailure {
+    fn from(error: Error) -> ApplyFailure {
+        ApplyFailure {
+            error,
+            report: ApplyReport::default(),
+        }
+    }
 }
 
 /// Whether to write to IAM or only report what would be written.
@@ -37,39 +63,128 @@ pub async fn apply(
     owner: &Owner,
     adopt: bool,
     mode: Mode,
-) -> Result<ApplyReport> {
+) -> Result<ApplyReport, ApplyFailure> {
     let mut problems = validate::validate_desired(desired);
     problems.extend(owner_problems(owner));
     if !problems.is_empty() {
-        return Err(Error::InvalidSpec(problems));
+        return Err(Error::InvalidSpec(problems).into());
     }
+    let account = iam.caller_account().await?;
     let observed = iam.get_role(&desired.name).await?;
     let ops = plan::plan_apply(desired, observed.as_ref(), owner, adopt).map_err(plan_error)?;
+    let owned = observed
+        .as_ref()
+        .filter(|o| plan::ownership(o, owner, false) == Ownership::Owned);
     let mut report = ApplyReport {
-        warnings: validate::warnings(desired, account_of(observed.as_ref()).as_deref()),
+        warnings: validate::warnings(desired, Some(&account)),
         existed: observed.is_some(),
-        role_arn: observed.as_ref().map(|o| o.arn.clone()),
-        role_id: observed.as_ref().map(|o| o.role_id.clone()),
+        role_arn: owned.map(|o| o.arn.clone()),
+        role_id: owned.map(|o| o.role_id.clone()),
         ops,
     };
     if mode == Mode::DryRun {
         return Ok(report);
     }
-    for op in &report.ops {
-        let outcome = iam.execute(op).await.map_err(explain_invisible_role)?;
-        if outcome.arn.is_some() {
-            report.role_arn = outcome.arn;
+    let adopting = observed
+        .as_ref()
+        .is_some_and(|o| plan::ownership(o, owner, adopt) == Ownership::Adoptable);
+    let mut pending = std::mem::take(&mut report.ops);
+    if adopting && !pending.is_empty() {
+        let claim = pending.remove(0);
+        if let Err(error) = execute(iam, &claim, observed.as_ref(), &mut report).await {
+            return Err(ApplyFailure { error, report });
         }
-        if outcome.role_id.is_some() {
-            report.role_id = outcome.role_id;
+        report.ops.push(claim);
+        // Two objects may both have read the role untagged and both claimed it: only the claim
+        // IAM kept counts, and the loser writes nothing more. The rest is planned again from
+        // this read, which may differ from the first.
+        match confirm_claim(iam, desired, owner).await {
+            Ok(claimed) => {
+                report.role_arn = Some(claimed.arn.clone());
+                report.role_id = Some(claimed.role_id.clone());
+                match plan::plan_apply(desired, Some(&claimed), owner, false) {
+                    Ok(ops) => pending = ops,
+                    Err(error) => {
+                        return Err(ApplyFailure {
+                            error: plan_error(error),
+                            report,
+                        });
+                    }
+                }
+            }
+            Err(error) => return Err(ApplyFailure { error, report }),
         }
     }
+    for op in pending {
+        if let Err(error) = execute(iam, &op, observed.as_ref(), &mut report).await {
+            return Err(ApplyFailure { error, report });
+        }
+        report.ops.push(op);
+    }
     Ok(report)
+}
+
+async fn execute(
+    iam: &dyn IamApi,
+    op: &IamOp,
+    observed: Option<&ObservedRole>,
+    report: &mut ApplyReport,
+) -> Result<()> {
+    let outcome = iam
+        .execute(op)
+        .await
+        .map_err(explain_invisible_role)
+        .map_err(|error| explain_invalid_principal(error, observed))?;
+    if outcome.arn.is_some() {
+        report.role_arn = outcome.arn;
+    }
+    if outcome.role_id.is_some() {
+        report.role_id = outcome.role_id;
+    }
+    Ok(())
+}
+
+/// Reads the role back after claiming it: ours, or someone else's claim won.
+async fn confirm_claim(
+    iam: &dyn IamApi,
+    desired: &DesiredRole,
+    owner: &Owner,
+) -> Result<ObservedRole> {
+    let name = &desired.name;
+    let Some(observed) = iam.get_role(name).await? else {
+        return Err(not_visible_yet(
+            name,
+            "is not visible after rolesmith claimed it",
+        ));
+    };
+    match plan::ownership(&observed, owner, false) {
+        Ownership::Owned => Ok(observed),
+        // Our claim is not visible yet: IAM's reads lag its writes. The next pass decides.
+        Ownership::Adoptable => Err(not_visible_yet(
+            name,
+            "does not show rolesmith's ownership tag yet after rolesmith claimed it",
+        )),
+        Ownership::Foreign { reason } => Err(Error::OwnershipConflict(format!(
+            "IAM role {name} was claimed by another owner at the same time as this object adopted it: it {reason}"
+        ))),
+    }
+}
+
+fn not_visible_yet(role: &str, what: &str) -> Error {
+    Error::Iam {
+        action: "GetRole",
+        code: "NoSuchEntity".into(),
+        message: format!("IAM role {role} {what}; IAM propagates changes with a delay, retrying"),
+        category: crate::error::Category::IamTransient,
+        retry_after: None,
+    }
 }
 
 /// What a delete found and did.
 #[derive(Clone, Debug, Default)]
 pub struct DeleteReport {
+    /// Whether IAM showed a role of that name at all.
+    pub found: bool,
     pub ops: Vec<IamOp>,
     /// Set when the role exists but is not ours, so it was left alone.
     pub left_alone: Option<String>,
@@ -89,6 +204,7 @@ pub async fn delete(
     };
     if let Ownership::Foreign { reason } = plan::ownership(&observed, owner, false) {
         return Ok(DeleteReport {
+            found: true,
             ops: Vec::new(),
             left_alone: Some(reason),
         });
@@ -109,6 +225,7 @@ pub async fn delete(
         }
     }
     Ok(DeleteReport {
+        found: true,
         ops,
         left_alone: None,
     })
@@ -158,6 +275,41 @@ fn explain_invisible_role(error: Error) -> Error {
     }
 }
 
+/// IAM answers "Invalid principal in policy" for a principal that does not exist, or not yet. When
+/// the role's current trust policy shows a unique id (`AROA…`, `AIDA…`) where an ARN was, IAM is
+/// saying that principal was deleted: name it, since no amount of retrying brings it back.
+fn explain_invalid_principal(error: Error, observed: Option<&ObservedRole>) -> Error {
+    match error {
+        Error::Iam {
+            action,
+            code,
+            message,
+            category,
+            retry_after,
+        } if crate::consistency::is_invalid_principal(&code, &message) => {
+            let deleted = observed
+                .map(|role| policy::unique_id_principals(&role.assume_role_policy))
+                .unwrap_or_default();
+            let message = if deleted.is_empty() {
+                message
+            } else {
+                format!(
+                    "{message} (the role's current trust policy in IAM shows {} in place of an ARN: IAM does this when the principal was deleted; a new principal of the same name is a different principal, so remove it from the trust policy or recreate it)",
+                    deleted.join(", ")
+                )
+            };
+            Error::Iam {
+                action,
+                code,
+                message,
+                category,
+                retry_after,
+            }
+        }
+        other => other,
+    }
+}
+
 fn is_already_gone(op: &IamOp, error: &Error) -> bool {
     let removal = matches!(
         op,
@@ -177,8 +329,5 @@ fn plan_error(error: PlanError) -> Error {
     }
 }
 
-/// The account id in a role ARN (`arn:aws:iam::ACCOUNT:role/…`).
-fn account_of(observed: Option<&ObservedRole>) -> Option<String> {
-    let arn = &observed?.arn;
-    arn.split(':').nth(4).map(str::to_string)
-}
+#[cfg(test)]
+mod tests;

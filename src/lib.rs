@@ -10,6 +10,7 @@ pub mod api;
 pub mod cli;
 pub mod commands;
 pub mod confine;
+pub mod consistency;
 pub mod controller;
 pub mod desired;
 pub mod engine;

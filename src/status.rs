@@ -28,7 +28,9 @@ pub enum Outcome {
 /// What is known about the role in IAM.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RoleIdentity {
-    pub name: String,
+    /// Only once a role of that name exists and belongs to the object; else status keeps the
+    /// name it had.
+    pub name: Option<String>,
     pub arn: Option<String>,
     pub id: Option<String>,
 }
@@ -88,7 +90,7 @@ pub fn next_status(
     IamRoleStatus {
         role_arn: role.arn.clone().or(previous.role_arn),
         role_id: role.id.clone().or(previous.role_id),
-        role_name: Some(role.name.clone()),
+        role_name: role.name.clone().or(previous.role_name),
         observed_generation: generation,
         conditions,
         last_sync_time: if synced {
@@ -170,7 +172,7 @@ mod tests {
 
     fn role() -> RoleIdentity {
         RoleIdentity {
-            name: "ns-app".into(),
+            name: Some("ns-app".into()),
             arn: Some("arn:aws:iam::123456789012:role/ns-app".into()),
             id: Some("AROAEXAMPLE".into()),
         }
@@ -257,10 +259,7 @@ mod tests {
             &[],
             at(0),
         );
-        let unknown = RoleIdentity {
-            name: "ns-app".into(),
-            ..RoleIdentity::default()
-        };
+        let unknown = RoleIdentity::default();
         let retry = Outcome::Retrying {
             category: Category::IamTransient,
             message: "5xx".into(),
@@ -281,5 +280,43 @@ mod tests {
         let newer = next_status(Some(&first), Some(2), &synced, &role(), &[], at(60));
         assert!(differs_materially(Some(&first), &newer));
         assert!(differs_materially(None, &first));
+    }
+
+    /// A name the role never got (refused, or not created yet) must not reach status: deletion
+    /// removes the role status names.
+    #[test]
+    fn role_name_only_once_the_role_exists() {
+        let refused = Outcome::Blocked {
+            category: Category::Forbidden,
+            message: "not allowed".into(),
+        };
+        let never_created = next_status(
+            None,
+            Some(1),
+            &refused,
+            &RoleIdentity::default(),
+            &[],
+            at(0),
+        );
+        assert_eq!(never_created.role_name, None);
+        let created = next_status(
+            Some(&never_created),
+            Some(2),
+            &Outcome::Synced { changes: 3 },
+            &role(),
+            &[],
+            at(5),
+        );
+        assert_eq!(created.role_name.as_deref(), Some("ns-app"));
+        let later_refused = next_status(
+            Some(&created),
+            Some(3),
+            &refused,
+            &RoleIdentity::default(),
+            &[],
+            at(9),
+        );
+        assert_eq!(later_refused.role_name.as_deref(), Some("ns-app"));
+        assert_eq!(later_refused.role_arn, created.role_arn);
     }
 }

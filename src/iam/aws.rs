@@ -2,7 +2,7 @@
 //! its error classified. The reads are in `read.rs`, the writes in `write.rs`.
 
 use std::future::Future;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_config::retry::RetryConfig;
@@ -14,7 +14,7 @@ use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
 use futures::future::BoxFuture;
 
 use super::sdk_error::{from_sdk, is_no_such_entity};
-use super::{CallObserver, CallOutcome, IamApi, OpOutcome, account_id_from_arn};
+use super::{CallObserver, CallOutcome, IamApi, OpOutcome};
 use crate::error::Result;
 use crate::ratelimit::AccountLimiter;
 
@@ -60,7 +60,9 @@ impl Default for AwsIamConfig {
 pub struct AwsIam {
     pub(super) client: aws_sdk_iam::Client,
     observer: Arc<dyn CallObserver>,
-    account_id: OnceLock<String>,
+    sts: aws_sdk_sts::Client,
+    /// The account the credentials act in, asked of STS once.
+    account_id: tokio::sync::OnceCell<String>,
     /// The account-wide rate limit every call waits for (None: unlimited, e.g. the CLI).
     limiter: Option<Arc<AccountLimiter>>,
 }
@@ -94,8 +96,9 @@ impl AwsIam {
         let sdk_config = loader.load().await;
         AwsIam {
             client: aws_sdk_iam::Client::new(&sdk_config),
+            sts: aws_sdk_sts::Client::new(&sdk_config),
             observer,
-            account_id: OnceLock::new(),
+            account_id: tokio::sync::OnceCell::new(),
             limiter: None,
         }
     }
@@ -178,14 +181,6 @@ impl AwsIam {
         };
         self.observer.observe(action, outcome, elapsed);
     }
-
-    /// Every role ARN names the account of the credentials that could read or create it.
-    pub(super) fn remember_arn(&self, arn: &str) {
-        if let Some(account) = account_id_from_arn(arn) {
-            // Only the first one is kept: all roles we see live in the same account.
-            let _ = self.account_id.set(account.to_string());
-        }
-    }
 }
 
 impl IamApi for AwsIam {
@@ -201,8 +196,27 @@ impl IamApi for AwsIam {
         Box::pin(self.write(op))
     }
 
-    fn account_id(&self) -> Option<String> {
-        self.account_id.get().cloned()
+    fn caller_account(&self) -> BoxFuture<'_, Result<String>> {
+        Box::pin(async move {
+            let account = self
+                .account_id
+                .get_or_try_init(|| async {
+                    // STS, not IAM: not rate limited with IAM's calls and needs no permission.
+                    let identity = self
+                        .sts
+                        .get_caller_identity()
+                        .send()
+                        .await
+                        .map_err(|error| from_sdk("GetCallerIdentity", error))?;
+                    identity.account.ok_or_else(|| {
+                        crate::error::Error::Internal(
+                            "STS GetCallerIdentity answered without an account id".into(),
+                        )
+                    })
+                })
+                .await?;
+            Ok(account.clone())
+        })
     }
 }
 

@@ -41,11 +41,10 @@ pub trait IamApi: Send + Sync {
     /// One write, exactly one IAM call.
     fn execute<'a>(&'a self, op: &'a IamOp) -> BoxFuture<'a, Result<OpOutcome>>;
 
-    /// The account id of the caller's credentials if cheaply known (from a role ARN seen), else
-    /// None. Never costs a call: STS GetCallerIdentity would need another permission.
-    fn account_id(&self) -> Option<String> {
-        None
-    }
+    /// The account the credentials act in: known before the first role is created, so a trust
+    /// policy naming the own account is never mistaken for cross-account access. Asked once
+    /// (STS GetCallerIdentity, which needs no permission) and cached.
+    fn caller_account(&self) -> BoxFuture<'_, Result<String>>;
 }
 
 /// How one IAM call ended, as seen by telemetry. The category keeps metric labels bounded.

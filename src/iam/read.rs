@@ -26,7 +26,6 @@ impl AwsIam {
         let Some(role) = output.role else {
             return Err(unexpected("GetRole", "the answer has no Role"));
         };
-        self.remember_arn(&role.arn);
         let mut observed = observed_role(&role);
 
         for policy_name in self.inline_policy_names(name).await? {

@@ -38,13 +38,10 @@ impl AwsIam {
                     .send();
                 let created = self.call(action, request).await?;
                 let outcome = match created.role {
-                    Some(role) => {
-                        self.remember_arn(&role.arn);
-                        OpOutcome {
-                            arn: Some(role.arn),
-                            role_id: Some(role.role_id),
-                        }
-                    }
+                    Some(role) => OpOutcome {
+                        arn: Some(role.arn),
+                        role_id: Some(role.role_id),
+                    },
                     None => OpOutcome::default(),
                 };
                 Ok(outcome)

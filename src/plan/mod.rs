@@ -15,7 +15,7 @@ mod ownership;
 mod tags;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use apply::plan_apply;
 pub use delete::{DeletionPolicy, plan_delete};

@@ -92,11 +92,11 @@ async fn create_in_sync_drift_repaired_and_deleted() {
     assert_eq!(
         actions,
         [
-            "UpdateAssumeRolePolicy",
             "PutRolePermissionsBoundary",
             "PutRolePolicy",
             "UntagRole",
-            "TagRole"
+            "TagRole",
+            "UpdateAssumeRolePolicy"
         ]
     );
     let role = iam.get_role("it-app").await.expect("read").expect("exists");
@@ -152,7 +152,7 @@ async fn foreign_roles_adoption_and_retain() {
     calls.reset();
     let refused = engine::apply(&iam, &want, &owner("legacy"), false, Mode::Execute).await;
     assert_eq!(
-        refused.err().map(|e| e.category()),
+        refused.err().map(|e| e.error.category()),
         Some(Category::OwnershipConflict)
     );
     assert_eq!(calls.writes(), 0, "an unowned role is never written");
@@ -181,7 +181,7 @@ async fn foreign_roles_adoption_and_retain() {
     // Another object may never take it, adopt or not.
     let stolen = engine::apply(&iam, &want, &owner("thief"), true, Mode::Execute).await;
     assert_eq!(
-        stolen.err().map(|e| e.category()),
+        stolen.err().map(|e| e.error.category()),
         Some(Category::OwnershipConflict)
     );
 
@@ -212,7 +212,8 @@ async fn invalid_spec_never_reaches_iam() {
     bad.assume_role_policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole"}]}"#.into();
     let error = engine::apply(&iam, &bad, &owner("bad"), false, Mode::Execute)
         .await
-        .expect_err("refused");
+        .expect_err("refused")
+        .error;
     assert_eq!(error.category(), Category::InvalidSpec);
     assert!(error.message().contains("Principal"), "{}", error.message());
     assert_eq!(calls.total(), 0, "validation happens before any IAM call");

@@ -7,6 +7,6 @@ mod checks;
 mod create;
 mod delete;
 mod describe;
-mod fixtures;
-mod iam_model;
+pub(crate) mod fixtures;
+pub(crate) mod iam_model;
 mod update;
