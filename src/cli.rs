@@ -71,6 +71,11 @@ pub struct RunArgs {
     /// Longest delay between retries of one role.
     #[arg(long, env = "ROLESMITH_RETRY_MAX", default_value = "2m", value_parser = parse_duration)]
     pub retry_max: Duration,
+    /// How long an error IAM's propagation can explain (a trust policy naming a principal IAM
+    /// does not know yet, a just-created role not visible on delete) is retried before it is
+    /// reported as the user's to fix.
+    #[arg(long, env = "ROLESMITH_PROPAGATION_WINDOW", default_value = "2m", value_parser = parse_duration)]
+    pub propagation_window: Duration,
     /// Role names an IamRole may use must start with this (`{namespace}` is replaced); empty
     /// disables the rule. Keeps one namespace from squatting or adopting another's roles.
     #[arg(long, env = "ROLESMITH_ROLE_NAME_PREFIX", default_value = crate::confine::DEFAULT_NAME_PREFIX)]

@@ -70,6 +70,7 @@ async fn run(args: RunArgs) -> ExitCode {
         concurrency: args.concurrency,
         base_backoff: args.retry_base,
         max_backoff: args.retry_max,
+        propagation_window: args.propagation_window,
         iam_rate_limit: args.aws.iam_rate_limit,
         confinement: Confinement {
             name_prefix: args.role_name_prefix.clone(),

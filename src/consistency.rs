@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use crate::error::{Category, Error};
 
-/// How long a new principal, or a role just created, may stay invisible to IAM's checks.
+/// How long a new principal, or a role just created, may stay invisible to IAM's checks: IAM
+/// documents "usually within seconds", Terraform retries such errors for two minutes.
 pub const PROPAGATION_WINDOW: Duration = Duration::from_secs(120);
 
 /// IAM's words for a trust policy naming a principal it does not know (yet).
@@ -44,9 +45,9 @@ pub fn wait_for(error: &Error) -> Option<Wait> {
     }
 }
 
-/// Whether `waited` is still within the window.
-pub fn still_plausible(waited: Duration) -> bool {
-    waited < PROPAGATION_WINDOW
+/// Whether `waited` is still within `window`.
+pub fn still_plausible(waited: Duration, window: Duration) -> bool {
+    waited < window
 }
 
 /// The error once the window has passed: the user's to fix, with the reason it stopped being
@@ -120,7 +121,7 @@ mod tests {
         ];
         for (seconds, want) in cases {
             assert_eq!(
-                still_plausible(Duration::from_secs(seconds)),
+                still_plausible(Duration::from_secs(seconds), PROPAGATION_WINDOW),
                 want,
                 "{seconds}"
             );

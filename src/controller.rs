@@ -42,6 +42,8 @@ pub struct Settings {
     /// First retry delay after a transient failure; doubles up to `max_backoff`.
     pub base_backoff: Duration,
     pub max_backoff: Duration,
+    /// How long an error IAM's propagation can explain is retried before it is the user's.
+    pub propagation_window: Duration,
     /// Which role names and paths each namespace may use.
     pub confinement: Confinement,
     /// The account's IAM calls per second (0: unlimited), to keep resyncs within budget.
@@ -141,7 +143,7 @@ impl Context {
             return error;
         };
         let waited = self.waited(uid, wait);
-        if consistency::still_plausible(waited) {
+        if consistency::still_plausible(waited, self.settings.propagation_window) {
             error
         } else {
             consistency::give_up(error, waited)
@@ -499,13 +501,13 @@ async fn cleanup(role: Arc<IamRole>, ctx: &Context) -> Result<Action> {
         // This object created the role, so "no such role" may only mean IAM's reads have not
         // caught up with the create yet: dropping the finalizer now would leave it behind.
         let waited = ctx.waited(&uid, consistency::Wait::CreatedRole);
-        if consistency::still_plausible(waited) {
+        if consistency::still_plausible(waited, ctx.settings.propagation_window) {
             return Err(Error::Iam {
                 action: "GetRole",
                 code: "NoSuchEntity".into(),
                 message: format!(
                     "IAM does not show role {arn}, which this object created; IAM may not have propagated it yet, so rolesmith looks again for up to {} s before concluding it is gone",
-                    consistency::PROPAGATION_WINDOW.as_secs()
+                    ctx.settings.propagation_window.as_secs()
                 ),
                 category: crate::error::Category::IamTransient,
                 retry_after: None,

@@ -15,6 +15,7 @@ mod invalid;
 mod lifecycle;
 mod malformed;
 mod ownership;
+mod propagation;
 mod rbac;
 mod replicas;
 mod restart;
