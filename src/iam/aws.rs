@@ -202,12 +202,21 @@ impl IamApi for AwsIam {
                 .account_id
                 .get_or_try_init(|| async {
                     // STS, not IAM: not rate limited with IAM's calls and needs no permission.
-                    let identity = self
+                    // Observed like an IAM call, so /readyz and the metrics see AWS unreachable
+                    // even before the first IAM call.
+                    let started = Instant::now();
+                    let result = self
                         .sts
                         .get_caller_identity()
                         .send()
                         .await
-                        .map_err(|error| from_sdk("GetCallerIdentity", error))?;
+                        .map_err(|error| from_sdk("GetCallerIdentity", error));
+                    self.observe(
+                        "GetCallerIdentity",
+                        result.as_ref().err(),
+                        started.elapsed(),
+                    );
+                    let identity = result?;
                     identity.account.ok_or_else(|| {
                         crate::error::Error::Internal(
                             "STS GetCallerIdentity answered without an account id".into(),

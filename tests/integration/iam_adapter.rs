@@ -55,10 +55,13 @@ async fn a_missing_role_reads_as_none_for_one_call() {
     let (iam, calls) = counted_iam(&moto.endpoint).await;
     assert_eq!(iam.get_role("nobody").await.unwrap(), None);
     assert_eq!(calls.snapshot(), BTreeMap::from([("GetRole", 1)]));
-    // The account comes from STS before any role is seen, once, and is not an IAM call.
+    // The account comes from STS before any role is seen, and only once.
     assert_eq!(iam.caller_account().await.unwrap(), MOTO_ACCOUNT_ID);
     assert_eq!(iam.caller_account().await.unwrap(), MOTO_ACCOUNT_ID);
-    assert_eq!(calls.snapshot(), BTreeMap::from([("GetRole", 1)]));
+    assert_eq!(
+        calls.snapshot(),
+        BTreeMap::from([("GetCallerIdentity", 1), ("GetRole", 1)])
+    );
 }
 
 #[tokio::test]
