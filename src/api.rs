@@ -113,12 +113,7 @@ pub struct IamRoleSpec {
     pub adopt: bool,
 }
 
-#[derive(Deserialize, Serialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
-pub enum DeletionPolicy {
-    #[default]
-    Delete,
-    Retain,
-}
+pub use crate::model::DeletionPolicy;
 
 /// What rolesmith last saw and did.
 #[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]

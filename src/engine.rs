@@ -6,8 +6,8 @@
 
 use crate::error::{Error, Result};
 use crate::iam::IamApi;
-use crate::model::{DesiredRole, IamOp, ObservedRole, Owner};
-use crate::plan::{self, DeletionPolicy, Ownership, PlanError};
+use crate::model::{DeletionPolicy, DesiredRole, IamOp, ObservedRole, Owner};
+use crate::plan::{self, Ownership, PlanError};
 use crate::policy;
 use crate::validate;
 

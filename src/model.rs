@@ -24,6 +24,27 @@ impl Owner {
     }
 }
 
+/// What happens to the IAM role when its IamRole object is deleted. (Variant notes are plain
+/// comments: doc comments would change the CRD's generated schema.)
+#[derive(
+    serde::Deserialize,
+    serde::Serialize,
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    schemars::JsonSchema,
+)]
+pub enum DeletionPolicy {
+    // Delete the role in IAM.
+    #[default]
+    Delete,
+    // Keep the role, but drop the claim on it, so it can be adopted again later.
+    Retain,
+}
+
 /// What the user asked for, after defaults, ready to send to IAM.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DesiredRole {

@@ -2,15 +2,7 @@
 
 use super::managed::unique;
 use super::ownership::{Ownership, ownership};
-use crate::model::{IamOp, OWNER_TAG_KEY, ObservedRole, Owner};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DeletionPolicy {
-    /// Delete the role in IAM.
-    Delete,
-    /// Keep the role, but drop the claim on it, so it can be adopted again later.
-    Retain,
-}
+use crate::model::{DeletionPolicy, IamOp, OWNER_TAG_KEY, ObservedRole, Owner};
 
 /// `instance_profiles` are the names IAM lists for the role (ListInstanceProfilesForRole).
 /// A role that is not ours yields no ops at all: never delete or untag a role we do not own.

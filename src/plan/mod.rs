@@ -18,7 +18,7 @@ mod tags;
 pub(crate) mod tests;
 
 pub use apply::plan_apply;
-pub use delete::{DeletionPolicy, plan_delete};
+pub use delete::plan_delete;
 pub use describe::describe;
 pub use ownership::{Ownership, ownership};
 

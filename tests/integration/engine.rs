@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use rolesmith::engine::{self, Mode};
 use rolesmith::error::Category;
 use rolesmith::iam::IamApi;
+use rolesmith::model::DeletionPolicy;
 use rolesmith::model::{DesiredRole, IamOp, OWNER_TAG_KEY, Owner};
-use rolesmith::plan::DeletionPolicy;
 
 use crate::support::{Moto, allow, counted_iam, service_trust};
 

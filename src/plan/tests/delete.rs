@@ -2,8 +2,9 @@
 
 use super::fixtures::*;
 use super::iam_model::Iam;
+use crate::model::DeletionPolicy;
 use crate::model::{IamOp, OWNER_TAG_KEY, ObservedRole};
-use crate::plan::{DeletionPolicy, Ownership, ownership, plan_delete};
+use crate::plan::{Ownership, ownership, plan_delete};
 
 fn profiles() -> Vec<String> {
     vec!["app-x-profile".into(), "legacy".into()]

@@ -1,0 +1,244 @@
+//! Every transition a reconcile can cause, one row each: status, Events, requeue.
+
+use super::*;
+use crate::status::{READY, RECONCILING, STALLED, WARNINGS};
+
+fn at(seconds: i64) -> jiff::Timestamp {
+    jiff::Timestamp::from_second(1_800_000_000 + seconds).unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+}
+
+fn role() -> RoleIdentity {
+    RoleIdentity {
+        name: Some("team.app".into()),
+        arn: Some("arn:aws:iam::123456789012:role/team.app".into()),
+        id: Some("AROAEXAMPLE".into()),
+    }
+}
+
+fn synced(changes: &[&'static str], warnings: &[&str]) -> Attempt {
+    Attempt {
+        role: role(),
+        changes: changes.to_vec(),
+        warnings: Some(warnings.iter().map(|w| w.to_string()).collect()),
+        failure: None,
+    }
+}
+
+fn failed(category: Category, message: &str) -> Attempt {
+    Attempt {
+        failure: Some(Failure {
+            category,
+            message: message.into(),
+        }),
+        ..Attempt::default()
+    }
+}
+
+fn condition<'a>(status: &'a IamRoleStatus, kind: &str) -> (&'a str, &'a str) {
+    status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == kind)
+        .map(|c| (c.status.as_str(), c.reason.as_str()))
+        .unwrap_or(("missing", ""))
+}
+
+/// (reason, warning?) of each Event.
+fn events(decision: &Decision) -> Vec<(String, bool)> {
+    decision
+        .events
+        .iter()
+        .map(|n| (n.reason.clone(), n.warning))
+        .collect()
+}
+
+struct Row {
+    name: &'static str,
+    prior: Option<Attempt>,
+    now: Attempt,
+    ready: (&'static str, &'static str),
+    stalled: &'static str,
+    reconciling: &'static str,
+    events: Vec<(&'static str, bool)>,
+    requeue: Requeue,
+    write: bool,
+}
+
+#[test]
+fn transitions() {
+    let throttled = || failed(Category::IamTransient, "Throttling: Rate exceeded");
+    let rejected = || failed(Category::IamRejected, "MalformedPolicyDocument");
+    let rows = vec![
+        Row {
+            name: "first create",
+            prior: None,
+            now: synced(&["CreateRole", "PutRolePolicy"], &[]),
+            ready: ("True", "Synced"),
+            stalled: "False",
+            reconciling: "False",
+            events: vec![("Synced", false)],
+            requeue: Requeue::Resync,
+            write: true,
+        },
+        Row {
+            name: "in sync again: nothing to announce",
+            prior: Some(synced(&[], &[])),
+            now: synced(&[], &[]),
+            ready: ("True", "Synced"),
+            stalled: "False",
+            reconciling: "False",
+            events: vec![],
+            requeue: Requeue::Resync,
+            write: true,
+        },
+        Row {
+            name: "drift repaired",
+            prior: Some(synced(&[], &[])),
+            now: synced(&["PutRolePolicy"], &[]),
+            ready: ("True", "Synced"),
+            stalled: "False",
+            reconciling: "False",
+            events: vec![("Synced", false)],
+            requeue: Requeue::Resync,
+            write: true,
+        },
+        Row {
+            name: "transient failure",
+            prior: Some(synced(&[], &[])),
+            now: throttled(),
+            ready: ("False", "IamTransient"),
+            stalled: "False",
+            reconciling: "True",
+            events: vec![("IamTransient", true)],
+            requeue: Requeue::Retry,
+            write: true,
+        },
+        Row {
+            name: "the same transient failure again: no new Event, no write",
+            prior: Some(throttled()),
+            now: throttled(),
+            ready: ("False", "IamTransient"),
+            stalled: "False",
+            reconciling: "True",
+            events: vec![],
+            requeue: Requeue::Retry,
+            write: false,
+        },
+        Row {
+            name: "recovered",
+            prior: Some(throttled()),
+            now: synced(&[], &[]),
+            ready: ("True", "Synced"),
+            stalled: "False",
+            reconciling: "False",
+            events: vec![("Synced", false)],
+            requeue: Requeue::Resync,
+            write: true,
+        },
+        Row {
+            name: "user error",
+            prior: Some(synced(&[], &[])),
+            now: rejected(),
+            ready: ("False", "IamRejected"),
+            stalled: "True",
+            reconciling: "False",
+            events: vec![("IamRejected", true)],
+            requeue: Requeue::Resync,
+            write: true,
+        },
+        Row {
+            name: "risky settings announced once",
+            prior: Some(synced(&[], &[])),
+            now: synced(&[], &["admin"]),
+            ready: ("True", "Synced"),
+            stalled: "False",
+            reconciling: "False",
+            events: vec![("RiskySettings", true)],
+            requeue: Requeue::Resync,
+            write: true,
+        },
+        Row {
+            name: "the same risky settings: no new Event",
+            prior: Some(synced(&[], &["admin"])),
+            now: synced(&[], &["admin"]),
+            ready: ("True", "Synced"),
+            stalled: "False",
+            reconciling: "False",
+            events: vec![],
+            requeue: Requeue::Resync,
+            write: true,
+        },
+        Row {
+            name: "warnings survive a failure that came before the checks",
+            prior: Some(synced(&[], &["admin"])),
+            now: throttled(),
+            ready: ("False", "IamTransient"),
+            stalled: "False",
+            reconciling: "True",
+            events: vec![("IamTransient", true)],
+            requeue: Requeue::Retry,
+            write: true,
+        },
+    ];
+    for row in rows {
+        let prior = row
+            .prior
+            .as_ref()
+            .map(|attempt| decide(attempt, None, Some(1), at(0)).status);
+        let decision = decide(&row.now, prior.as_ref(), Some(1), at(30));
+        let name = row.name;
+        assert_eq!(condition(&decision.status, READY), row.ready, "{name}");
+        assert_eq!(
+            condition(&decision.status, STALLED).0,
+            row.stalled,
+            "{name}"
+        );
+        assert_eq!(
+            condition(&decision.status, RECONCILING).0,
+            row.reconciling,
+            "{name}"
+        );
+        let want: Vec<(String, bool)> = row
+            .events
+            .iter()
+            .map(|(reason, warning)| (reason.to_string(), *warning))
+            .collect();
+        assert_eq!(events(&decision), want, "{name}");
+        assert_eq!(decision.requeue, row.requeue, "{name}");
+        assert_eq!(decision.write_status, row.write, "{name}");
+    }
+}
+
+#[test]
+fn warnings_are_kept_when_unknown() {
+    let warned = decide(&synced(&[], &["admin"]), None, Some(1), at(0)).status;
+    let after = decide(
+        &failed(Category::IamTransient, "5xx"),
+        Some(&warned),
+        Some(1),
+        at(5),
+    );
+    assert_eq!(
+        condition(&after.status, WARNINGS),
+        ("True", "RiskySettings")
+    );
+    assert_eq!(
+        after.status.role_arn, warned.role_arn,
+        "the role stays known"
+    );
+    assert_eq!(after.status.role_name, warned.role_name);
+}
+
+#[test]
+fn the_events_say_what_changed() {
+    let decision = decide(
+        &synced(&["CreateRole", "PutRolePolicy", "AttachRolePolicy"], &[]),
+        None,
+        Some(1),
+        at(0),
+    );
+    assert_eq!(
+        decision.events[0].text,
+        "applied 3 IAM change(s): CreateRole, PutRolePolicy, AttachRolePolicy"
+    );
+}
