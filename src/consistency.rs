@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::error::{Category, Error};
 
 /// How long a new principal, or a role just created, may stay invisible to IAM's checks: IAM
-/// documents "usually within seconds", Terraform retries such errors for two minutes.
+/// documents "usually within seconds"; two minutes covers the slow cases seen in practice.
 pub const PROPAGATION_WINDOW: Duration = Duration::from_secs(120);
 
 /// IAM's words for a trust policy naming a principal it does not know (yet).

@@ -1,5 +1,5 @@
 //! Inline policies: exclusive, and compared by meaning, not by text, because IAM hands documents
-//! back reformatted and competitors that compare strings rewrite them on every pass.
+//! back reformatted: comparing text would rewrite them on every pass.
 
 use std::collections::BTreeMap;
 

@@ -1,5 +1,5 @@
-//! When two policy documents mean the same thing, following hashicorp/awspolicyequivalence
-//! (the rules Terraform and Crossplane use), so a document IAM reformatted or reordered is
+//! When two policy documents mean the same thing, following the rules of
+//! hashicorp/awspolicyequivalence, so a document IAM reformatted or reordered is
 //! never rewritten: rewriting it would be an update storm.
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -45,7 +45,7 @@ pub fn assert_plan(
     );
 }
 
-/// ACK's bug: TagRole then UntagRole of the same (case-insensitive) key deletes the new tag.
+/// TagRole then UntagRole of the same (case-insensitive) key would delete the new tag.
 pub fn assert_tag_order(case: &str, ops: &[IamOp]) {
     for (i, op) in ops.iter().enumerate() {
         let IamOp::UntagRole { keys, .. } = op else {

@@ -2,11 +2,11 @@
 //! a small model of IAM to prove it converges (a second plan is empty) without tripping IAM's
 //! rules (DeleteConflict, the attachment quota, case-insensitive tag keys).
 
-mod anchors;
 mod checks;
 mod create;
 mod delete;
 mod describe;
 pub(crate) mod fixtures;
 pub(crate) mod iam_model;
+mod known_mistakes;
 mod update;

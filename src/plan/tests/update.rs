@@ -121,7 +121,7 @@ fn permissions_boundary() {
             |d, _| d.permissions_boundary = None,
             vec![delete_boundary()],
         ),
-        // iam-manager crashes on a nil boundary: none on either side is simply nothing to do.
+        // No boundary on either side is simply nothing to do.
         case(
             "boundary: none on either side",
             |d, o| {

@@ -1,4 +1,4 @@
-//! The competitors' bugs (docs/anchors.md), each replayed against rolesmith's plan.
+//! Mistakes IAM controllers are known to make, each replayed against rolesmith's plan.
 //!
 //! The tests marked "semantic" rely on `crate::policy::equivalent` comparing documents by
 //! meaning; they fail while it compares text.
@@ -50,7 +50,7 @@ fn percent_encode(text: &str, keep_slash: bool) -> String {
         .collect()
 }
 
-/// Semantic: ACK and Crossplane rewrote policies on every pass because IAM reorders them.
+/// Semantic: IAM reorders and reformats policies; comparing text would rewrite them every pass.
 #[test]
 fn reordered_and_reformatted_documents_are_not_drift() {
     let mut d = desired();
@@ -109,7 +109,7 @@ fn a_real_change_inside_a_reformatted_document_is_drift() {
     );
 }
 
-/// ACK: TagRole then UntagRole of the same key deleted the new value.
+/// TagRole then UntagRole of the same key would delete the new value.
 #[test]
 fn tag_value_change_keeps_the_new_value() {
     let mut d = desired();
@@ -157,7 +157,7 @@ fn aws_tags_and_the_ownership_tag_are_left_alone() {
     );
 }
 
-/// iam-manager silently took over any untagged role; rolesmith only does so when asked, and
+/// An untagged role is taken over only when asked, and
 /// marks the role as its own before changing anything else.
 #[test]
 fn adoption_claims_the_role_first() {
@@ -182,7 +182,7 @@ fn adoption_claims_the_role_first() {
     );
 }
 
-/// ACK lost inline policies on adoption; adopting a role that already matches writes nothing
+/// Adoption keeps inline policies the spec names; adopting a role that already matches writes nothing
 /// but the claim.
 #[test]
 fn adopting_a_matching_role_only_claims_it() {
