@@ -96,6 +96,24 @@ impl IamApi for FakeIam {
         Box::pin(async move { result })
     }
 
+    fn sweep<'a>(
+        &'a self,
+        wanted: &'a (dyn Fn(&str) -> bool + Sync),
+    ) -> BoxFuture<'a, Result<crate::iam::Sweep>> {
+        let role = self.role();
+        Box::pin(async move {
+            Ok(crate::iam::Sweep {
+                roles_in_account: usize::from(role.is_some()),
+                roles: role
+                    .filter(|r| wanted(&r.name))
+                    .map(|r| (r.name.clone(), r))
+                    .into_iter()
+                    .collect(),
+                calls: 2,
+            })
+        })
+    }
+
     fn caller_account(&self) -> BoxFuture<'_, Result<String>> {
         Box::pin(async { Ok("123456789012".to_string()) })
     }

@@ -196,6 +196,13 @@ impl IamApi for AwsIam {
         Box::pin(self.write(op))
     }
 
+    fn sweep<'a>(
+        &'a self,
+        wanted: &'a (dyn Fn(&str) -> bool + Sync),
+    ) -> BoxFuture<'a, Result<super::Sweep>> {
+        Box::pin(self.read_account(wanted))
+    }
+
     fn caller_account(&self) -> BoxFuture<'_, Result<String>> {
         Box::pin(async move {
             let account = self

@@ -8,8 +8,10 @@ pub mod classify;
 pub mod counting;
 mod read;
 mod sdk_error;
+pub mod sweep;
 mod write;
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
@@ -41,10 +43,29 @@ pub trait IamApi: Send + Sync {
     /// One write, exactly one IAM call.
     fn execute<'a>(&'a self, op: &'a IamOp) -> BoxFuture<'a, Result<OpOutcome>>;
 
+    /// Every role of the account in bulk ([`sweep`]): a few calls for thousands of roles. Only
+    /// the roles whose name `wanted` accepts are returned; a role missing from the answer must
+    /// be read on its own (it may be new, or gone).
+    fn sweep<'a>(
+        &'a self,
+        wanted: &'a (dyn Fn(&str) -> bool + Sync),
+    ) -> BoxFuture<'a, Result<Sweep>>;
+
     /// The account the credentials act in: known before the first role is created, so a trust
     /// policy naming the own account is never mistaken for cross-account access. Asked once
     /// (STS GetCallerIdentity, which needs no permission) and cached.
     fn caller_account(&self) -> BoxFuture<'_, Result<String>>;
+}
+
+/// One bulk read of an account.
+#[derive(Clone, Debug, Default)]
+pub struct Sweep {
+    /// The roles asked for, by name, as complete as [`IamApi::get_role`] reads them.
+    pub roles: HashMap<String, ObservedRole>,
+    /// Every role in the account, managed or not: the sweep's cost grows with it.
+    pub roles_in_account: usize,
+    /// IAM calls the sweep made.
+    pub calls: usize,
 }
 
 /// How one IAM call ended, as seen by telemetry. The category keeps metric labels bounded.

@@ -9,3 +9,4 @@ mod engine;
 mod iam_adapter;
 mod iam_errors;
 mod iam_faults;
+mod sweep;

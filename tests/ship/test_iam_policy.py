@@ -9,7 +9,10 @@ from support import ROOT, iam_client, load_one, moto_server
 
 POLICY = ROOT / "deploy" / "iam-policy.json"
 OWNER_TAG = "rolesmith.dev/owner"
-READS = {"GetRole", "ListRolePolicies", "GetRolePolicy", "ListAttachedRolePolicies", "ListInstanceProfilesForRole"}
+READS = {
+    "GetRole", "ListRolePolicies", "GetRolePolicy", "ListAttachedRolePolicies", "ListInstanceProfilesForRole",
+    "ListRoles", "GetAccountAuthorizationDetails",
+}
 WRITES = {
     "CreateRole", "UpdateRole", "UpdateAssumeRolePolicy", "PutRolePolicy", "DeleteRolePolicy", "AttachRolePolicy",
     "DetachRolePolicy", "TagRole", "UntagRole", "PutRolePermissionsBoundary", "DeleteRolePermissionsBoundary",

@@ -7,6 +7,7 @@
 //! Plain threads and blocking sockets, so it works whatever runtime (if any) the test uses.
 
 pub mod log;
+mod pages;
 mod rules;
 mod visibility;
 mod wire;
@@ -34,6 +35,8 @@ struct State {
     rules: Mutex<Rules>,
     visibility: Mutex<Visibility>,
     latency: Mutex<Duration>,
+    /// Bulk reads answered this many roles a page (None: as moto answers, all at once).
+    page_size: Mutex<Option<usize>>,
     log: Mutex<Vec<Entry>>,
     stopping: AtomicBool,
 }
@@ -66,6 +69,7 @@ impl FaultProxy {
             rules: Mutex::new(Rules::new(seed)),
             visibility: Mutex::new(Visibility::default()),
             latency: Mutex::new(Duration::ZERO),
+            page_size: Mutex::new(None),
             log: Mutex::new(Vec::new()),
             stopping: AtomicBool::new(false),
         });
@@ -99,6 +103,12 @@ impl FaultProxy {
     /// `delay` after its CreateRole went through.
     pub fn delay_visibility(&self, delay: Duration) {
         lock(&self.state.visibility).set_delay(Some(delay));
+    }
+
+    /// ListRoles and GetAccountAuthorizationDetails answer `size` roles a page, with markers,
+    /// as real IAM may (moto answers everything in one page).
+    pub fn cut_pages(&self, size: usize) {
+        *lock(&self.state.page_size) = Some(size.max(1));
     }
 
     /// Every request waits this long before it is answered, on top of any fault's delay.
@@ -264,7 +274,7 @@ fn serve(state: &State, mut stream: TcpStream) {
                 Err(error)
             }
         },
-        Answer::Forward => match wire::forward(state.upstream_port, &request) {
+        Answer::Forward => match forward_paged(state, &action, request) {
             Ok((status, response)) => {
                 note_created(state, &action, role.as_deref(), status);
                 record(Answered::Forwarded { status });
@@ -276,6 +286,35 @@ fn serve(state: &State, mut stream: TcpStream) {
             }
         },
     };
+}
+
+/// Forwards to moto; a bulk read is cut to the proxy's page size when one is set.
+fn forward_paged(
+    state: &State,
+    action: &str,
+    request: wire::Request,
+) -> std::io::Result<(u16, Vec<u8>)> {
+    let size = *lock(&state.page_size);
+    let (Some(size), Some(list)) = (size, pages::list_element(action)) else {
+        return wire::forward(state.upstream_port, &request);
+    };
+    let (body, offset) = pages::take_marker(&request.body);
+    let head = request
+        .head
+        .iter()
+        .map(|line| {
+            if line.to_ascii_lowercase().starts_with("content-length:") {
+                format!("Content-Length: {}", body.len())
+            } else {
+                line.clone()
+            }
+        })
+        .collect();
+    let (status, response) = wire::forward(state.upstream_port, &wire::Request { head, body })?;
+    if status != 200 {
+        return Ok((status, response));
+    }
+    Ok((status, pages::cut(&response, list, offset, size)))
 }
 
 /// A role IAM cannot see yet answers NoSuchEntity before any rule is consulted.
