@@ -54,8 +54,9 @@ pub struct RunArgs {
     /// Watch only this namespace (default: all namespaces).
     #[arg(long, env = "ROLESMITH_WATCH_NAMESPACE")]
     pub watch_namespace: Option<String>,
-    /// How often an in-sync role is re-read to revert drift (e.g. 10m, 30s, 1h).
-    #[arg(long, env = "ROLESMITH_RESYNC_INTERVAL", default_value = "10m", value_parser = parse_duration)]
+    /// How stale drift may get: every interval one bulk read of the account finds the roles that
+    /// differ from their spec (e.g. 5m, 30s, 1h).
+    #[arg(long, env = "ROLESMITH_RESYNC_INTERVAL", default_value = "5m", value_parser = parse_duration)]
     pub resync_interval: Duration,
     /// IamRoles reconciled at the same time.
     #[arg(long, env = "ROLESMITH_CONCURRENCY", default_value_t = 4)]

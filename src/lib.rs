@@ -13,6 +13,7 @@ pub mod confine;
 pub mod consistency;
 pub mod controller;
 pub mod desired;
+pub mod drift;
 pub mod engine;
 pub mod error;
 pub mod iam;

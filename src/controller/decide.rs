@@ -28,8 +28,8 @@ pub struct Failure {
 /// When the object is looked at again.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Requeue {
-    /// At the drift-check interval: nothing to do before, or only the user can help.
-    Resync,
+    /// Left to the periodic drift check: nothing to do before, or only the user can help.
+    DriftCheck,
     /// With backoff: a transient failure.
     Retry,
 }
@@ -89,7 +89,7 @@ pub fn decide(
         events: events(prior, &next, &outcome, &attempt.changes),
         requeue: match outcome {
             Outcome::Retrying { .. } => Requeue::Retry,
-            _ => Requeue::Resync,
+            _ => Requeue::DriftCheck,
         },
         status: next,
     }

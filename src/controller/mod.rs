@@ -4,11 +4,13 @@
 
 mod decide;
 mod retry;
+mod sweeper;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
+use futures::TryStreamExt;
 use kube::api::{Api, Patch, PatchParams};
 use kube::core::{DeserializeGuard, error_boundary::InvalidObject};
 use kube::runtime::controller::{Action, Controller};
@@ -64,8 +66,6 @@ pub struct Context {
     pub metrics: Arc<Metrics>,
     pub settings: Settings,
     retry: retry::RetryState,
-    /// The watched objects, to size the resync to the fleet.
-    store: std::sync::OnceLock<reflector::Store<Guarded>>,
 }
 
 impl Context {
@@ -83,7 +83,6 @@ impl Context {
             metrics,
             settings,
             retry: retry::RetryState::default(),
-            store: std::sync::OnceLock::new(),
         }
     }
 
@@ -106,14 +105,12 @@ impl Context {
         )
     }
 
-    /// The resync interval, jittered ±10 % so roles do not all re-read IAM at the same moment,
-    /// and stretched when the fleet is so large that re-reading it every interval would use more
-    /// than half of the account's IAM rate: new and changed roles must never starve behind
-    /// drift checks.
-    fn resync(&self) -> Duration {
-        let roles = self.store.get().map(|store| store.len()).unwrap_or(0);
-        let interval = resync_interval(self.settings.resync, roles, self.settings.iam_rate_limit);
-        interval.mul_f64(0.9 + fastrand::f64() * 0.2)
+    /// The time to the next drift check. A sweep costs a few calls whatever the fleet; reading
+    /// `roles` one by one is stretched so it never takes more than half of the account's IAM
+    /// rate: new and changed roles must never starve behind drift checks.
+    fn resync_after(&self, swept: bool, roles: usize) -> Duration {
+        let stretched = resync_interval(self.settings.resync, roles, self.settings.iam_rate_limit);
+        sweeper::interval(self.settings.resync, swept, stretched)
     }
 }
 
@@ -133,10 +130,9 @@ pub async fn run(
         None => Api::all(ctx.client.clone()),
     };
     let (reader, writer) = reflector::store();
-    let _ = ctx.store.set(reader.clone());
     let watch_health = health.clone();
     // Our own status writes must not trigger reconciles: only a new generation, a finalizer
-    // change or a deletion does. Drift is caught by the resync requeue.
+    // change or a deletion does. Drift is the sweeper's to find.
     let triggers = predicates::generation
         .combine(predicates::finalizers)
         .combine(deleting);
@@ -145,9 +141,13 @@ pub async fn run(
         .inspect(move |event| watch_health.set_kube(event.is_ok()))
         .reflect(writer)
         .applied_objects()
+        .try_filter(|object| std::future::ready(needs_reconcile_now(object)))
         .predicate_filter(triggers, Default::default());
+    let (drifted, drift_triggers) = futures::channel::mpsc::unbounded();
+    let sweeper = sweeper::run(ctx.clone(), reader.clone(), drifted);
     let config = kube::runtime::controller::Config::default().concurrency(ctx.settings.concurrency);
-    Controller::for_stream(stream, reader)
+    let controller = Controller::for_stream(stream, reader)
+        .reconcile_on(drift_triggers)
         .with_config(config)
         .graceful_shutdown_on(shutdown)
         .run(reconcile, error_policy, ctx)
@@ -156,8 +156,30 @@ pub async fn run(
                 Ok((object, _)) => tracing::debug!(object = %object, "reconciled"),
                 Err(error) => tracing::debug!(%error, "reconcile ended in error"),
             }
-        })
-        .await;
+        });
+    // The sweeper never ends on its own: the controller's graceful shutdown ends both.
+    tokio::select! {
+        _ = controller => {}
+        _ = sweeper => {}
+    }
+}
+
+/// Whether an object seen by the watch needs a reconcile, or can be left to the drift check: an
+/// object whose status says its role matched this very generation is checked by the next sweep
+/// (right after start), so a restart of the operator does not re-read 10,000 roles one by one.
+fn needs_reconcile_now(object: &Guarded) -> bool {
+    let Ok(role) = &object.0 else {
+        return true;
+    };
+    let in_sync = role.status.as_ref().is_some_and(|status| {
+        status.observed_generation == role.metadata.generation
+            && crate::status::ready_condition(Some(status)).is_some_and(|c| {
+                c.status == "True" && c.observed_generation == role.metadata.generation
+            })
+    });
+    role.metadata.deletion_timestamp.is_some()
+        || !role.finalizers().iter().any(|f| f == FINALIZER)
+        || !in_sync
 }
 
 /// kube-apiserver bumps the generation when it marks an object with finalizers for deletion, but
@@ -317,7 +339,7 @@ async fn apply(role: Arc<IamRole>, ctx: &Context) -> Result<Action> {
                 tracing::info!(category = %error.category(), error = %error.message(), "blocked until the spec changes");
             }
             ctx.retry.forget_failures(&key, &uid);
-            Action::requeue(ctx.resync())
+            Action::await_change()
         }
     };
     if let Some(error) = &error {
@@ -463,7 +485,7 @@ async fn report_invalid(invalid: &InvalidObject, ctx: &Context) -> Result<Action
         };
         publish(&reference, ctx, &note).await;
     }
-    Ok(Action::requeue(ctx.resync()))
+    Ok(Action::await_change())
 }
 
 async fn write_status(role: &IamRole, ctx: &Context, next: &IamRoleStatus) -> Result<()> {

@@ -77,7 +77,7 @@ fn transitions() {
             stalled: "False",
             reconciling: "False",
             events: vec![("Synced", false)],
-            requeue: Requeue::Resync,
+            requeue: Requeue::DriftCheck,
             write: true,
         },
         Row {
@@ -88,7 +88,7 @@ fn transitions() {
             stalled: "False",
             reconciling: "False",
             events: vec![],
-            requeue: Requeue::Resync,
+            requeue: Requeue::DriftCheck,
             write: true,
         },
         Row {
@@ -99,7 +99,7 @@ fn transitions() {
             stalled: "False",
             reconciling: "False",
             events: vec![("Synced", false)],
-            requeue: Requeue::Resync,
+            requeue: Requeue::DriftCheck,
             write: true,
         },
         Row {
@@ -132,7 +132,7 @@ fn transitions() {
             stalled: "False",
             reconciling: "False",
             events: vec![("Synced", false)],
-            requeue: Requeue::Resync,
+            requeue: Requeue::DriftCheck,
             write: true,
         },
         Row {
@@ -143,7 +143,7 @@ fn transitions() {
             stalled: "True",
             reconciling: "False",
             events: vec![("IamRejected", true)],
-            requeue: Requeue::Resync,
+            requeue: Requeue::DriftCheck,
             write: true,
         },
         Row {
@@ -154,7 +154,7 @@ fn transitions() {
             stalled: "False",
             reconciling: "False",
             events: vec![("RiskySettings", true)],
-            requeue: Requeue::Resync,
+            requeue: Requeue::DriftCheck,
             write: true,
         },
         Row {
@@ -165,7 +165,7 @@ fn transitions() {
             stalled: "False",
             reconciling: "False",
             events: vec![],
-            requeue: Requeue::Resync,
+            requeue: Requeue::DriftCheck,
             write: true,
         },
         Row {

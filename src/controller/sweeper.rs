@@ -1,0 +1,110 @@
+//! The periodic drift check: every resync interval, one bulk read of the account
+//! ([`crate::iam::IamApi::sweep`]) instead of re-reading each role, and a reconcile only for the
+//! objects whose role differs from their spec. When the account is so small that reading the
+//! managed roles one by one costs fewer calls, or the bulk read fails (a policy without
+//! `iam:GetAccountAuthorizationDetails`, say), every object is reconciled the old way.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::channel::mpsc::UnboundedSender;
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::{Resource, ResourceExt};
+
+use super::{Context, Guarded, admissible_desired};
+use crate::desired;
+use crate::drift::{self, Managed};
+
+/// Runs until dropped: the controller's shutdown ends it.
+pub async fn run(
+    ctx: Arc<Context>,
+    store: Store<Guarded>,
+    trigger: UnboundedSender<ObjectRef<Guarded>>,
+) {
+    if store.wait_until_ready().await.is_err() {
+        return;
+    }
+    // Objects that were in sync when the operator stopped are not reconciled at start (see
+    // `needs_reconcile_now`): the first sweep, right away, is what checks them.
+    let mut roles_in_account: Option<usize> = None;
+    loop {
+        let managed = managed_roles(&ctx, &store);
+        let per_role = drift::per_role_calls(&managed);
+        let started = Instant::now();
+        let (swept, stale) = if managed.is_empty() {
+            (false, Vec::new())
+        } else if drift::sweep_pays_off(per_role, roles_in_account) {
+            let names: HashSet<&str> = managed.iter().map(|m| m.desired.name.as_str()).collect();
+            let wanted = |name: &str| names.contains(name);
+            match ctx.iam.sweep(&wanted).await {
+                Ok(sweep) => {
+                    roles_in_account = Some(sweep.roles_in_account);
+                    tracing::info!(
+                        managed = managed.len(),
+                        roles_in_account = sweep.roles_in_account,
+                        calls = sweep.calls,
+                        elapsed = ?started.elapsed(),
+                        "swept the account"
+                    );
+                    (
+                        true,
+                        drift::drifted(&managed, &sweep)
+                            .into_iter()
+                            .cloned()
+                            .collect(),
+                    )
+                }
+                Err(error) => {
+                    tracing::warn!(category = %error.category(), error = %error.message(), "account sweep failed; reading every role on its own instead");
+                    (false, managed.iter().map(|m| m.key.clone()).collect())
+                }
+            }
+        } else {
+            (false, managed.iter().map(|m| m.key.clone()).collect())
+        };
+        if !stale.is_empty() {
+            tracing::info!(
+                objects = stale.len(),
+                swept,
+                "reconciling roles that may differ from their spec"
+            );
+        }
+        for reference in stale {
+            if trigger.unbounded_send(reference).is_err() {
+                return;
+            }
+        }
+        tokio::time::sleep(ctx.resync_after(swept, managed.len())).await;
+    }
+}
+
+/// The roles the objects in the store manage, as their specs want them. Objects that are being
+/// deleted, cannot be read, or are refused by admission are left to their own reconciles.
+fn managed_roles(ctx: &Context, store: &Store<Guarded>) -> Vec<Managed<ObjectRef<Guarded>>> {
+    store
+        .state()
+        .into_iter()
+        .filter(|guarded| guarded.meta().deletion_timestamp.is_none())
+        .filter_map(|guarded| {
+            let role = guarded.0.as_ref().ok()?;
+            let desired = admissible_desired(role, &ctx.settings.confinement).ok()?;
+            let owner = desired::owner(&ctx.settings.cluster_id, role).ok()?;
+            let key =
+                ObjectRef::new(&role.name_any()).within(&role.namespace().unwrap_or_default());
+            Some(Managed {
+                key,
+                desired,
+                owner,
+                adopt: role.spec.adopt,
+            })
+        })
+        .collect()
+}
+
+/// How long to the next drift check: the configured interval (jittered ±10 % so several
+/// operators do not sweep in step), stretched only when roles are read one by one.
+pub fn interval(configured: Duration, swept: bool, stretched: Duration) -> Duration {
+    let base = if swept { configured } else { stretched };
+    base.mul_f64(0.9 + fastrand::f64() * 0.2)
+}
