@@ -58,6 +58,15 @@ pub struct RunArgs {
     /// differ from their spec (e.g. 5m, 30s, 1h).
     #[arg(long, env = "ROLESMITH_RESYNC_INTERVAL", default_value = "5m", value_parser = parse_duration)]
     pub resync_interval: Duration,
+    /// How the periodic drift check reads IAM: `auto` sweeps the account in bulk unless reading
+    /// the managed roles one by one costs fewer calls; `sweep` and `per-role` force one way.
+    #[arg(
+        long,
+        env = "ROLESMITH_DRIFT_CHECK",
+        value_enum,
+        default_value = "auto"
+    )]
+    pub drift_check: crate::drift::DriftCheck,
     /// IamRoles reconciled at the same time.
     #[arg(long, env = "ROLESMITH_CONCURRENCY", default_value_t = 4)]
     pub concurrency: u16,

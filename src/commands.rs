@@ -67,6 +67,7 @@ async fn run(args: RunArgs) -> ExitCode {
         cluster_id: args.cluster_id.clone(),
         namespace: args.watch_namespace.clone().filter(|n| !n.is_empty()),
         resync: args.resync_interval,
+        drift_check: args.drift_check,
         concurrency: args.concurrency,
         base_backoff: args.retry_base,
         max_backoff: args.retry_max,

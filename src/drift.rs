@@ -6,6 +6,16 @@ use crate::iam::sweep::PAGE_SIZE;
 use crate::model::{DesiredRole, Owner};
 use crate::plan;
 
+/// How the periodic drift check reads IAM.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum DriftCheck {
+    /// Sweep unless per-role reads cost fewer calls.
+    #[default]
+    Auto,
+    Sweep,
+    PerRole,
+}
+
 /// One managed role as its object wants it.
 #[derive(Clone, Debug)]
 pub struct Managed<K> {
@@ -49,10 +59,21 @@ pub fn sweep_calls(roles: usize) -> usize {
     2 * roles.div_ceil(PAGE_SIZE as usize).max(1)
 }
 
-/// Whether a sweep is cheaper than reading the managed roles one by one. Until a sweep has
-/// counted the account's roles, sweep: that is how they get counted.
-pub fn sweep_pays_off(per_role_calls: usize, roles_in_account: Option<usize>) -> bool {
-    roles_in_account.is_none_or(|roles| sweep_calls(roles) <= per_role_calls)
+/// Whether to sweep rather than read the managed roles one by one. `Auto` sweeps when that is
+/// no dearer; until a sweep has counted the account's roles it sweeps: that is how they get
+/// counted.
+pub fn sweep_pays_off(
+    mode: DriftCheck,
+    per_role_calls: usize,
+    roles_in_account: Option<usize>,
+) -> bool {
+    match mode {
+        DriftCheck::Sweep => true,
+        DriftCheck::PerRole => false,
+        DriftCheck::Auto => {
+            roles_in_account.is_none_or(|roles| sweep_calls(roles) <= per_role_calls)
+        }
+    }
 }
 
 #[cfg(test)]
@@ -165,10 +186,12 @@ mod tests {
         ];
         for (per_role, roles, want) in cases {
             assert_eq!(
-                sweep_pays_off(per_role, roles),
+                sweep_pays_off(DriftCheck::Auto, per_role, roles),
                 want,
                 "{per_role} vs {roles:?}"
             );
+            assert!(sweep_pays_off(DriftCheck::Sweep, per_role, roles));
+            assert!(!sweep_pays_off(DriftCheck::PerRole, per_role, roles));
         }
     }
 }

@@ -47,6 +47,8 @@ pub struct Settings {
     pub namespace: Option<String>,
     /// How often an in-sync role is re-read to catch drift.
     pub resync: Duration,
+    /// How the drift check reads IAM.
+    pub drift_check: crate::drift::DriftCheck,
     pub concurrency: u16,
     /// First retry delay after a transient failure; doubles up to `max_backoff`.
     pub base_backoff: Duration,

@@ -34,7 +34,7 @@ pub async fn run(
         let started = Instant::now();
         let (swept, stale) = if managed.is_empty() {
             (false, Vec::new())
-        } else if drift::sweep_pays_off(per_role, roles_in_account) {
+        } else if drift::sweep_pays_off(ctx.settings.drift_check, per_role, roles_in_account) {
             let names: HashSet<&str> = managed.iter().map(|m| m.desired.name.as_str()).collect();
             let wanted = |name: &str| names.contains(name);
             match ctx.iam.sweep(&wanted).await {

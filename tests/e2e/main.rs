@@ -20,3 +20,4 @@ mod rbac;
 mod replicas;
 mod restart;
 mod sandbox;
+mod sweep;
