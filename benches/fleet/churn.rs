@@ -1,0 +1,85 @@
+//! Memory under churn: IamRoles created and deleted in waves. The operator's per-object state
+//! (watch cache, retry state) must go with the objects: RSS after the last wave comes back to
+//! what it was after the first.
+
+use std::time::{Duration, Instant};
+
+use kube::api::Api;
+use rolesmith::api::IamRole;
+
+use super::harness::{OperatorOptions, World};
+use super::process;
+use super::scale::{NAMESPACE, client, create_all, delete_all, manifest, wait_until};
+
+pub struct Churn {
+    pub objects: usize,
+    pub waves: usize,
+    /// Operator RSS (KiB) after each wave's deletions settled.
+    pub rss_after_wave: Vec<u64>,
+    pub took: Duration,
+}
+
+pub async fn run(objects: usize, waves: usize) -> Churn {
+    let mut world = World::start_with_resync(Duration::from_secs(30)).await;
+    world.kill_operator();
+    world.start_operator_with(&OperatorOptions {
+        extra_args: vec![
+            "--iam-rate-limit".into(),
+            "0".into(),
+            "--concurrency".into(),
+            "16".into(),
+        ],
+        rust_log: Some("warn".into()),
+        ..OperatorOptions::default()
+    });
+    let api: Api<IamRole> = Api::namespaced(client(&world).await, NAMESPACE);
+    let started = Instant::now();
+    let mut rss_after_wave = Vec::new();
+    for wave in 0..waves {
+        let names: Vec<String> = (0..objects).map(|i| format!("churn-{wave}-{i}")).collect();
+        let manifests = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| manifest(n, i))
+            .collect();
+        create_all(&api, manifests).await;
+        wait_until(
+            &api,
+            "wave Ready",
+            Duration::from_secs(1800),
+            Duration::from_secs(2),
+            |list| {
+                list.len() == objects
+                    && list.iter().all(|o| {
+                        rolesmith::status::ready_condition(o.status.as_ref())
+                            .is_some_and(|c| c.status == "True")
+                    })
+            },
+        )
+        .await;
+        delete_all(&api, names).await;
+        wait_until(
+            &api,
+            "wave deleted",
+            Duration::from_secs(1800),
+            Duration::from_secs(2),
+            |list| list.is_empty(),
+        )
+        .await;
+        // Let the allocator settle before reading RSS.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let pid = world.operator.as_ref().expect("operator").pid();
+        rss_after_wave.push(process::usage(pid).rss_kib);
+        println!(
+            "churn wave {}/{waves}: {objects} created and deleted, operator RSS {:.1} MiB",
+            wave + 1,
+            *rss_after_wave.last().unwrap_or(&0) as f64 / 1024.0
+        );
+    }
+    Churn {
+        objects,
+        waves,
+        rss_after_wave,
+        took: started.elapsed(),
+    }
+}
