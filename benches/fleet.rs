@@ -11,7 +11,7 @@
 //! Prints figures; asserts only what must hold (every role Ready, drift repaired).
 
 #[path = "../tests/support/mod.rs"]
-#[allow(unused_imports, dead_code)]
+#[allow(unused_imports)]
 mod support;
 
 #[path = "../tests/e2e/harness.rs"]

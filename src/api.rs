@@ -111,9 +111,47 @@ pub struct IamRoleSpec {
     /// never taken over.
     #[serde(default)]
     pub adopt: bool,
+
+    /// `Manage` (default): rolesmith makes IAM match the spec. `Observe`: rolesmith only reads
+    /// the role, which must exist (it needs no ownership tag and never gets one), and reports in
+    /// `status.drift` how it differs from the spec; it never writes to IAM, and deleting the
+    /// object leaves the role alone. Switching to `Manage` on a role without rolesmith's tag
+    /// still needs `adopt: true`.
+    #[serde(default)]
+    pub management_policy: ManagementPolicy,
+
+    /// Tag keys owned by others (an organisation's tag policy, an SCP that forbids untagging):
+    /// rolesmith never removes, changes or sets them. Exact keys (case-insensitive, like IAM), or
+    /// a prefix ending in `*`. Adds to the operator's --ignore-tag-keys. A key matched here
+    /// cannot also be in `tags`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 50), inner(length(min = 1, max = 129)))]
+    pub ignore_tag_keys: Vec<String>,
 }
 
-pub use crate::model::DeletionPolicy;
+pub use crate::model::{DeletionPolicy, ManagementPolicy};
+
+/// One field in which the role in IAM differs from the spec.
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DriftEntry {
+    /// `trust`, `inlinePolicies.NAME`, `managedPolicyArns`, `tags.KEY`, `permissionsBoundary`,
+    /// `description` or `maxSessionDuration`.
+    pub field: String,
+    /// What differs, in a few words.
+    pub summary: String,
+}
+
+/// An out-of-band change rolesmith undid.
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Repair {
+    /// When the repair was made.
+    #[schemars(extend("format" = "date-time"))]
+    pub time: String,
+    /// The fields that had drifted (as in `drift`).
+    pub fields: Vec<String>,
+}
 
 /// What rolesmith last saw and did.
 #[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
@@ -135,10 +173,19 @@ pub struct IamRoleStatus {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(schema_with = "conditions_schema")]
     pub conditions: Vec<Condition>,
-    /// When IAM was last found to match the spec.
+    /// When a reconcile last found IAM matching the spec (a drift check that finds the role in
+    /// sync writes nothing, here included).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("format" = "date-time"))]
     pub last_sync_time: Option<String>,
+    /// How the role in IAM differs from the spec, one entry per field (at most 20): under
+    /// `Observe` everything that differs; under `Manage` what could not be repaired yet.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 20))]
+    pub drift: Vec<DriftEntry>,
+    /// The last out-of-band change rolesmith undid (`Manage` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_repair: Option<Repair>,
 }
 
 fn default_path() -> String {
@@ -186,7 +233,7 @@ fn conditions_schema(_: &mut SchemaGenerator) -> Schema {
             "type": "object",
             "required": ["type", "status", "lastTransitionTime", "reason", "message"],
             "properties": {
-                "type": { "type": "string", "description": "Ready, Reconciling, Stalled or Warnings." },
+                "type": { "type": "string", "description": "Ready, Reconciling, Stalled, Warnings or Drifted." },
                 "status": { "type": "string", "enum": ["True", "False", "Unknown"], "description": "Whether the condition holds." },
                 "observedGeneration": { "type": "integer", "format": "int64", "description": "The generation of the spec the condition was computed from." },
                 "lastTransitionTime": { "type": "string", "format": "date-time", "description": "When the status last changed." },

@@ -22,7 +22,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the operator: watch IamRoles and make IAM match them.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Print the IamRole CustomResourceDefinition as YAML.
     Crd,
     /// Show what `apply` would change in IAM, without changing anything. Exit code: 0 no changes,
@@ -58,6 +58,10 @@ pub struct RunArgs {
     /// differ from their spec (e.g. 5m, 30s, 1h).
     #[arg(long, env = "ROLESMITH_RESYNC_INTERVAL", default_value = "5m", value_parser = parse_duration)]
     pub resync_interval: Duration,
+    /// Tag keys owned by others (an organisation's tag policy, an SCP forbidding UntagRole):
+    /// never removed, changed or set on any role. Comma-separated exact keys or `prefix*`.
+    #[arg(long, env = "ROLESMITH_IGNORE_TAG_KEYS", value_delimiter = ',')]
+    pub ignore_tag_keys: Vec<String>,
     /// How the periodic drift check reads IAM: `auto` sweeps the account in bulk unless reading
     /// the managed roles one by one costs fewer calls; `sweep` and `per-role` force one way.
     #[arg(

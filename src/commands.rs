@@ -28,7 +28,7 @@ pub async fn dispatch(cli: Cli) -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Command::Run(args) => run(args).await,
+        Command::Run(args) => run(*args).await,
         Command::Plan(args) => files(args, Mode::DryRun).await,
         Command::Apply(args) => files(args, Mode::Execute).await,
     }
@@ -73,6 +73,7 @@ async fn run(args: RunArgs) -> ExitCode {
         max_backoff: args.retry_max,
         propagation_window: args.propagation_window,
         iam_rate_limit: args.aws.iam_rate_limit,
+        ignore_tag_keys: args.ignore_tag_keys.clone(),
         confinement: Confinement {
             name_prefix: args.role_name_prefix.clone(),
             path_prefix: args.role_path_prefix.clone(),

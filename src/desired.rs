@@ -92,6 +92,7 @@ pub fn desired_role(role: &IamRole) -> Result<DesiredRole> {
         managed_policy_arns: spec.managed_policy_arns.clone(),
         permissions_boundary: spec.permissions_boundary.clone(),
         tags: spec.tags.clone(),
+        ignored_tag_keys: spec.ignore_tag_keys.clone(),
     })
 }
 

@@ -1,10 +1,142 @@
 //! The periodic drift check, decided over plain data: which managed roles differ from their spec
 //! according to one bulk read of the account, and whether the bulk read is worth its calls.
 
+use std::collections::BTreeSet;
+
+use crate::error::truncate;
 use crate::iam::Sweep;
 use crate::iam::sweep::PAGE_SIZE;
-use crate::model::{DesiredRole, Owner};
+use crate::model::{DesiredRole, OWNER_TAG_KEY, ObservedRole, Owner};
 use crate::plan;
+use crate::policy::equivalent;
+
+/// Status lists at most this many differences; the last entry then says how many more.
+pub const MAX_DIFFERENCES: usize = 20;
+
+/// One field in which IAM differs from the spec.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Difference {
+    pub field: String,
+    pub summary: String,
+}
+
+fn difference(field: impl Into<String>, summary: impl Into<String>) -> Difference {
+    Difference {
+        field: field.into(),
+        summary: summary.into(),
+    }
+}
+
+/// How the role in IAM differs from the spec, field by field, compared as the plan compares
+/// (documents by meaning, attachments as a set). rolesmith's ownership tag, `aws:` tags and keys
+/// owned by others are not differences.
+pub fn differences(desired: &DesiredRole, observed: &ObservedRole) -> Vec<Difference> {
+    let mut found = Vec::new();
+    if !equivalent(&desired.assume_role_policy, &observed.assume_role_policy) {
+        found.push(difference(
+            "trust",
+            "the trust policy in IAM differs from the spec",
+        ));
+    }
+    let names: BTreeSet<&String> = desired
+        .inline_policies
+        .keys()
+        .chain(observed.inline_policies.keys())
+        .collect();
+    for name in names {
+        let summary = match (
+            desired.inline_policies.get(name),
+            observed.inline_policies.get(name),
+        ) {
+            (Some(_), None) => "missing in IAM",
+            (None, Some(_)) => "in IAM but not in the spec",
+            (Some(want), Some(have)) if !equivalent(want, have) => "the document in IAM differs",
+            _ => continue,
+        };
+        found.push(difference(format!("inlinePolicies.{name}"), summary));
+    }
+    let want: BTreeSet<&String> = desired.managed_policy_arns.iter().collect();
+    let have: BTreeSet<&String> = observed.managed_policy_arns.iter().collect();
+    if want != have {
+        let list = |arns: Vec<&&String>| {
+            arns.iter()
+                .map(|a| a.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let missing = list(want.difference(&have).collect());
+        let extra = list(have.difference(&want).collect());
+        let summary = match (missing.is_empty(), extra.is_empty()) {
+            (false, false) => {
+                format!("not attached: {missing}; attached but not in the spec: {extra}")
+            }
+            (false, true) => format!("not attached: {missing}"),
+            _ => format!("attached but not in the spec: {extra}"),
+        };
+        found.push(difference("managedPolicyArns", summary));
+    }
+    let ignored = |key: &str| {
+        key.eq_ignore_ascii_case(OWNER_TAG_KEY)
+            || key.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("aws:"))
+            || plan::is_ignored(key, &desired.ignored_tag_keys)
+    };
+    let keys: BTreeSet<&String> = desired.tags.keys().chain(observed.tags.keys()).collect();
+    for key in keys.into_iter().filter(|k| !ignored(k)) {
+        let summary = match (desired.tags.get(key), observed.tags.get(key)) {
+            (Some(want), None) => format!("missing in IAM (spec: {})", shown(want)),
+            (None, Some(have)) => format!("in IAM ({}) but not in the spec", shown(have)),
+            (Some(want), Some(have)) if want != have => {
+                format!("IAM has {}, the spec {}", shown(have), shown(want))
+            }
+            _ => continue,
+        };
+        found.push(difference(format!("tags.{key}"), summary));
+    }
+    if desired.permissions_boundary != observed.permissions_boundary {
+        let show = |b: &Option<String>| b.clone().unwrap_or_else(|| "none".into());
+        found.push(difference(
+            "permissionsBoundary",
+            format!(
+                "IAM has {}, the spec {}",
+                show(&observed.permissions_boundary),
+                show(&desired.permissions_boundary)
+            ),
+        ));
+    }
+    if desired.description != observed.description {
+        found.push(difference(
+            "description",
+            format!(
+                "IAM has {}, the spec {}",
+                shown(&observed.description),
+                shown(&desired.description)
+            ),
+        ));
+    }
+    if desired.max_session_duration != observed.max_session_duration {
+        found.push(difference(
+            "maxSessionDuration",
+            format!(
+                "IAM has {} s, the spec {} s",
+                observed.max_session_duration, desired.max_session_duration
+            ),
+        ));
+    }
+    bounded(found)
+}
+
+fn shown(text: &str) -> String {
+    format!("{:?}", truncate(text, 40))
+}
+
+fn bounded(mut found: Vec<Difference>) -> Vec<Difference> {
+    if found.len() > MAX_DIFFERENCES {
+        let more = found.len() - (MAX_DIFFERENCES - 1);
+        found.truncate(MAX_DIFFERENCES - 1);
+        found.push(difference("…", format!("{more} more differences")));
+    }
+    found
+}
 
 /// How the periodic drift check reads IAM.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -24,6 +156,9 @@ pub struct Managed<K> {
     pub desired: DesiredRole,
     pub owner: Owner,
     pub adopt: bool,
+    /// `Observe`: only a change in how IAM differs from the spec is news, given the fields the
+    /// object's status already lists.
+    pub observed_drift: Option<Vec<String>>,
 }
 
 /// The objects whose role needs a reconcile: missing from the sweep (gone, or created after it
@@ -33,11 +168,20 @@ pub fn drifted<'a, K>(managed: &'a [Managed<K>], sweep: &Sweep) -> Vec<&'a K> {
         .iter()
         .filter(|m| {
             let observed = sweep.roles.get(&m.desired.name);
-            observed.is_none()
-                || !matches!(
+            match (observed, &m.observed_drift) {
+                (None, _) => true,
+                (Some(observed), Some(known)) => {
+                    let fields: Vec<String> = differences(&m.desired, observed)
+                        .into_iter()
+                        .map(|d| d.field)
+                        .collect();
+                    &fields != known
+                }
+                (Some(_), None) => !matches!(
                     plan::plan_apply(&m.desired, observed, &m.owner, m.adopt),
                     Ok(ops) if ops.is_empty()
-                )
+                ),
+            }
         })
         .map(|m| &m.key)
         .collect()
@@ -92,6 +236,7 @@ mod tests {
             desired,
             owner: owner(),
             adopt: false,
+            observed_drift: None,
         }
     }
 
@@ -150,6 +295,28 @@ mod tests {
     }
 
     #[test]
+    fn observed_roles_trigger_only_on_news() {
+        let mut quiet = managed("quiet");
+        quiet.observed_drift = Some(vec!["description".into()]);
+        let mut news = managed("news");
+        news.observed_drift = Some(vec![]);
+        let sweep = Sweep {
+            roles: HashMap::from([
+                seen("quiet", |r| r.description = "by hand".into()),
+                seen("news", |r| r.description = "by hand".into()),
+            ]),
+            roles_in_account: 2,
+            calls: 2,
+        };
+        let fleet = [quiet, news];
+        let drifted: Vec<&str> = drifted(&fleet, &sweep)
+            .into_iter()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(drifted, ["news"]);
+    }
+
+    #[test]
     fn costs() {
         let cases = [
             (0, 2),
@@ -193,5 +360,101 @@ mod tests {
             assert!(sweep_pays_off(DriftCheck::Sweep, per_role, roles));
             assert!(!sweep_pays_off(DriftCheck::PerRole, per_role, roles));
         }
+    }
+
+    #[test]
+    fn differences_field_by_field() {
+        let in_sync = observed();
+        assert_eq!(differences(&desired(), &in_sync), vec![], "in sync");
+        type Change = fn(&mut crate::model::ObservedRole);
+        let cases: Vec<(&str, Change, Vec<&str>)> = vec![
+            (
+                "reformatted documents are not drift",
+                |o| {
+                    let doc = o.inline_policies["logs"].replace(',', ", ");
+                    o.inline_policies.insert("logs".into(), doc);
+                    o.managed_policy_arns.reverse();
+                },
+                vec![],
+            ),
+            (
+                "trust",
+                |o| o.assume_role_policy = o.assume_role_policy.replace("ec2", "lambda"),
+                vec!["trust"],
+            ),
+            (
+                "inline changed, removed, added",
+                |o| {
+                    o.inline_policies
+                        .insert("logs".into(), o.inline_policies["s3"].clone());
+                    o.inline_policies.remove("s3");
+                    o.inline_policies.insert("extra".into(), "{}".into());
+                },
+                vec![
+                    "inlinePolicies.extra",
+                    "inlinePolicies.logs",
+                    "inlinePolicies.s3",
+                ],
+            ),
+            (
+                "managed",
+                |o| {
+                    o.managed_policy_arns.pop();
+                },
+                vec!["managedPolicyArns"],
+            ),
+            (
+                "tags, but not owner or aws: ones",
+                |o| {
+                    o.tags.insert("team".into(), "b".into());
+                    o.tags
+                        .insert("aws:cloudformation:stack-name".into(), "s".into());
+                    o.tags.remove(OWNER_TAG_KEY);
+                },
+                vec!["tags.team"],
+            ),
+            (
+                "boundary",
+                |o| o.permissions_boundary = None,
+                vec!["permissionsBoundary"],
+            ),
+            (
+                "description and session",
+                |o| {
+                    o.description = "x".into();
+                    o.max_session_duration = 7200;
+                },
+                vec!["description", "maxSessionDuration"],
+            ),
+        ];
+        for (name, change, want) in cases {
+            let mut o = observed();
+            change(&mut o);
+            let got: Vec<String> = differences(&desired(), &o)
+                .into_iter()
+                .map(|d| d.field)
+                .collect();
+            assert_eq!(got, want, "{name}");
+        }
+    }
+
+    #[test]
+    fn tags_owned_by_others_are_not_drift() {
+        let mut want = desired();
+        want.ignored_tag_keys = vec!["org:*".into()];
+        let mut o = observed();
+        o.tags.insert("org:cost-center".into(), "42".into());
+        assert_eq!(differences(&want, &o), vec![]);
+    }
+
+    #[test]
+    fn differences_are_bounded() {
+        let mut o = observed();
+        for i in 0..30 {
+            o.tags.insert(format!("extra{i:02}"), "x".into());
+        }
+        let found = differences(&desired(), &o);
+        assert_eq!(found.len(), MAX_DIFFERENCES);
+        assert_eq!(found[MAX_DIFFERENCES - 1].summary, "11 more differences");
     }
 }

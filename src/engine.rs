@@ -4,6 +4,7 @@
 //! the next call, and the ownership tag written by CreateRole itself means a role never exists
 //! unclaimed.
 
+use crate::drift::{self, Difference};
 use crate::error::{Error, Result};
 use crate::iam::IamApi;
 use crate::model::{DeletionPolicy, DesiredRole, IamOp, ObservedRole, Owner};
@@ -24,6 +25,8 @@ pub struct ApplyReport {
     pub warnings: Vec<String>,
     /// Whether the role existed before.
     pub existed: bool,
+    /// How the role differed from the spec before this apply (empty for a new role).
+    pub differences: Vec<Difference>,
 }
 
 /// An apply that failed part-way: what it did before the failure still counts (a role created
@@ -66,11 +69,16 @@ pub async fn apply(
 ) -> Result<ApplyReport, ApplyFailure> {
     let mut problems = validate::validate_desired(desired);
     problems.extend(owner_problems(owner));
+    problems.extend(ignored_tag_problems(desired));
     if !problems.is_empty() {
         return Err(Error::InvalidSpec(problems).into());
     }
     let account = iam.caller_account().await?;
     let observed = iam.get_role(&desired.name).await?;
+    let differences = observed
+        .as_ref()
+        .map(|o| drift::differences(desired, o))
+        .unwrap_or_default();
     let ops = plan::plan_apply(desired, observed.as_ref(), owner, adopt).map_err(plan_error)?;
     let owned = observed
         .as_ref()
@@ -81,6 +89,7 @@ pub async fn apply(
         role_arn: owned.map(|o| o.arn.clone()),
         role_id: owned.map(|o| o.role_id.clone()),
         ops,
+        differences,
     };
     if mode == Mode::DryRun {
         return Ok(report);
@@ -178,6 +187,53 @@ fn not_visible_yet(role: &str, what: &str) -> Error {
         category: crate::error::Category::IamTransient,
         retry_after: None,
     }
+}
+
+/// What watching a role (`Observe`) found.
+#[derive(Clone, Debug, Default)]
+pub struct ObserveReport {
+    pub role_arn: String,
+    pub role_id: String,
+    pub warnings: Vec<String>,
+    pub differences: Vec<Difference>,
+}
+
+/// Reads the role and says how it differs from `desired`: never a write, and no ownership
+/// needed. A role that does not exist is an error: there is nothing to observe.
+pub async fn observe(iam: &dyn IamApi, desired: &DesiredRole) -> Result<ObserveReport> {
+    let mut problems = validate::validate_desired(desired);
+    problems.extend(ignored_tag_problems(desired));
+    if !problems.is_empty() {
+        return Err(Error::InvalidSpec(problems));
+    }
+    let account = iam.caller_account().await?;
+    let Some(observed) = iam.get_role(&desired.name).await? else {
+        return Err(Error::RoleNotFound(format!(
+            "IAM role {} does not exist; managementPolicy Observe only watches an existing role: create it, or set managementPolicy: Manage to have rolesmith create it",
+            desired.name
+        )));
+    };
+    Ok(ObserveReport {
+        differences: drift::differences(desired, &observed),
+        warnings: validate::warnings(desired, Some(&account)),
+        role_arn: observed.arn,
+        role_id: observed.role_id,
+    })
+}
+
+/// A tag in the spec whose key belongs to others would be set by rolesmith and then never
+/// maintained: a contradiction the user must resolve.
+fn ignored_tag_problems(desired: &DesiredRole) -> Vec<String> {
+    desired
+        .tags
+        .keys()
+        .filter(|key| plan::is_ignored(key, &desired.ignored_tag_keys))
+        .map(|key| {
+            format!(
+                "spec.tags.{key}: the key is owned by others (spec.ignoreTagKeys or the operator's --ignore-tag-keys), so rolesmith never sets it; remove it from spec.tags or from the ignored keys"
+            )
+        })
+        .collect()
 }
 
 /// What a delete found and did.

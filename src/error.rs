@@ -12,6 +12,8 @@ pub enum Category {
     OwnershipConflict,
     /// The role name or path is outside what the object's namespace may use.
     Forbidden,
+    /// An observed (`Observe`) role does not exist in IAM.
+    RoleNotFound,
     /// IAM refused the request as invalid (ValidationError, MalformedPolicyDocument, …).
     IamRejected,
     /// An IAM quota (LimitExceeded).
@@ -27,10 +29,11 @@ pub enum Category {
 }
 
 impl Category {
-    pub const ALL: [Category; 9] = [
+    pub const ALL: [Category; 10] = [
         Category::InvalidSpec,
         Category::OwnershipConflict,
         Category::Forbidden,
+        Category::RoleNotFound,
         Category::IamRejected,
         Category::IamLimitExceeded,
         Category::IamAccessDenied,
@@ -44,6 +47,7 @@ impl Category {
             Category::InvalidSpec => "InvalidSpec",
             Category::OwnershipConflict => "OwnershipConflict",
             Category::Forbidden => "OutsideNamespaceRoles",
+            Category::RoleNotFound => "RoleNotFound",
             Category::IamRejected => "IamRejected",
             Category::IamLimitExceeded => "IamLimitExceeded",
             Category::IamAccessDenied => "IamAccessDenied",
@@ -79,6 +83,9 @@ pub enum Error {
     #[error("{0}")]
     OwnershipConflict(String),
 
+    #[error("{0}")]
+    RoleNotFound(String),
+
     #[error("not allowed in this namespace: {}", .0.join("; "))]
     Forbidden(Vec<String>),
 
@@ -105,6 +112,7 @@ impl Error {
         match self {
             Error::InvalidSpec(_) => Category::InvalidSpec,
             Error::OwnershipConflict(_) => Category::OwnershipConflict,
+            Error::RoleNotFound(_) => Category::RoleNotFound,
             Error::Forbidden(_) => Category::Forbidden,
             Error::Iam { category, .. } => *category,
             Error::Kube(_) => Category::Kube,

@@ -45,6 +45,27 @@ pub enum DeletionPolicy {
     Retain,
 }
 
+/// Whether rolesmith changes the role or only watches it. (Variant notes are plain comments, as
+/// for [`DeletionPolicy`].)
+#[derive(
+    serde::Deserialize,
+    serde::Serialize,
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    schemars::JsonSchema,
+)]
+pub enum ManagementPolicy {
+    // Make IAM match the spec.
+    #[default]
+    Manage,
+    // Read and report, never write.
+    Observe,
+}
+
 /// What the user asked for, after defaults, ready to send to IAM.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DesiredRole {
@@ -62,6 +83,9 @@ pub struct DesiredRole {
     pub permissions_boundary: Option<String>,
     /// The user's tags. The ownership tag is not in here: the plan adds it.
     pub tags: BTreeMap<String, String>,
+    /// Tag keys owned by others, never removed, changed or set: exact keys or `prefix*`,
+    /// case-insensitive.
+    pub ignored_tag_keys: Vec<String>,
 }
 
 /// What IAM has for a role, as read by the IAM adapter (documents already URL-decoded).

@@ -13,6 +13,8 @@ pub const READY: &str = "Ready";
 pub const RECONCILING: &str = "Reconciling";
 pub const STALLED: &str = "Stalled";
 pub const WARNINGS: &str = "Warnings";
+/// True while IAM differs from the spec (`status.drift` lists how).
+pub const DRIFTED: &str = "Drifted";
 
 /// How a reconcile ended, as far as the user is concerned.
 #[derive(Clone, Debug, PartialEq)]
@@ -81,10 +83,18 @@ pub fn next_status(
     } else {
         cond(WARNINGS, true, "RiskySettings", &warnings.join("; "))
     };
-    let conditions = [ready, reconciling, stalled, warning]
+    let mut conditions: Vec<Condition> = [ready, reconciling, stalled, warning]
         .into_iter()
         .map(|draft| draft.into_condition(&previous.conditions, generation, now))
         .collect();
+    // Conditions set by others (Drifted) stay until they set them again.
+    conditions.extend(
+        previous
+            .conditions
+            .iter()
+            .filter(|c| ![READY, RECONCILING, STALLED, WARNINGS].contains(&c.type_.as_str()))
+            .cloned(),
+    );
 
     let synced = matches!(outcome, Outcome::Synced { .. });
     IamRoleStatus {
@@ -98,6 +108,8 @@ pub fn next_status(
         } else {
             previous.last_sync_time
         },
+        drift: previous.drift,
+        last_repair: previous.last_repair,
     }
 }
 
@@ -142,6 +154,26 @@ impl Draft {
             observed_generation: generation,
             last_transition_time: since,
         }
+    }
+}
+
+/// Sets one condition, keeping its `lastTransitionTime` when its status does not change.
+pub fn set_condition(
+    status: &mut IamRoleStatus,
+    kind: &'static str,
+    value: bool,
+    reason: &str,
+    message: &str,
+    now: jiff::Timestamp,
+) {
+    let condition = cond(kind, value, reason, message).into_condition(
+        &status.conditions,
+        status.observed_generation,
+        now,
+    );
+    match status.conditions.iter_mut().find(|c| c.type_ == kind) {
+        Some(existing) => *existing = condition,
+        None => status.conditions.push(condition),
     }
 }
 

@@ -449,6 +449,7 @@ mod tests {
             managed_policy_arns: vec!["arn:aws:iam::aws:policy/ReadOnlyAccess".into()],
             permissions_boundary: None,
             tags: BTreeMap::from([("team".to_string(), "payments".to_string())]),
+            ignored_tag_keys: Vec::new(),
         }
     }
 

@@ -36,6 +36,7 @@ pub fn run() {
             managed_policy_arns: vec!["arn:aws:iam::aws:policy/ReadOnlyAccess".into()],
             permissions_boundary: None,
             tags: tags.clone(),
+            ignored_tag_keys: Vec::new(),
         };
         // What IAM answers: reformatted (spaces, reordered lists), as after a round trip.
         let mut observed_tags = tags;

@@ -1,7 +1,8 @@
 //! What one reconcile's result means for the object: its next status, the Events announcing the
 //! change, and when to look again. Pure, so every transition is a row in a table.
 
-use crate::api::IamRoleStatus;
+use crate::api::{DriftEntry, IamRoleStatus, Repair};
+use crate::drift::Difference;
 use crate::error::Category;
 use crate::status::{self, Outcome, RoleIdentity};
 
@@ -17,12 +18,34 @@ pub struct Attempt {
     pub warnings: Option<Vec<String>>,
     /// Why it did not finish, if it did not.
     pub failure: Option<Failure>,
+    /// How IAM differed from the spec when the reconcile read it.
+    pub differences: Vec<Difference>,
+    /// `Observe`: the role is only read.
+    pub observing: bool,
+    /// The spec changed since the status was written: differences are the user's edit, not
+    /// drift.
+    pub spec_changed: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Failure {
     pub category: Category,
     pub message: String,
+    /// How long IAM asked to wait before the next attempt.
+    pub retry_after: Option<std::time::Duration>,
+}
+
+impl From<&crate::error::Error> for Failure {
+    fn from(error: &crate::error::Error) -> Failure {
+        Failure {
+            category: error.category(),
+            message: error.message(),
+            retry_after: match error {
+                crate::error::Error::Iam { retry_after, .. } => *retry_after,
+                _ => None,
+            },
+        }
+    }
 }
 
 /// When the object is looked at again.
@@ -82,16 +105,137 @@ pub fn decide(
     if attempt.warnings.is_none() {
         keep_prior_warnings(prior, &mut next);
     }
+    let drift_before = next.drift.clone();
+    record_drift(attempt, &mut next, now);
+    let drift_notes = drift_notes(attempt, &drift_before, &next);
     let sync_time_moved =
         prior.and_then(|s| s.last_sync_time.as_ref()) != next.last_sync_time.as_ref();
     Decision {
         write_status: status::differs_materially(prior, &next) || sync_time_moved,
-        events: events(prior, &next, &outcome, &attempt.changes),
+        events: events(prior, &next, &outcome, &attempt.changes)
+            .into_iter()
+            .map(|note| observed_note(attempt, note))
+            .chain(drift_notes)
+            .collect(),
         requeue: match outcome {
             Outcome::Retrying { .. } => Requeue::Retry,
             _ => Requeue::DriftCheck,
         },
         status: next,
+    }
+}
+
+/// `status.drift`, `lastRepair` and the Drifted condition. Under `Observe` drift is everything
+/// that differs; under `Manage` a successful reconcile repaired it (and, unless the spec itself
+/// changed, records the repair), a failed one leaves what it found.
+fn record_drift(attempt: &Attempt, next: &mut IamRoleStatus, now: jiff::Timestamp) {
+    let entries = |found: &[Difference]| -> Vec<DriftEntry> {
+        found
+            .iter()
+            .map(|d| DriftEntry {
+                field: d.field.clone(),
+                summary: d.summary.clone(),
+            })
+            .collect()
+    };
+    let repaired = !attempt.observing && attempt.failure.is_none();
+    if attempt.observing || (attempt.failure.is_some() && !attempt.differences.is_empty()) {
+        next.drift = entries(&attempt.differences);
+    } else if repaired {
+        next.drift.clear();
+    }
+    if repaired && !attempt.spec_changed && !attempt.differences.is_empty() {
+        next.last_repair = Some(Repair {
+            time: now.to_string(),
+            fields: attempt
+                .differences
+                .iter()
+                .map(|d| d.field.clone())
+                .collect(),
+        });
+    }
+    if attempt.observing && attempt.failure.is_none() {
+        for condition in &mut next.conditions {
+            if condition.type_ == status::READY {
+                condition.reason = "Observed".into();
+                condition.message = if next.drift.is_empty() {
+                    "the role is observed (never changed) and matches the spec".into()
+                } else {
+                    "the role is observed (never changed); it differs from the spec: see status.drift".into()
+                };
+            }
+        }
+    }
+    let fields: Vec<&str> = next.drift.iter().map(|d| d.field.as_str()).collect();
+    let drifted = if fields.is_empty() {
+        (
+            false,
+            "InSync".to_string(),
+            "IAM matches the spec".to_string(),
+        )
+    } else {
+        (
+            true,
+            "Drifted".to_string(),
+            format!("IAM differs from the spec in: {}", fields.join(", ")),
+        )
+    };
+    status::set_condition(
+        next,
+        status::DRIFTED,
+        drifted.0,
+        &drifted.1,
+        &drifted.2,
+        now,
+    );
+}
+
+/// A Drift Event when rolesmith finds out-of-band changes: under `Observe` each time the set of
+/// drifted fields changes, under `Manage` when it repairs them.
+fn drift_notes(attempt: &Attempt, before: &[DriftEntry], after: &IamRoleStatus) -> Vec<Note> {
+    let fields = |entries: &[DriftEntry]| -> Vec<String> {
+        entries.iter().map(|d| d.field.clone()).collect()
+    };
+    if attempt.observing {
+        if after.drift.is_empty() || fields(before) == fields(&after.drift) {
+            return Vec::new();
+        }
+        return vec![Note {
+            warning: true,
+            reason: "Drift".into(),
+            action: "Observe",
+            text: format!(
+                "IAM differs from the spec (observed, not changed) in: {}",
+                fields(&after.drift).join(", ")
+            ),
+        }];
+    }
+    if attempt.failure.is_none() && !attempt.spec_changed && !attempt.differences.is_empty() {
+        let repaired: Vec<&str> = attempt
+            .differences
+            .iter()
+            .map(|d| d.field.as_str())
+            .collect();
+        return vec![Note {
+            warning: true,
+            reason: "Drift".into(),
+            action: "Repair",
+            text: format!("undid out-of-band changes to: {}", repaired.join(", ")),
+        }];
+    }
+    Vec::new()
+}
+
+/// Under `Observe`, "in sync" means "read and reported": say so.
+fn observed_note(attempt: &Attempt, note: Note) -> Note {
+    if !attempt.observing || note.reason != "Synced" {
+        return note;
+    }
+    Note {
+        reason: "Observed".into(),
+        action: "Observe",
+        text: "the role is observed; rolesmith never changes it".into(),
+        ..note
     }
 }
 

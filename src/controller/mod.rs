@@ -28,7 +28,7 @@ use crate::desired;
 use crate::engine::{self, ApplyFailure, Mode};
 use crate::error::{Category, Error, Result};
 use crate::iam::IamApi;
-use crate::model::DeletionPolicy;
+use crate::model::{DeletionPolicy, ManagementPolicy};
 use crate::status::RoleIdentity;
 use crate::telemetry::{Health, Metrics};
 
@@ -57,6 +57,8 @@ pub struct Settings {
     pub propagation_window: Duration,
     /// Which role names and paths each namespace may use.
     pub confinement: Confinement,
+    /// Tag keys owned by others, for every IamRole (`--ignore-tag-keys`).
+    pub ignore_tag_keys: Vec<String>,
     /// The account's IAM calls per second (0: unlimited), to keep resyncs within budget.
     pub iam_rate_limit: f64,
 }
@@ -94,11 +96,7 @@ impl Context {
         self.retry.len()
     }
 
-    fn retry_delay(&self, key: &str, error: &Error) -> Duration {
-        let at_least = match error {
-            Error::Iam { retry_after, .. } => *retry_after,
-            _ => None,
-        };
+    fn retry_delay(&self, key: &str, at_least: Option<Duration>) -> Duration {
         self.retry.next_delay(
             key,
             self.settings.base_backoff,
@@ -255,7 +253,11 @@ fn error_policy(role: Arc<Guarded>, error: &Error, ctx: Arc<Context>) -> Action 
         meta.namespace.clone().unwrap_or_default(),
         meta.name.clone().unwrap_or_default()
     );
-    let delay = ctx.retry_delay(&key, error);
+    let at_least = match error {
+        Error::Iam { retry_after, .. } => *retry_after,
+        _ => None,
+    };
+    let delay = ctx.retry_delay(&key, at_least);
     tracing::warn!(object = %key, category = %error.category(), error = %error.message(), ?delay, "reconcile failed; retrying");
     Action::requeue(delay)
 }
@@ -284,8 +286,47 @@ fn managed_role_name(role: &IamRole) -> Result<String> {
 async fn apply(role: Arc<IamRole>, ctx: &Context) -> Result<Action> {
     let key = object_key(&role);
     let uid = role.uid().unwrap_or_default();
-    let owner = desired::owner(&ctx.settings.cluster_id, &role)?;
-    let (name, result) = match admissible_desired(&role, &ctx.settings.confinement) {
+    let attempt = match role.spec.management_policy {
+        ManagementPolicy::Manage => manage(&role, ctx, &uid).await?,
+        ManagementPolicy::Observe => observe(&role, ctx).await,
+    };
+    let error = attempt.failure.clone();
+    let decision = decide(
+        &attempt,
+        role.status.as_ref(),
+        role.metadata.generation,
+        jiff::Timestamp::now(),
+    );
+    let action = match (&error, decision.requeue) {
+        (Some(failure), Requeue::Retry) => {
+            let delay = ctx.retry_delay(&key, failure.retry_after);
+            tracing::warn!(category = %failure.category, error = %failure.message, ?delay, "transient failure; retrying");
+            Action::requeue(delay)
+        }
+        (failure, _) => {
+            if let Some(failure) = failure {
+                tracing::info!(category = %failure.category, error = %failure.message, "blocked until the spec changes");
+            }
+            ctx.retry.forget_failures(&key, &uid);
+            Action::await_change()
+        }
+    };
+    if let Some(failure) = &error {
+        ctx.metrics.failed(failure.category);
+    }
+    for note in &decision.events {
+        publish(&role.object_ref(&()), ctx, note).await;
+    }
+    if decision.write_status {
+        write_status(&role, ctx, &decision.status).await?;
+    }
+    Ok(action)
+}
+
+/// Makes IAM match the spec, and says what happened.
+async fn manage(role: &IamRole, ctx: &Context, uid: &str) -> Result<Attempt> {
+    let owner = desired::owner(&ctx.settings.cluster_id, role)?;
+    let (name, result) = match admissible_desired(role, &ctx.settings) {
         Ok(desired) => {
             let result = engine::apply(
                 ctx.iam.as_ref(),
@@ -305,11 +346,11 @@ async fn apply(role: Arc<IamRole>, ctx: &Context) -> Result<Action> {
             failure.report,
             Some(
                 ctx.retry
-                    .patience(&uid, failure.error, ctx.settings.propagation_window),
+                    .patience(uid, failure.error, ctx.settings.propagation_window),
             ),
         ),
     };
-    let attempt = Attempt {
+    Ok(Attempt {
         // A name goes into status only once a role of that name exists and is this object's:
         // status.roleName decides what deletion removes.
         role: RoleIdentity {
@@ -319,52 +360,58 @@ async fn apply(role: Arc<IamRole>, ctx: &Context) -> Result<Action> {
         },
         changes: report.ops.iter().map(|op| op.action()).collect(),
         warnings: (error.is_none() || !report.warnings.is_empty()).then_some(report.warnings),
-        failure: error.as_ref().map(|error| Failure {
-            category: error.category(),
-            message: error.message(),
-        }),
+        failure: error.as_ref().map(Failure::from),
+        differences: report.differences,
+        observing: false,
+        spec_changed: spec_changed(role),
+    })
+}
+
+/// Reads the role and reports how it differs; never writes to IAM.
+async fn observe(role: &IamRole, ctx: &Context) -> Attempt {
+    let result = match admissible_desired(role, &ctx.settings) {
+        Ok(desired) => engine::observe(ctx.iam.as_ref(), &desired)
+            .await
+            .map(|report| (desired.name, report)),
+        Err(error) => Err(error),
     };
-    let decision = decide(
-        &attempt,
-        role.status.as_ref(),
-        role.metadata.generation,
-        jiff::Timestamp::now(),
-    );
-    let action = match (&error, decision.requeue) {
-        (Some(error), Requeue::Retry) => {
-            let delay = ctx.retry_delay(&key, error);
-            tracing::warn!(category = %error.category(), error = %error.message(), ?delay, "transient failure; retrying");
-            Action::requeue(delay)
-        }
-        (error, _) => {
-            if let Some(error) = error {
-                tracing::info!(category = %error.category(), error = %error.message(), "blocked until the spec changes");
-            }
-            ctx.retry.forget_failures(&key, &uid);
-            Action::await_change()
-        }
-    };
-    if let Some(error) = &error {
-        ctx.metrics.failed(error.category());
+    match result {
+        Ok((name, report)) => Attempt {
+            role: RoleIdentity {
+                name: Some(name),
+                arn: Some(report.role_arn),
+                id: Some(report.role_id),
+            },
+            warnings: Some(report.warnings),
+            differences: report.differences,
+            observing: true,
+            spec_changed: spec_changed(role),
+            ..Attempt::default()
+        },
+        Err(error) => Attempt {
+            failure: Some(Failure::from(&error)),
+            observing: true,
+            spec_changed: spec_changed(role),
+            ..Attempt::default()
+        },
     }
-    for note in &decision.events {
-        publish(&role.object_ref(&()), ctx, note).await;
-    }
-    if decision.write_status {
-        write_status(&role, ctx, &decision.status).await?;
-    }
-    Ok(action)
+}
+
+fn spec_changed(role: &IamRole) -> bool {
+    role.status.as_ref().and_then(|s| s.observed_generation) != role.metadata.generation
 }
 
 /// The desired role, if this object may have it: the namespace's confinement, and the name it
 /// already created (an old CRD without the CEL immutability rule must not rename and orphan it).
-fn admissible_desired(
-    role: &IamRole,
-    confinement: &Confinement,
-) -> Result<crate::model::DesiredRole> {
-    let desired = desired::desired_role(role)?;
+fn admissible_desired(role: &IamRole, settings: &Settings) -> Result<crate::model::DesiredRole> {
+    let mut desired = desired::desired_role(role)?;
+    desired
+        .ignored_tag_keys
+        .extend(settings.ignore_tag_keys.iter().cloned());
     let namespace = role.namespace().unwrap_or_default();
-    let problems = confinement.check(&namespace, &desired.name, &desired.path);
+    let problems = settings
+        .confinement
+        .check(&namespace, &desired.name, &desired.path);
     if !problems.is_empty() {
         return Err(Error::Forbidden(problems));
     }
@@ -382,8 +429,21 @@ fn admissible_desired(
 }
 
 async fn cleanup(role: Arc<IamRole>, ctx: &Context) -> Result<Action> {
-    let owner = desired::owner(&ctx.settings.cluster_id, &role)?;
     let name = managed_role_name(&role)?;
+    if role.spec.management_policy == ManagementPolicy::Observe {
+        // An observed role was never rolesmith's to change, so it is not rolesmith's to delete.
+        ctx.retry
+            .forget_object(&object_key(&role), &role.uid().unwrap_or_default());
+        let note = Note {
+            warning: false,
+            reason: "LeftAlone".into(),
+            action: "Delete",
+            text: format!("IAM role {name} was only observed, so it is left as it is"),
+        };
+        publish(&role.object_ref(&()), ctx, &note).await;
+        return Ok(Action::await_change());
+    }
+    let owner = desired::owner(&ctx.settings.cluster_id, &role)?;
     let policy = role.spec.deletion_policy;
     let report = engine::delete(ctx.iam.as_ref(), &name, &owner, policy, Mode::Execute).await?;
     let uid = role.uid().unwrap_or_default();
@@ -450,6 +510,7 @@ async fn report_invalid(invalid: &InvalidObject, ctx: &Context) -> Result<Action
         failure: Some(Failure {
             category: Category::InvalidSpec,
             message: message.clone(),
+            retry_after: None,
         }),
         ..Attempt::default()
     };

@@ -15,6 +15,7 @@ use kube::{Resource, ResourceExt};
 use super::{Context, Guarded, admissible_desired};
 use crate::desired;
 use crate::drift::{self, Managed};
+use crate::model::ManagementPolicy;
 
 /// Runs until dropped: the controller's shutdown ends it.
 pub async fn run(
@@ -88,15 +89,23 @@ fn managed_roles(ctx: &Context, store: &Store<Guarded>) -> Vec<Managed<ObjectRef
         .filter(|guarded| guarded.meta().deletion_timestamp.is_none())
         .filter_map(|guarded| {
             let role = guarded.0.as_ref().ok()?;
-            let desired = admissible_desired(role, &ctx.settings.confinement).ok()?;
+            let desired = admissible_desired(role, &ctx.settings).ok()?;
             let owner = desired::owner(&ctx.settings.cluster_id, role).ok()?;
             let key =
                 ObjectRef::new(&role.name_any()).within(&role.namespace().unwrap_or_default());
+            let observed_drift =
+                (role.spec.management_policy == ManagementPolicy::Observe).then(|| {
+                    role.status
+                        .as_ref()
+                        .map(|s| s.drift.iter().map(|d| d.field.clone()).collect())
+                        .unwrap_or_default()
+                });
             Some(Managed {
                 key,
                 desired,
                 owner,
                 adopt: role.spec.adopt,
+                observed_drift,
             })
         })
         .collect()

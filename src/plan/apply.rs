@@ -172,7 +172,11 @@ fn update(
             max_session_duration: desired.max_session_duration,
         });
     }
-    let tags = tag_changes(&desired_tags(desired, owner), observed_tags);
+    let tags = tag_changes(
+        &desired_tags(desired, owner),
+        observed_tags,
+        &desired.ignored_tag_keys,
+    );
     if !tags.untag.is_empty() {
         ops.push(IamOp::UntagRole {
             role: role.clone(),

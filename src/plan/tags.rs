@@ -20,20 +20,38 @@ pub(super) fn is_protected(key: &str) -> bool {
             .is_some_and(|prefix| prefix.eq_ignore_ascii_case("aws:"))
 }
 
+/// Whether `key` is owned by others: it matches one of `patterns`, each an exact key or a
+/// prefix ending in `*`, compared case-insensitively like IAM compares tag keys.
+pub fn is_ignored(key: &str, patterns: &[String]) -> bool {
+    let key = key.to_lowercase();
+    patterns.iter().any(|pattern| {
+        let pattern = pattern.to_lowercase();
+        match pattern.strip_suffix('*') {
+            Some(prefix) => key.starts_with(prefix),
+            None => key == pattern,
+        }
+    })
+}
+
 /// `desired` already includes the ownership tag. Keys are compared exactly, so a case change is
 /// an untag of the old key plus a tag of the new one; the two lists never share a key, which is
-/// what keeps UntagRole from deleting a tag that TagRole just wrote.
+/// what keeps UntagRole from deleting a tag that TagRole just wrote. Keys owned by others
+/// (`ignored`) are neither removed nor written.
 pub(super) fn tag_changes(
     desired: &BTreeMap<String, String>,
     observed: &BTreeMap<String, String>,
+    ignored: &[String],
 ) -> TagChanges {
     let untag = observed
         .keys()
-        .filter(|key| !is_protected(key) && !desired.contains_key(*key))
+        .filter(|key| {
+            !is_protected(key) && !is_ignored(key, ignored) && !desired.contains_key(*key)
+        })
         .cloned()
         .collect();
     let tag = desired
         .iter()
+        .filter(|(key, _)| !is_ignored(key, ignored))
         .filter(|(key, value)| observed.get(*key) != Some(*value))
         .map(|(key, value)| (key.clone(), value.clone()))
         .collect();
@@ -156,7 +174,7 @@ mod tests {
             ),
         ];
         for (name, desired, observed, untag, tag) in cases {
-            let got = tag_changes(&map(&desired), &map(&observed));
+            let got = tag_changes(&map(&desired), &map(&observed), &[]);
             let want = TagChanges {
                 untag: untag.iter().map(|k| k.to_string()).collect(),
                 tag: map(&tag),
@@ -167,5 +185,41 @@ mod tests {
                 "{name}: overlap"
             );
         }
+    }
+
+    #[test]
+    fn ignored_keys() {
+        let patterns = vec!["org:*".to_string(), "CostCenter".to_string()];
+        let cases = [
+            ("org:team", true),
+            ("ORG:Team", true),
+            ("org:", true),
+            ("org", false),
+            ("costcenter", true),
+            ("CostCenter", true),
+            ("CostCenter2", false),
+            ("team", false),
+        ];
+        for (key, want) in cases {
+            assert_eq!(is_ignored(key, &patterns), want, "{key}");
+        }
+        assert!(!is_ignored("anything", &[]));
+        assert!(is_ignored("anything", &["*".to_string()]));
+    }
+
+    /// Tags stamped by an organisation survive: never untagged, never rewritten.
+    #[test]
+    fn ignored_keys_are_left_alone() {
+        let desired = map(&[("team", "a")]);
+        let observed = map(&[("team", "b"), ("org:cost", "42"), ("legacy", "x")]);
+        let got = tag_changes(&desired, &observed, &["org:*".to_string()]);
+        assert_eq!(got.untag, vec!["legacy".to_string()]);
+        assert_eq!(got.tag, map(&[("team", "a")]));
+        let got = tag_changes(
+            &map(&[("org:cost", "1")]),
+            &map(&[]),
+            &["org:*".to_string()],
+        );
+        assert!(got.tag.is_empty(), "an ignored key is never written either");
     }
 }

@@ -36,6 +36,7 @@ fn desired(name: &str) -> DesiredRole {
         managed_policy_arns: vec!["arn:aws:iam::aws:policy/ReadOnlyAccess".into()],
         permissions_boundary: Some("arn:aws:iam::aws:policy/PowerUserAccess".into()),
         tags: BTreeMap::from([("team".to_string(), "a".to_string())]),
+        ignored_tag_keys: Vec::new(),
     }
 }
 

@@ -1,7 +1,8 @@
 //! Every transition a reconcile can cause, one row each: status, Events, requeue.
 
 use super::*;
-use crate::status::{READY, RECONCILING, STALLED, WARNINGS};
+use crate::drift::Difference;
+use crate::status::{DRIFTED, READY, RECONCILING, STALLED, WARNINGS};
 
 fn at(seconds: i64) -> jiff::Timestamp {
     jiff::Timestamp::from_second(1_800_000_000 + seconds).unwrap_or(jiff::Timestamp::UNIX_EPOCH)
@@ -20,7 +21,7 @@ fn synced(changes: &[&'static str], warnings: &[&str]) -> Attempt {
         role: role(),
         changes: changes.to_vec(),
         warnings: Some(warnings.iter().map(|w| w.to_string()).collect()),
-        failure: None,
+        ..Attempt::default()
     }
 }
 
@@ -29,6 +30,7 @@ fn failed(category: Category, message: &str) -> Attempt {
         failure: Some(Failure {
             category,
             message: message.into(),
+            retry_after: None,
         }),
         ..Attempt::default()
     }
@@ -241,4 +243,78 @@ fn the_events_say_what_changed() {
         decision.events[0].text,
         "applied 3 IAM change(s): CreateRole, PutRolePolicy, AttachRolePolicy"
     );
+}
+
+fn drifted(fields: &[&str]) -> Vec<Difference> {
+    fields
+        .iter()
+        .map(|f| Difference {
+            field: f.to_string(),
+            summary: "differs".into(),
+        })
+        .collect()
+}
+
+#[test]
+fn drift_is_recorded_announced_and_cleared() {
+    let in_sync = decide(&synced(&[], &[]), None, Some(1), at(0)).status;
+    assert_eq!(condition(&in_sync, DRIFTED), ("False", "InSync"));
+
+    // Observe: every difference is listed, announced once, Ready says Observed.
+    let observed = Attempt {
+        differences: drifted(&["description", "tags.team"]),
+        observing: true,
+        ..synced(&[], &[])
+    };
+    let first = decide(&observed, Some(&in_sync), Some(1), at(10));
+    assert_eq!(condition(&first.status, DRIFTED), ("True", "Drifted"));
+    assert_eq!(condition(&first.status, READY), ("True", "Observed"));
+    assert_eq!(first.status.drift.len(), 2);
+    assert_eq!(
+        events(&first),
+        vec![("Observed".to_string(), false), ("Drift".to_string(), true)]
+    );
+    let again = decide(&observed, Some(&first.status), Some(1), at(20));
+    assert_eq!(events(&again), vec![], "the same drift is announced once");
+    let since = |s: &IamRoleStatus| {
+        s.conditions
+            .iter()
+            .find(|c| c.type_ == DRIFTED)
+            .map(|c| c.last_transition_time.clone())
+    };
+    assert_eq!(since(&again.status), since(&first.status));
+
+    // Manage: a repair of drift clears it and records what was undone.
+    let repaired = Attempt {
+        changes: vec!["UpdateRole"],
+        differences: drifted(&["description"]),
+        ..synced(&[], &[])
+    };
+    let after = decide(&repaired, Some(&first.status), Some(1), at(30));
+    assert!(after.status.drift.is_empty());
+    assert_eq!(condition(&after.status, DRIFTED), ("False", "InSync"));
+    let repair = after.status.last_repair.clone().expect("repair recorded");
+    assert_eq!(repair.fields, vec!["description".to_string()]);
+    assert!(events(&after).contains(&("Drift".to_string(), true)));
+
+    // A spec edit is not drift: no repair recorded, no Drift Event.
+    let edited = Attempt {
+        spec_changed: true,
+        ..repaired.clone()
+    };
+    let after_edit = decide(&edited, Some(&in_sync), Some(2), at(40));
+    assert_eq!(after_edit.status.last_repair, None);
+    assert!(
+        !events(&after_edit)
+            .iter()
+            .any(|(reason, _)| reason == "Drift")
+    );
+
+    // A repair that failed leaves the drift listed.
+    let failed_repair = Attempt {
+        differences: drifted(&["trust"]),
+        ..failed(Category::IamRejected, "MalformedPolicyDocument")
+    };
+    let stuck = decide(&failed_repair, Some(&in_sync), Some(1), at(50));
+    assert_eq!(condition(&stuck.status, DRIFTED), ("True", "Drifted"));
 }

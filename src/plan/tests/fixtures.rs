@@ -43,6 +43,7 @@ pub fn desired() -> DesiredRole {
         managed_policy_arns: vec![READ_ONLY.into(), CLOUDWATCH.into()],
         permissions_boundary: Some(BOUNDARY.into()),
         tags: map(&[("env", "prod"), ("team", "a")]),
+        ignored_tag_keys: Vec::new(),
     }
 }
 

@@ -1,0 +1,188 @@
+//! Existing accounts: roles watched without risk (`managementPolicy: Observe`), drift visible on
+//! the object, tags owned by an organisation left alone.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use rolesmith::iam::IamApi;
+use rolesmith::model::IamOp;
+
+use crate::harness::{OperatorOptions, WRITES, World, condition, condition_is};
+use crate::support::service_trust;
+
+fn manifest(name: &str, extra: &str) -> String {
+    format!(
+        r#"
+apiVersion: iam.rolesmith.dev/v1alpha1
+kind: IamRole
+metadata: {{name: {name}, namespace: default}}
+spec:
+  description: wanted
+  assumeRolePolicy:
+    Version: "2012-10-17"
+    Statement:
+      - {{Effect: Allow, Principal: {{Service: lambda.amazonaws.com}}, Action: sts:AssumeRole}}
+  tags: {{team: new}}
+{extra}
+"#
+    )
+}
+
+fn drift_fields(object: &serde_json::Value) -> Vec<String> {
+    object["status"]["drift"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|d| d["field"].as_str().map(str::to_string))
+        .collect()
+}
+
+fn events(world: &World, name: &str) -> String {
+    world.kubectl_ok(&[
+        "get",
+        "events",
+        "-n",
+        "default",
+        "--field-selector",
+        &format!("involvedObject.name={name}"),
+    ])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_observed_role_reports_drift_and_is_never_written() {
+    let world = World::start().await;
+    world
+        .iam
+        .execute(&IamOp::CreateRole {
+            role: "default.legacy".into(),
+            path: "/".into(),
+            description: "made by hand".into(),
+            max_session_duration: 3600,
+            assume_role_policy: service_trust("lambda.amazonaws.com"),
+            permissions_boundary: None,
+            tags: BTreeMap::from([("team".to_string(), "old".to_string())]),
+        })
+        .await
+        .expect("a role made by hand");
+    let before = world.role("default.legacy").await;
+    let writes_before = world.iam_calls(WRITES).await;
+
+    world.apply_yaml(&manifest("legacy", "  managementPolicy: Observe"));
+    let object = world
+        .wait_for_object(
+            "default",
+            "legacy",
+            "drift reported",
+            Duration::from_secs(60),
+            |o| condition_is(o, "Drifted", "True"),
+        )
+        .await;
+    assert_eq!(drift_fields(&object), ["tags.team", "description"]);
+    assert_eq!(condition(&object, "Ready").unwrap()["reason"], "Observed");
+    assert!(
+        object["status"]["roleArn"]
+            .as_str()
+            .is_some_and(|a| a.ends_with("role/default.legacy"))
+    );
+    assert!(
+        events(&world, "legacy").contains("Drift"),
+        "{}",
+        events(&world, "legacy")
+    );
+
+    // Three drift checks later: still nothing written, the role as it was.
+    tokio::time::sleep(world.resync * 3).await;
+    assert_eq!(
+        world.iam_calls(WRITES).await,
+        writes_before,
+        "an observed role was written"
+    );
+    assert_eq!(world.role("default.legacy").await, before);
+
+    // Managing it needs adopt: true, like any role without rolesmith's tag.
+    world.apply_yaml(&manifest("legacy", ""));
+    world
+        .wait_for_object(
+            "default",
+            "legacy",
+            "OwnershipConflict",
+            Duration::from_secs(30),
+            |o| condition(o, "Ready").is_some_and(|c| c["reason"] == "OwnershipConflict"),
+        )
+        .await;
+    assert_eq!(world.iam_calls(WRITES).await, writes_before);
+    world.kubectl_ok(&[
+        "delete",
+        "iamrole",
+        "legacy",
+        "-n",
+        "default",
+        "--timeout=60s",
+    ]);
+    assert_eq!(world.role("default.legacy").await, before, "left as it was");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repairs_are_recorded_and_organisation_tags_survive() {
+    let mut world = World::start().await;
+    world.kill_operator();
+    world.start_operator_with(&OperatorOptions {
+        extra_args: vec!["--ignore-tag-keys".into(), "org:*".into()],
+        ..OperatorOptions::default()
+    });
+    world.apply_yaml(&manifest("tagged", ""));
+    world.wait_ready("default", "tagged", "60s");
+
+    // The organisation stamps a tag; someone edits the description by hand.
+    for op in [
+        IamOp::TagRole {
+            role: "default.tagged".into(),
+            tags: BTreeMap::from([("org:cost-center".to_string(), "42".to_string())]),
+        },
+        IamOp::UpdateRole {
+            role: "default.tagged".into(),
+            description: "edited by hand".into(),
+            max_session_duration: 3600,
+        },
+    ] {
+        world.iam.execute(&op).await.expect("out-of-band change");
+    }
+    let object = world
+        .wait_for_object(
+            "default",
+            "tagged",
+            "repair recorded",
+            Duration::from_secs(30),
+            |o| o["status"]["lastRepair"]["fields"] == serde_json::json!(["description"]),
+        )
+        .await;
+    assert!(condition_is(&object, "Drifted", "False"));
+    assert!(events(&world, "tagged").contains("undid out-of-band changes to: description"));
+
+    tokio::time::sleep(world.resync * 3).await;
+    assert_eq!(world.iam_calls(&["UntagRole"]).await, 0);
+    let role = world.role("default.tagged").await.expect("exists");
+    assert_eq!(
+        role.tags.get("org:cost-center").map(String::as_str),
+        Some("42")
+    );
+    assert_eq!(role.description, "wanted");
+
+    // Setting a tag the organisation owns is a contradiction, refused before IAM sees it.
+    let writes_before = world.iam_calls(WRITES).await;
+    world.apply_yaml(
+        &manifest("tagged", "").replace("{team: new}", "{team: new, \"org:cost-center\": \"7\"}"),
+    );
+    let object = world
+        .wait_for_object(
+            "default",
+            "tagged",
+            "refused",
+            Duration::from_secs(30),
+            |o| condition_is(o, "Stalled", "True"),
+        )
+        .await;
+    let message = condition(&object, "Ready").unwrap()["message"].to_string();
+    assert!(message.contains("owned by others"), "{message}");
+    assert_eq!(world.iam_calls(WRITES).await, writes_before);
+}
