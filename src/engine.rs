@@ -311,59 +311,30 @@ fn owner_problems(owner: &Owner) -> Vec<String> {
 /// but IAM did not show it yet (its reads lag its writes), or a lost answer to our own create
 /// was retried. Say so instead of leaving a puzzling "already exists" in the status.
 fn explain_invisible_role(error: Error) -> Error {
-    match error {
-        Error::Iam {
-            action: "CreateRole",
-            code,
-            message,
-            category,
-            retry_after,
-        } if code == "EntityAlreadyExists" => Error::Iam {
-            action: "CreateRole",
-            message: format!(
+    error.explained(|action, code, message| {
+        (action == "CreateRole" && code == "EntityAlreadyExists").then(|| {
+            format!(
                 "{message} (it was not visible when rolesmith read IAM a moment before: IAM propagates changes with a delay; retrying, and the next read decides whether the role is ours)"
-            ),
-            code,
-            category,
-            retry_after,
-        },
-        other => other,
-    }
+            )
+        })
+    })
 }
 
 /// IAM answers "Invalid principal in policy" for a principal that does not exist, or not yet. When
 /// the role's current trust policy shows a unique id (`AROA…`, `AIDA…`) where an ARN was, IAM is
 /// saying that principal was deleted: name it, since no amount of retrying brings it back.
 fn explain_invalid_principal(error: Error, observed: Option<&ObservedRole>) -> Error {
-    match error {
-        Error::Iam {
-            action,
-            code,
-            message,
-            category,
-            retry_after,
-        } if crate::consistency::is_invalid_principal(&code, &message) => {
-            let deleted = observed
-                .map(|role| policy::unique_id_principals(&role.assume_role_policy))
-                .unwrap_or_default();
-            let message = if deleted.is_empty() {
-                message
-            } else {
-                format!(
-                    "{message} (the role's current trust policy in IAM shows {} in place of an ARN: IAM does this when the principal was deleted; a new principal of the same name is a different principal, so remove it from the trust policy or recreate it)",
-                    deleted.join(", ")
-                )
-            };
-            Error::Iam {
-                action,
-                code,
-                message,
-                category,
-                retry_after,
-            }
-        }
-        other => other,
-    }
+    let deleted = observed
+        .map(|role| policy::unique_id_principals(&role.assume_role_policy))
+        .unwrap_or_default();
+    error.explained(|_, code, message| {
+        (crate::consistency::is_invalid_principal(code, message) && !deleted.is_empty()).then(|| {
+            format!(
+                "{message} (the role's current trust policy in IAM shows {} in place of an ARN: IAM does this when the principal was deleted; a new principal of the same name is a different principal, so remove it from the trust policy or recreate it)",
+                deleted.join(", ")
+            )
+        })
+    })
 }
 
 fn is_already_gone(op: &IamOp, error: &Error) -> bool {

@@ -124,6 +124,30 @@ impl Error {
         self.category().is_retryable()
     }
 
+    /// An IAM error with its message replaced by `explain(action, code, message)` when that
+    /// has more to say; anything else unchanged.
+    pub fn explained(
+        self,
+        explain: impl FnOnce(&'static str, &str, &str) -> Option<String>,
+    ) -> Error {
+        match self {
+            Error::Iam {
+                action,
+                code,
+                message,
+                category,
+                retry_after,
+            } => Error::Iam {
+                message: explain(action, &code, &message).unwrap_or(message),
+                action,
+                code,
+                category,
+                retry_after,
+            },
+            other => other,
+        }
+    }
+
     /// The message shown in status and Events: the whole chain, cut to a sane length.
     pub fn message(&self) -> String {
         let mut text = self.to_string();
