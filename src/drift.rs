@@ -4,9 +4,7 @@
 use std::collections::BTreeSet;
 
 use crate::error::truncate;
-use crate::iam::Sweep;
-use crate::iam::sweep::PAGE_SIZE;
-use crate::model::{DesiredRole, OWNER_TAG_KEY, ObservedRole, Owner};
+use crate::model::{BULK_PAGE_SIZE, DesiredRole, OWNER_TAG_KEY, ObservedRole, Owner, Sweep};
 use crate::plan;
 use crate::policy::equivalent;
 
@@ -200,7 +198,7 @@ pub fn per_role_calls<K>(managed: &[Managed<K>]) -> usize {
 /// ListRoles and one GetAccountAuthorizationDetails page per 1,000 roles, at least one each.
 /// IAM may answer with shorter pages, so this is the least it costs.
 pub fn sweep_calls(roles: usize) -> usize {
-    2 * roles.div_ceil(PAGE_SIZE as usize).max(1)
+    2 * roles.div_ceil(BULK_PAGE_SIZE as usize).max(1)
 }
 
 /// Whether to sweep rather than read the managed roles one by one. `Auto` sweeps when that is

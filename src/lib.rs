@@ -1,10 +1,36 @@
 //! rolesmith: makes AWS IAM roles match `IamRole` resources.
 //!
-//! The modules read like the architecture: the API types ([`api`]), policy documents and their
-//! equivalence ([`policy`]), IAM's input rules ([`validate`]), the pure plan ([`plan`]), the IAM
-//! adapter ([`iam`]), the engine that ties them together ([`engine`]), the controller
-//! ([`controller`]), status and events ([`status`]), telemetry ([`telemetry`]) and the CLI
-//! ([`cli`], [`commands`]).
+//! The modules, by layer. Each layer uses only the layers above it; the `layers` test below
+//! refuses an import that breaks the rule.
+//!
+//! **Core** — pure decisions over plain data, no IO, no Kubernetes or AWS types:
+//! - [`model`]: the plain data every layer shares (desired and observed role, IAM writes, owner);
+//! - [`error`]: the one error type and its bounded category;
+//! - [`policy`]: policy documents: IAM's encoding, semantic equivalence, grammar, guardrails;
+//! - [`validate`]: IAM's input rules and quotas, checked before any call;
+//! - [`confine`]: which role names and paths a namespace may use;
+//! - [`plan`]: desired + observed → the ordered IAM writes; ownership; deletion;
+//! - [`drift`]: the periodic drift check: what differs, and whether a bulk read pays off;
+//! - [`consistency`]: how long IAM's eventual consistency may explain an error.
+//!
+//! **AWS** — the IAM adapter behind a trait:
+//! - [`iam`]: `IamApi`, its aws-sdk-iam implementation (per-role reads, the account sweep,
+//!   writes, error classification) and call counting;
+//! - [`ratelimit`]: one IAM rate limit per account, paused by throttling.
+//!
+//! **Engine** — [`engine`]: observe → validate → plan → execute, shared by the controller and the
+//! command line.
+//!
+//! **Kubernetes** — the API and the operator:
+//! - [`api`]: the `IamRole` types; the CRD is generated from them;
+//! - [`desired`]: an `IamRole` object → the desired role, its owner and derived name;
+//! - [`status`]: conditions (kstatus), pure;
+//! - [`controller`]: the watch, the pure per-reconcile decision, retries, the drift sweeper;
+//! - [`leader`]: leader election on a Lease;
+//! - [`telemetry`]: metrics, health endpoints, logging.
+//!
+//! **Command line** — [`cli`] (flags), [`commands`] (run, crd, plan, apply), [`manifest`]
+//! (IamRole files for `plan`/`apply`).
 
 pub mod api;
 pub mod cli;
@@ -26,3 +52,101 @@ pub mod ratelimit;
 pub mod status;
 pub mod telemetry;
 pub mod validate;
+
+#[cfg(test)]
+mod layers {
+    //! The layering above, checked on the source: a core module that imported Kubernetes, AWS or
+    //! a module of a lower layer would no longer be a pure decision.
+
+    const CORE: [&str; 8] = [
+        "model",
+        "policy",
+        "validate",
+        "confine",
+        "plan",
+        "drift",
+        "consistency",
+        "error",
+    ];
+    const AWS: [&str; 2] = ["iam", "ratelimit"];
+    /// Lower layers than core and AWS: neither may import them.
+    const ABOVE_AWS: [&str; 10] = [
+        "engine",
+        "api",
+        "desired",
+        "status",
+        "controller",
+        "leader",
+        "telemetry",
+        "cli",
+        "commands",
+        "manifest",
+    ];
+
+    fn sources(module: &str) -> Vec<(String, String)> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut found = Vec::new();
+        let file = root.join(format!("{module}.rs"));
+        if let Ok(text) = std::fs::read_to_string(&file) {
+            found.push((file.display().to_string(), text));
+        }
+        let mut dirs = vec![root.join(module)];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if let Ok(text) = std::fs::read_to_string(&path) {
+                    found.push((path.display().to_string(), text));
+                }
+            }
+        }
+        found
+    }
+
+    /// Lines outside `#[cfg(test)]` tails that name `needle`.
+    fn offending(text: &str, needles: &[String]) -> Vec<String> {
+        let production = text.split("#[cfg(test)]").next().unwrap_or("");
+        production
+            .lines()
+            .filter(|line| !line.trim_start().starts_with("//"))
+            .filter(|line| needles.iter().any(|n| line.contains(n.as_str())))
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn core_is_pure() {
+        let mut needles: Vec<String> = ["kube::", "k8s_openapi", "aws_sdk", "aws_config", "tokio"]
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
+        needles.extend(AWS.iter().chain(&ABOVE_AWS).map(|m| format!("crate::{m}")));
+        for module in CORE {
+            for (file, text) in sources(module) {
+                let mut bad = offending(&text, &needles);
+                // The one error type wraps a Kubernetes client error: its only outside type.
+                bad.retain(|line| !(module == "error" && line.contains("kube::Error")));
+                assert!(bad.is_empty(), "{file} reaches below the core: {bad:#?}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_aws_adapter_knows_no_kubernetes() {
+        let mut needles: Vec<String> = ["kube::", "k8s_openapi"]
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
+        needles.extend(ABOVE_AWS.iter().map(|m| format!("crate::{m}")));
+        for module in AWS {
+            for (file, text) in sources(module) {
+                let bad = offending(&text, &needles);
+                assert!(
+                    bad.is_empty(),
+                    "{file} reaches into a lower layer: {bad:#?}"
+                );
+            }
+        }
+    }
+}

@@ -105,6 +105,21 @@ pub struct ObservedRole {
     pub tags: BTreeMap<String, String>,
 }
 
+/// One bulk read of an account.
+#[derive(Clone, Debug, Default)]
+pub struct Sweep {
+    /// The roles asked for, by name, as complete as a per-role read reads them.
+    pub roles: std::collections::HashMap<String, ObservedRole>,
+    /// Every role in the account, managed or not: the sweep's cost grows with it.
+    pub roles_in_account: usize,
+    /// IAM calls the sweep made.
+    pub calls: usize,
+}
+
+/// The largest page IAM serves for ListRoles and GetAccountAuthorizationDetails. It may still
+/// answer with fewer and a marker.
+pub const BULK_PAGE_SIZE: i32 = 1000;
+
 /// One IAM write. The plan emits them in the order they must run.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "operation")]

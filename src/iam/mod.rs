@@ -11,7 +11,6 @@ mod sdk_error;
 pub mod sweep;
 mod write;
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
@@ -57,16 +56,7 @@ pub trait IamApi: Send + Sync {
     fn caller_account(&self) -> BoxFuture<'_, Result<String>>;
 }
 
-/// One bulk read of an account.
-#[derive(Clone, Debug, Default)]
-pub struct Sweep {
-    /// The roles asked for, by name, as complete as [`IamApi::get_role`] reads them.
-    pub roles: HashMap<String, ObservedRole>,
-    /// Every role in the account, managed or not: the sweep's cost grows with it.
-    pub roles_in_account: usize,
-    /// IAM calls the sweep made.
-    pub calls: usize,
-}
+pub use crate::model::Sweep;
 
 /// How one IAM call ended, as seen by telemetry. The category keeps metric labels bounded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

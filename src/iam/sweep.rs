@@ -14,8 +14,7 @@ use crate::error::Result;
 use crate::model::ObservedRole;
 use crate::policy::decode_iam_text;
 
-/// The largest page IAM serves for both calls. IAM may still answer with fewer and a marker.
-pub const PAGE_SIZE: i32 = 1000;
+pub use crate::model::BULK_PAGE_SIZE as PAGE_SIZE;
 
 /// IAM's default when a role was created without one.
 const DEFAULT_MAX_SESSION_DURATION: i32 = 3600;
