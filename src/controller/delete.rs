@@ -1,0 +1,74 @@
+//! An object going away: its role deleted or released, unless it never was rolesmith's.
+
+use super::apply::managed_role_name;
+use super::*;
+
+pub(super) async fn cleanup(role: Arc<IamRole>, ctx: &Context) -> Result<Action> {
+    let name = managed_role_name(&role)?;
+    if role.spec.management_policy == ManagementPolicy::Observe {
+        // An observed role was never rolesmith's to change, so it is not rolesmith's to delete.
+        ctx.retry
+            .forget_object(&object_key(&role), &role.uid().unwrap_or_default());
+        let note = Note {
+            warning: false,
+            reason: "LeftAlone".into(),
+            action: "Delete",
+            text: format!("IAM role {name} was only observed, so it is left as it is"),
+        };
+        publish(&role.object_ref(&()), ctx, &note).await;
+        return Ok(Action::await_change());
+    }
+    let owner = desired::owner(&ctx.settings.cluster_id, &role)?;
+    let policy = role.spec.deletion_policy;
+    let report = engine::delete(ctx.iam.as_ref(), &name, &owner, policy, Mode::Execute).await?;
+    let uid = role.uid().unwrap_or_default();
+    let created = role.status.as_ref().and_then(|s| s.role_arn.as_ref());
+    if let (false, Some(arn)) = (report.found, created) {
+        // This object created the role, so "no such role" may only mean IAM's reads have not
+        // caught up with the create yet: dropping the finalizer now would leave it behind.
+        let waited = ctx.retry.waited(&uid, consistency::Wait::CreatedRole);
+        if consistency::still_plausible(waited, ctx.settings.propagation_window) {
+            return Err(Error::Iam {
+                action: "GetRole",
+                code: "NoSuchEntity".into(),
+                message: format!(
+                    "IAM does not show role {arn}, which this object created; IAM may not have propagated it yet, so rolesmith looks again for up to {} s before concluding it is gone",
+                    ctx.settings.propagation_window.as_secs()
+                ),
+                category: Category::IamTransient,
+                retry_after: None,
+            });
+        }
+    }
+    ctx.retry.forget_object(&object_key(&role), &uid);
+    let note = deletion_note(&name, &report, policy);
+    publish(&role.object_ref(&()), ctx, &note).await;
+    Ok(Action::await_change())
+}
+
+pub(super) fn deletion_note(
+    name: &str,
+    report: &engine::DeleteReport,
+    policy: DeletionPolicy,
+) -> Note {
+    let (reason, text) = match (&report.left_alone, policy) {
+        (Some(why), _) => (
+            "LeftAlone",
+            format!("IAM role {name} was not deleted: {why}"),
+        ),
+        (None, DeletionPolicy::Retain) => (
+            "Retained",
+            format!("IAM role {name} kept (deletionPolicy Retain); ownership tag removed"),
+        ),
+        (None, DeletionPolicy::Delete) if report.ops.is_empty() => {
+            ("Deleted", format!("IAM role {name} was already gone"))
+        }
+        (None, DeletionPolicy::Delete) => ("Deleted", format!("IAM role {name} deleted")),
+    };
+    Note {
+        warning: false,
+        reason: reason.into(),
+        action: "Delete",
+        text,
+    }
+}

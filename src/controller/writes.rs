@@ -1,0 +1,104 @@
+//! What the controller writes to Kubernetes: status, Events, and the report on an object that
+//! cannot be read as an IamRole.
+
+use super::*;
+
+/// An object that cannot be read as an IamRole: say so on the object (status and an Event) and
+/// leave IAM alone. Its finalizer stays: deleting IAM's role needs the spec (deletionPolicy), so
+/// the user fixes the object and deletion then proceeds normally — nothing is orphaned.
+pub(super) async fn report_invalid(invalid: &InvalidObject, ctx: &Context) -> Result<Action> {
+    let meta = &invalid.metadata;
+    let namespace = meta.namespace.clone().unwrap_or_default();
+    let name = meta.name.clone().unwrap_or_default();
+    let message = format!(
+        "the object does not match the IamRole schema this operator understands: {} (IAM is left unchanged; fix the object, or upgrade the CRD and the operator together)",
+        crate::error::truncate(&invalid.error, 512)
+    );
+    tracing::warn!(error = %invalid.error, "invalid IamRole");
+    let attempt = Attempt {
+        failure: Some(Failure {
+            category: Category::InvalidSpec,
+            message: message.clone(),
+            retry_after: None,
+        }),
+        ..Attempt::default()
+    };
+    let decision = decide(&attempt, None, meta.generation, jiff::Timestamp::now());
+    // A merge patch of the conditions only: the role's name, ARN and id stay in status, because
+    // deleting the object once it is fixed must still find the role it created.
+    let api: Api<Guarded> = Api::namespaced(ctx.client.clone(), &namespace);
+    api.patch_status(
+        &name,
+        &PatchParams::default(),
+        &Patch::Merge(&serde_json::json!({
+            "status": {
+                "observedGeneration": decision.status.observed_generation,
+                "conditions": decision.status.conditions,
+            },
+        })),
+    )
+    .await?;
+    let uid = meta.uid.clone().unwrap_or_default();
+    if ctx.retry.first_report(&uid, &invalid.error) {
+        let reference = k8s_openapi::api::core::v1::ObjectReference {
+            api_version: Some(IamRole::api_version(&()).to_string()),
+            kind: Some(IamRole::kind(&()).to_string()),
+            name: Some(name),
+            namespace: Some(namespace),
+            uid: meta.uid.clone(),
+            resource_version: meta.resource_version.clone(),
+            ..Default::default()
+        };
+        let note = Note {
+            warning: true,
+            reason: "InvalidObject".into(),
+            action: "Read",
+            text: message,
+        };
+        publish(&reference, ctx, &note).await;
+    }
+    Ok(Action::await_change())
+}
+
+pub(super) async fn write_status(
+    role: &IamRole,
+    ctx: &Context,
+    next: &IamRoleStatus,
+) -> Result<()> {
+    let namespace = role.namespace().unwrap_or_default();
+    let api: Api<IamRole> = Api::namespaced(ctx.client.clone(), &namespace);
+    let patch = serde_json::json!({
+        "apiVersion": IamRole::api_version(&()),
+        "kind": IamRole::kind(&()),
+        "status": next,
+    });
+    api.patch_status(
+        &role.name_any(),
+        &PatchParams::apply(FIELD_MANAGER).force(),
+        &Patch::Apply(&patch),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Events are best effort: failing to record one must not fail the reconcile.
+pub(super) async fn publish(
+    reference: &k8s_openapi::api::core::v1::ObjectReference,
+    ctx: &Context,
+    note: &Note,
+) {
+    let event = Event {
+        type_: if note.warning {
+            EventType::Warning
+        } else {
+            EventType::Normal
+        },
+        reason: note.reason.clone(),
+        note: Some(crate::error::truncate(&note.text, 1024)),
+        action: note.action.to_string(),
+        secondary: None,
+    };
+    if let Err(error) = ctx.recorder.publish(&event, reference).await {
+        tracing::warn!(%error, "could not publish event");
+    }
+}
