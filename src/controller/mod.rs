@@ -146,6 +146,9 @@ pub async fn run(
     let stream = watcher(api, watcher::Config::default())
         .default_backoff()
         .inspect(move |event| watch_health.set_kube(event.is_ok()))
+        // managedFields are often the largest part of an object and nothing here reads them:
+        // the watch cache of a 10,000-object fleet is much smaller without them.
+        .modify(|object| object.meta_mut().managed_fields = None)
         .reflect(writer)
         .applied_objects()
         .try_filter(|object| std::future::ready(needs_reconcile_now(object)))
