@@ -1,38 +1,38 @@
-//! [`IamApi`] on aws-sdk-iam: how the client is configured and how every call is observed and
-//! its error classified. The reads are in `read.rs`, the writes in `write.rs`.
+//! [`IamApi`] on aws-sdk-iam: how the clients are configured. Every request waits for the
+//! account's limiter in the HTTP client ([`super::limit`]) and every operation is observed by an
+//! interceptor ([`super::observe`]), so paginators and new calls get both without asking; here a
+//! call only turns the SDK's error into ours. The reads are in `read.rs`, the writes in `write.rs`.
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, ConfigLoader, Region};
-use aws_sdk_iam::config::Credentials;
+use aws_config::{BehaviorVersion, ConfigLoader, Region, SdkConfig};
 use aws_sdk_iam::config::http::HttpResponse;
+use aws_sdk_iam::config::{Credentials, StalledStreamProtectionConfig};
 use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
 use futures::future::BoxFuture;
 
+use super::limit::LimitedHttpClient;
+use super::observe::CallInterceptor;
 use super::sdk_error::{from_sdk, is_no_such_entity};
-use super::{CallObserver, CallOutcome, IamApi, OpOutcome};
+use super::{CallObserver, IamApi, OpOutcome};
 use crate::error::Result;
-use crate::ratelimit::AccountLimiter;
-
-/// IAM's answers that mean "this account is calling too fast".
-fn is_throttling(code: &str) -> bool {
-    matches!(
-        code,
-        "Throttling" | "ThrottlingException" | "RequestLimitExceeded"
-    )
-}
 use crate::model::{IamOp, ObservedRole};
+use crate::ratelimit::AccountLimiter;
 
 /// IAM is a global service whose aws-partition endpoint signs in us-east-1.
 const DEFAULT_REGION: &str = "us-east-1";
 /// A connection that cannot be opened in this time will not be opened by waiting longer.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// IAM answers in well under a second; a hung attempt must not stall a reconcile worker forever.
+/// From sending the request to IAM's first byte: the HTTP read timeout, not the SDK's attempt
+/// timeout, which would also count the wait for the account's limiter.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
+/// An answer whose body stops arriving for this long is cut (the SDK's default).
+const STALLED_DOWNLOAD: Duration = Duration::from_secs(5);
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AwsIamConfig {
@@ -59,12 +59,12 @@ impl Default for AwsIamConfig {
 
 pub struct AwsIam {
     pub(super) client: aws_sdk_iam::Client,
-    observer: Arc<dyn CallObserver>,
     sts: aws_sdk_sts::Client,
+    /// What the IAM client is rebuilt from when a limiter is added.
+    sdk_config: SdkConfig,
+    observer: Arc<dyn CallObserver>,
     /// The account the credentials act in, asked of STS once.
     account_id: tokio::sync::OnceCell<String>,
-    /// The account-wide rate limit every call waits for (None: unlimited, e.g. the CLI).
-    limiter: Option<Arc<AccountLimiter>>,
 }
 
 impl AwsIam {
@@ -94,41 +94,28 @@ impl AwsIam {
 
     async fn from_loader(loader: ConfigLoader, observer: Arc<dyn CallObserver>) -> AwsIam {
         let sdk_config = loader.load().await;
+        // STS, not IAM: observed (so /readyz sees AWS unreachable even before the first IAM
+        // call), but not rate limited with IAM's calls.
+        let sts = aws_sdk_sts::config::Builder::from(&sdk_config)
+            .interceptor(CallInterceptor::new(observer.clone(), None))
+            .build();
         AwsIam {
-            client: aws_sdk_iam::Client::new(&sdk_config),
-            sts: aws_sdk_sts::Client::new(&sdk_config),
+            client: iam_client(&sdk_config, observer.clone(), None),
+            sts: aws_sdk_sts::Client::from_conf(sts),
+            sdk_config,
             observer,
             account_id: tokio::sync::OnceCell::new(),
-            limiter: None,
         }
     }
 
-    /// Makes every call wait for `limiter`, and pause it when IAM throttles.
+    /// Makes every request to IAM, SDK retries included, wait for `limiter`, and pause it when
+    /// IAM throttles.
     pub fn with_limiter(mut self, limiter: Arc<AccountLimiter>) -> AwsIam {
-        self.limiter = Some(limiter);
+        self.client = iam_client(&self.sdk_config, self.observer.clone(), Some(limiter));
         self
     }
 
-    async fn before_call(&self) {
-        if let Some(limiter) = &self.limiter {
-            limiter.acquire().await;
-        }
-    }
-
-    fn after_call(&self, error: Option<&crate::error::Error>) {
-        let Some(limiter) = &self.limiter else {
-            return;
-        };
-        match error {
-            Some(crate::error::Error::Iam {
-                code, retry_after, ..
-            }) if is_throttling(code) => limiter.throttled(*retry_after),
-            Some(_) => {}
-            None => limiter.succeeded(),
-        }
-    }
-
-    /// Sends one request, classifies its error and tells the observer.
+    /// Sends one request and turns its error into ours (the interceptor has observed it).
     pub(super) async fn call<T, E>(
         &self,
         action: &'static str,
@@ -137,12 +124,7 @@ impl AwsIam {
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        self.before_call().await;
-        let started = Instant::now();
-        let result = request.await.map_err(|error| from_sdk(action, error));
-        self.after_call(result.as_ref().err());
-        self.observe(action, result.as_ref().err(), started.elapsed());
-        result
+        request.await.map_err(|error| from_sdk(action, error))
     }
 
     /// Like [`Self::call`], for a read where "no such entity" is an answer, not a failure.
@@ -154,33 +136,37 @@ impl AwsIam {
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        self.before_call().await;
-        let started = Instant::now();
-        let result = match request.await {
+        match request.await {
             Ok(output) => Ok(Some(output)),
             Err(error) if is_no_such_entity(&error) => Ok(None),
             Err(error) => Err(from_sdk(action, error)),
-        };
-        self.after_call(result.as_ref().err());
-        self.observe(action, result.as_ref().err(), started.elapsed());
-        result
+        }
     }
+}
 
-    fn observe(
-        &self,
-        action: &'static str,
-        error: Option<&crate::error::Error>,
-        elapsed: Duration,
-    ) {
-        let outcome = match error {
-            None => CallOutcome::Ok,
-            Some(error) => {
-                tracing::debug!(action, %error, ?elapsed, "IAM call failed");
-                CallOutcome::Error(error.category())
-            }
-        };
-        self.observer.observe(action, outcome, elapsed);
+/// The IAM client: observed, and limited when there is a limiter.
+fn iam_client(
+    sdk_config: &SdkConfig,
+    observer: Arc<dyn CallObserver>,
+    limiter: Option<Arc<AccountLimiter>>,
+) -> aws_sdk_iam::Client {
+    let mut config = aws_sdk_iam::config::Builder::from(sdk_config)
+        .interceptor(CallInterceptor::new(observer, limiter.clone()))
+        // A request waiting for the limiter has not started its upload: upload protection would
+        // take it for stalled (see `limit.rs`).
+        .stalled_stream_protection(
+            StalledStreamProtectionConfig::enabled()
+                .upload_enabled(false)
+                .grace_period(STALLED_DOWNLOAD)
+                .build(),
+        );
+    if let Some(limiter) = limiter {
+        match LimitedHttpClient::around_default(limiter) {
+            Some(http) => config = config.http_client(http),
+            None => tracing::error!("no default HTTP client to rate limit: IAM calls unlimited"),
+        }
     }
+    aws_sdk_iam::Client::from_conf(config.build())
 }
 
 impl IamApi for AwsIam {
@@ -208,22 +194,13 @@ impl IamApi for AwsIam {
             let account = self
                 .account_id
                 .get_or_try_init(|| async {
-                    // STS, not IAM: not rate limited with IAM's calls and needs no permission.
-                    // Observed like an IAM call, so /readyz and the metrics see AWS unreachable
-                    // even before the first IAM call.
-                    let started = Instant::now();
-                    let result = self
+                    // STS needs no permission for this one.
+                    let identity = self
                         .sts
                         .get_caller_identity()
                         .send()
                         .await
-                        .map_err(|error| from_sdk("GetCallerIdentity", error));
-                    self.observe(
-                        "GetCallerIdentity",
-                        result.as_ref().err(),
-                        started.elapsed(),
-                    );
-                    let identity = result?;
+                        .map_err(|error| from_sdk("GetCallerIdentity", error))?;
                     identity.account.ok_or_else(|| {
                         crate::error::Error::Internal(
                             "STS GetCallerIdentity answered without an account id".into(),
@@ -241,7 +218,7 @@ fn loader(config: &AwsIamConfig) -> ConfigLoader {
     let region = pick_region(config.region.as_deref(), env_region.as_deref());
     let timeouts = TimeoutConfig::builder()
         .connect_timeout(CONNECT_TIMEOUT)
-        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+        .read_timeout(ATTEMPT_TIMEOUT)
         .build();
     let loader = aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(region))

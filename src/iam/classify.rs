@@ -12,13 +12,19 @@ use crate::error::Category;
 /// principal created seconds ago looks like until IAM's replicas catch up.
 const NEW_PRINCIPAL_MESSAGE: &str = "Invalid principal in policy";
 
+/// IAM's answers that mean "this account is calling too fast".
+pub fn is_throttling(code: &str) -> bool {
+    matches!(
+        code,
+        "Throttling" | "ThrottlingException" | "RequestLimitExceeded"
+    )
+}
+
 /// Classifies an error answered with a 4xx status (or whose status is unknown).
 pub fn classify(action: &'static str, code: &str, message: &str) -> Category {
     match code {
-        "Throttling"
-        | "ThrottlingException"
-        | "RequestLimitExceeded"
-        | "ServiceUnavailable"
+        code if is_throttling(code) => Category::IamTransient,
+        "ServiceUnavailable"
         | "ServiceUnavailableException"
         | "ServiceFailure"
         | "ServiceFailureException"
@@ -72,6 +78,22 @@ pub fn classify_response(action: &'static str, status: u16, code: &str, message:
         return Category::IamTransient;
     }
     classify(action, code, message)
+}
+
+/// The `Code` and `Message` of an IAM error body (`<ErrorResponse><Error><Code>…`), for a caller
+/// that has the raw answer and not the SDK's typed error. The text is taken as written, XML
+/// entities included: enough to classify, which is all it is used for.
+pub fn error_code_and_message(body: &str) -> Option<(&str, &str)> {
+    let code = element(body, "Code")?;
+    Some((code, element(body, "Message").unwrap_or_default()))
+}
+
+/// The text of the first `<name>…</name>` in `xml`.
+fn element<'a>(xml: &'a str, name: &str) -> Option<&'a str> {
+    let open = format!("<{name}>");
+    let start = xml.find(&open)? + open.len();
+    let length = xml[start..].find(&format!("</{name}>"))?;
+    Some(&xml[start..start + length])
 }
 
 /// The value of `x-amz-retry-after`. AWS sends it in milliseconds: aws-runtime's
@@ -269,6 +291,41 @@ mod tests {
                 *want,
                 "{status} {code}"
             );
+        }
+    }
+
+    #[test]
+    fn error_bodies() {
+        let iam = "<ErrorResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">\n  <Error>\n    \
+                   <Type>Sender</Type>\n    <Code>Throttling</Code>\n    <Message>Rate exceeded</Message>\n  \
+                   </Error>\n  <RequestId>r</RequestId>\n</ErrorResponse>\n";
+        // moto wraps the error in <Errors>.
+        let moto = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<ErrorResponse><Errors><Error>\
+                    <Code>NoSuchEntity</Code><Message>Role x not found</Message><Type>Sender</Type>\
+                    </Error></Errors></ErrorResponse>";
+        let cases = [
+            (iam, Some(("Throttling", "Rate exceeded"))),
+            (moto, Some(("NoSuchEntity", "Role x not found"))),
+            (
+                "<ErrorResponse><Error><Code>Weird</Code></Error></ErrorResponse>",
+                Some(("Weird", "")),
+            ),
+            ("<ErrorResponse><Error><Code>Cut", None),
+            ("", None),
+            ("<html>Bad Gateway</html>", None),
+        ];
+        for (body, want) in cases {
+            assert_eq!(error_code_and_message(body), want, "{body}");
+        }
+    }
+
+    #[test]
+    fn throttling_codes() {
+        for code in ["Throttling", "ThrottlingException", "RequestLimitExceeded"] {
+            assert!(is_throttling(code), "{code}");
+        }
+        for code in ["LimitExceeded", "ServiceUnavailable", ""] {
+            assert!(!is_throttling(code), "{code}");
         }
     }
 

@@ -6,6 +6,8 @@
 pub mod aws;
 pub mod classify;
 pub mod counting;
+mod limit;
+mod observe;
 mod read;
 mod sdk_error;
 pub mod sweep;
@@ -65,8 +67,8 @@ pub enum CallOutcome {
     Error(Category),
 }
 
-/// Told about every IAM call once (SDK retries included in `elapsed`): metrics, and tests that
-/// count calls.
+/// Told about every IAM call once, each page of a list being one call: metrics, and tests that
+/// count calls. `elapsed` includes the SDK's retries, not the waits for the account's limiter.
 pub trait CallObserver: Send + Sync {
     fn observe(&self, action: &'static str, outcome: CallOutcome, elapsed: Duration);
 }

@@ -37,6 +37,12 @@ where
             chain(&error),
             Category::IamTransient,
         ),
+        // The HTTP read timeout (the deadline of one attempt) comes back from the connector.
+        SdkError::DispatchFailure(failure) if failure.is_timeout() => (
+            CODE_TIMEOUT.to_string(),
+            chain(&error),
+            Category::IamTransient,
+        ),
         SdkError::DispatchFailure(_) => (
             CODE_DISPATCH.to_string(),
             chain(&error),
@@ -196,6 +202,14 @@ mod tests {
             (code.as_str(), category),
             (CODE_TIMEOUT, Category::IamTransient)
         );
+        let read_timeout: SdkError<GetRoleError> =
+            SdkError::dispatch_failure(ConnectorError::timeout("HTTP read timeout".into()));
+        let (code, message, category, _) = parts(from_sdk("GetRole", read_timeout));
+        assert_eq!(
+            (code.as_str(), category),
+            (CODE_TIMEOUT, Category::IamTransient)
+        );
+        assert!(message.contains("HTTP read timeout"), "{message}");
 
         let truncated: SdkError<GetRoleError> =
             SdkError::response_error("unexpected EOF", response(200, Some("2000")));

@@ -2,12 +2,13 @@
 //! real error bodies: classification, retry_after, and which errors the SDK retries.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use rolesmith::error::Category;
-use rolesmith::iam::{CountingObserver, IamApi};
+use rolesmith::iam::{CallObserver, CallOutcome, CountingObserver, IamApi};
 use rolesmith::model::IamOp;
+use rolesmith::ratelimit::AccountLimiter;
 
 use crate::support::moto::free_port;
 use crate::support::{
@@ -214,4 +215,79 @@ async fn a_slow_answer_still_arrives_in_call_order() {
     assert_eq!(iam.get_role("app").await.unwrap(), None);
     assert!(started.elapsed() >= Duration::from_millis(300));
     assert_eq!(proxy.actions(), vec!["GetRole"]);
+}
+
+/// Remembers each call's observed duration.
+#[derive(Default)]
+struct Durations(Mutex<Vec<(&'static str, Duration)>>);
+
+impl CallObserver for Durations {
+    fn observe(&self, action: &'static str, _outcome: CallOutcome, elapsed: Duration) {
+        self.0.lock().unwrap().push((action, elapsed));
+    }
+}
+
+#[tokio::test]
+async fn every_attempt_waits_for_the_account_limit() {
+    let proxy = proxy_to_nowhere();
+    proxy.inject(Fault::service_failure("GetRole").always());
+    let durations = Arc::new(Durations::default());
+    // One request at once, then one every 200 ms: the SDK's 10 ms backoff is not what spaces
+    // the retries out.
+    let limiter = Arc::new(AccountLimiter::new(5.0, 1));
+    let iam = aws_iam(&proxy.endpoint, durations.clone())
+        .await
+        .with_limiter(limiter);
+
+    let started = Instant::now();
+    let failure = iam_failure(iam.get_role("app").await);
+    let took = started.elapsed();
+    assert_eq!(failure.category, Category::IamTransient);
+    let arrivals: Vec<Duration> = proxy.log().iter().map(|entry| entry.at).collect();
+    assert_eq!(arrivals.len(), 3, "standard mode: 3 attempts");
+    for pair in arrivals.windows(2) {
+        assert!(
+            pair[1] - pair[0] >= Duration::from_millis(180),
+            "retries sent without waiting for the limiter: {arrivals:?}"
+        );
+    }
+    // One call observed, its duration without the ~400 ms spent waiting for the limiter.
+    let observed = durations.0.lock().unwrap().clone();
+    assert_eq!(observed.len(), 1, "{observed:?}");
+    assert_eq!(observed[0].0, "GetRole");
+    assert!(
+        observed[0].1 + Duration::from_millis(300) < took,
+        "observed {:?} of {took:?}",
+        observed[0].1
+    );
+}
+
+#[tokio::test]
+async fn a_throttled_call_pauses_every_later_request() {
+    let moto = Moto::start();
+    let proxy = FaultProxy::start(&moto.endpoint);
+    proxy.inject(Fault::throttling("GetRole").always().retry_after_ms(600));
+    let limiter = Arc::new(AccountLimiter::new(1000.0, 1000));
+    let (iam, calls) = counted_iam(&proxy.endpoint).await;
+    let iam = iam.with_limiter(limiter);
+
+    let failure = iam_failure(iam.get_role("app").await);
+    assert_eq!(failure.code, "Throttling");
+    let throttled_at = proxy.elapsed();
+    // Another action, which IAM would answer: it waits out the account's pause first.
+    let _ = iam.list_instance_profiles("app").await;
+    let log = proxy.log();
+    let listed = log
+        .iter()
+        .find(|entry| entry.action == "ListInstanceProfilesForRole")
+        .expect("the list went out after the pause");
+    assert!(
+        listed.at >= throttled_at + Duration::from_millis(550),
+        "sent {:?} after the throttle",
+        listed.at - throttled_at
+    );
+    assert_eq!(
+        calls.snapshot(),
+        BTreeMap::from([("GetRole", 1), ("ListInstanceProfilesForRole", 1)])
+    );
 }
