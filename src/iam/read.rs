@@ -1,12 +1,16 @@
 //! Reading a role: the 3 + N calls floor (GetRole already carries tags and the boundary, so
-//! ListRoleTags would be a wasted call), and every list followed to its last page.
+//! ListRoleTags would be a wasted call), and every list followed to its last page by the SDK's
+//! paginators.
 
 use std::collections::BTreeMap;
-use std::future::Future;
 
+use aws_sdk_iam::config::http::HttpResponse;
+use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_iam::types::Role;
+use aws_smithy_async::future::pagination_stream::PaginationStream;
 
 use super::aws::AwsIam;
+use super::sdk_error::from_sdk;
 use crate::error::{Category, Error, Result};
 use crate::model::ObservedRole;
 use crate::policy::decode_iam_text;
@@ -14,7 +18,7 @@ use crate::policy::decode_iam_text;
 /// IAM's default when a role was created without one; GetRole always sends it, moto too.
 const DEFAULT_MAX_SESSION_DURATION: i32 = 3600;
 
-/// One page of a paginated IAM list: items, then the marker of the next page if there is one.
+/// One page of a paginated IAM list: items, IsTruncated, and the marker of the next page.
 type Page<T> = (Vec<T>, bool, Option<String>);
 
 impl AwsIam {
@@ -45,54 +49,51 @@ impl AwsIam {
     }
 
     pub(super) async fn read_instance_profiles(&self, role: &str) -> Result<Vec<String>> {
-        all_pages("ListInstanceProfilesForRole", |marker| async move {
-            let request = self
-                .client
-                .list_instance_profiles_for_role()
-                .role_name(role)
-                .set_marker(marker)
-                .send();
-            let page = self.call("ListInstanceProfilesForRole", request).await?;
+        let pages = self
+            .client
+            .list_instance_profiles_for_role()
+            .role_name(role)
+            .into_paginator()
+            .send();
+        all_pages("ListInstanceProfilesForRole", pages, |page| {
             let names = page
                 .instance_profiles
                 .into_iter()
                 .map(|profile| profile.instance_profile_name)
                 .collect();
-            Ok((names, page.is_truncated, page.marker))
+            (names, page.is_truncated, page.marker)
         })
         .await
     }
 
     async fn inline_policy_names(&self, role: &str) -> Result<Vec<String>> {
-        all_pages("ListRolePolicies", |marker| async move {
-            let request = self
-                .client
-                .list_role_policies()
-                .role_name(role)
-                .set_marker(marker)
-                .send();
-            let page = self.call("ListRolePolicies", request).await?;
-            Ok((page.policy_names, page.is_truncated, page.marker))
+        let pages = self
+            .client
+            .list_role_policies()
+            .role_name(role)
+            .into_paginator()
+            .send();
+        all_pages("ListRolePolicies", pages, |page| {
+            (page.policy_names, page.is_truncated, page.marker)
         })
         .await
     }
 
     async fn attached_policy_arns(&self, role: &str) -> Result<Vec<String>> {
-        all_pages("ListAttachedRolePolicies", |marker| async move {
-            let request = self
-                .client
-                .list_attached_role_policies()
-                .role_name(role)
-                .set_marker(marker)
-                .send();
-            let page = self.call("ListAttachedRolePolicies", request).await?;
+        let pages = self
+            .client
+            .list_attached_role_policies()
+            .role_name(role)
+            .into_paginator()
+            .send();
+        all_pages("ListAttachedRolePolicies", pages, |page| {
             let arns = page
                 .attached_policies
                 .unwrap_or_default()
                 .into_iter()
                 .filter_map(|policy| policy.policy_arn)
                 .collect();
-            Ok((arns, page.is_truncated, page.marker))
+            (arns, page.is_truncated, page.marker)
         })
         .await
     }
@@ -128,22 +129,31 @@ fn observed_role(role: &Role) -> ObservedRole {
     }
 }
 
-/// Follows IAM's Marker/IsTruncated until the last page.
-async fn all_pages<T, F, Fut>(action: &'static str, mut fetch: F) -> Result<Vec<T>>
+/// Every item of a paginator's pages. The SDK follows the Marker; IAM's own rules stay on top:
+/// IsTruncated false ends the list even if a Marker came along (the paginator would ask again;
+/// dropping it asks nothing more, as it fetches a page only once the last one is taken), and a
+/// truncated page without a new Marker is an error, not a silent end that would hide policies
+/// from the drift check.
+async fn all_pages<O, E, T>(
+    action: &'static str,
+    mut pages: PaginationStream<std::result::Result<O, SdkError<E, HttpResponse>>>,
+    split: impl Fn(O) -> Page<T>,
+) -> Result<Vec<T>>
 where
-    F: FnMut(Option<String>) -> Fut,
-    Fut: Future<Output = Result<Page<T>>>,
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     let mut items = Vec::new();
     let mut marker: Option<String> = None;
-    loop {
-        let (page, is_truncated, next) = fetch(marker.clone()).await?;
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|error| from_sdk(action, error))?;
+        let (page, is_truncated, next) = split(page);
         items.extend(page);
         match next_marker(action, marker.as_deref(), is_truncated, next)? {
             Some(next) => marker = Some(next),
             None => return Ok(items),
         }
     }
+    Err(unexpected(action, "a truncated page and then no next page"))
 }
 
 /// The marker to ask for next, None after the last page. A truncated page without a new marker
@@ -175,6 +185,7 @@ fn unexpected(action: &'static str, what: &str) -> Error {
 
 #[cfg(test)]
 mod tests {
+    use aws_sdk_iam::operation::list_role_policies::ListRolePoliciesError;
     use aws_sdk_iam::types::{AttachedPermissionsBoundary, Tag};
     use aws_smithy_types::DateTime;
 
@@ -271,25 +282,89 @@ mod tests {
         }
     }
 
+    type Asked = std::sync::Arc<std::sync::Mutex<Vec<Option<String>>>>;
+
+    /// A paginator over `pages` that records the marker each page was asked for with.
+    fn paginator(
+        pages: Vec<Page<u32>>,
+        asked: Asked,
+    ) -> PaginationStream<std::result::Result<Page<u32>, SdkError<ListRolePoliciesError>>> {
+        use aws_smithy_async::future::pagination_stream::fn_stream::FnStream;
+        PaginationStream::new(FnStream::new(move |tx| {
+            Box::pin(async move {
+                let mut marker = None;
+                for page in pages {
+                    asked.lock().unwrap().push(marker.take());
+                    marker = page.2.clone();
+                    if tx.send(Ok(page)).await.is_err() {
+                        return;
+                    }
+                }
+            })
+        }))
+    }
+
     #[tokio::test]
     async fn all_pages_follows_markers_in_order() {
-        let pages = std::sync::Mutex::new(vec![
-            (vec![5, 6], false, None),
-            (vec![3, 4], true, Some("m2".to_string())),
+        let asked = Asked::default();
+        let pages = vec![
             (vec![1, 2], true, Some("m1".to_string())),
-        ]);
-        let asked = std::sync::Mutex::new(Vec::new());
-        let items = all_pages("ListRolePolicies", |marker| {
-            asked.lock().unwrap().push(marker);
-            let page = pages.lock().unwrap().pop().unwrap();
-            async move { Ok(page) }
-        })
-        .await
-        .unwrap();
+            (vec![3, 4], true, Some("m2".to_string())),
+            (vec![5, 6], false, None),
+        ];
+        let items = all_pages("ListRolePolicies", paginator(pages, asked.clone()), |p| p)
+            .await
+            .unwrap();
         assert_eq!(items, vec![1, 2, 3, 4, 5, 6]);
         assert_eq!(
             *asked.lock().unwrap(),
             vec![None, Some("m1".to_string()), Some("m2".to_string())]
         );
+    }
+
+    #[tokio::test]
+    async fn the_last_page_is_the_one_iam_says_is_not_truncated() {
+        let asked = Asked::default();
+        // A Marker on an untruncated page: the paginator alone would ask for another page.
+        let pages = vec![
+            (vec![1], false, Some("m1".to_string())),
+            (vec![2], false, None),
+        ];
+        let items = all_pages("ListRolePolicies", paginator(pages, asked.clone()), |p| p)
+            .await
+            .unwrap();
+        assert_eq!(items, vec![1]);
+        assert_eq!(asked.lock().unwrap().len(), 1, "no second page asked for");
+    }
+
+    #[tokio::test]
+    async fn truncated_pages_without_a_new_marker_are_errors() {
+        let cases = [
+            vec![(vec![1], true, None)],
+            vec![
+                (vec![1], true, Some("m1".to_string())),
+                (vec![2], true, Some("m1".to_string())),
+            ],
+            // The paginator ended (as it does on a repeated marker) after a truncated page.
+            vec![(vec![1], true, Some("m1".to_string()))],
+        ];
+        for pages in cases {
+            let result = all_pages(
+                "ListRolePolicies",
+                paginator(pages.clone(), Asked::default()),
+                |p| p,
+            )
+            .await;
+            assert!(
+                matches!(
+                    &result,
+                    Err(Error::Iam {
+                        category: Category::Internal,
+                        ..
+                    })
+                ),
+                "{pages:?}: {result:?}"
+            );
+        }
     }
 }
