@@ -1,9 +1,12 @@
 //! One IAM rate limit per AWS account, shared by every reconcile.
 //!
 //! IAM's limits are per account and per API, and cannot be raised; per-call retries alone let a
-//! fleet of 500 roles hammer the account the moment it throttles. So every call waits for a token
-//! from one bucket, and a throttling answer pauses the whole bucket — every reconcile — not only
-//! the call that saw it.
+//! fleet of 500 roles hammer the account the moment it throttles. So every request, each SDK retry
+//! included, waits for a token from one bucket (the IAM client's HTTP layer asks), and a throttling
+//! answer pauses the whole bucket — every reconcile — not only the call that saw it.
+//!
+//! Not `governor`: its GCRA limiter has no way to pause every caller after a throttle, double that
+//! pause, or restart empty, which is most of what this does; the token bucket alone is 20 lines.
 
 use std::sync::Mutex;
 use std::time::Duration;
