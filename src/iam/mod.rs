@@ -86,21 +86,6 @@ pub fn is_read_action(action: &str) -> bool {
     action.starts_with("Get") || action.starts_with("List")
 }
 
-/// The account id inside an IAM ARN (`arn:PARTITION:iam::ACCOUNT:…`), if it is one.
-pub fn account_id_from_arn(arn: &str) -> Option<&str> {
-    let mut parts = arn.splitn(6, ':');
-    let (prefix, _partition, service, _region, account) = (
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-    );
-    parts.next()?;
-    let is_account = account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit());
-    (prefix == "arn" && service == "iam" && is_account).then_some(account)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,29 +106,6 @@ mod tests {
         ];
         for (action, read) in cases {
             assert_eq!(is_read_action(action), read, "{action}");
-        }
-    }
-
-    #[test]
-    fn account_ids() {
-        let cases = [
-            ("arn:aws:iam::123456789012:role/app", Some("123456789012")),
-            ("arn:aws:iam::123456789012:role/a/b/c", Some("123456789012")),
-            ("arn:aws-cn:iam::210987654321:role/x", Some("210987654321")),
-            (
-                "arn:aws-us-gov:iam::000000000001:role/x",
-                Some("000000000001"),
-            ),
-            ("arn:aws:iam::aws:policy/ReadOnlyAccess", None),
-            ("arn:aws:s3:::bucket", None),
-            ("arn:aws:sts::123456789012:assumed-role/x/y", None),
-            ("arn:aws:iam::12345678901:role/short", None),
-            ("arn:aws:iam::123456789012", None),
-            ("not an arn", None),
-            ("", None),
-        ];
-        for (arn, want) in cases {
-            assert_eq!(account_id_from_arn(arn), want, "{arn}");
         }
     }
 }
