@@ -198,7 +198,7 @@ fn trust_policy_problems(document: &str) -> Vec<String> {
     }
     if policy::wildcard_principal_without_condition(document) {
         problems.push(format!(
-            "{field}: a statement allows Principal \"*\" (any AWS account) without a Condition; name the principals, or restrict them with a Condition such as aws:PrincipalOrgID"
+            "{field}: a statement allows Principal \"*\" (any AWS account) without a Condition that narrows who may assume the role; name the principals, or require a literal value such as StringEquals aws:PrincipalOrgID \"o-…\" (a value that is only a wildcard, or a negated, IfExists, ForAllValues, Null or Bool condition, narrows nothing)"
         ));
     }
     problems
@@ -715,6 +715,28 @@ mod tests {
                 ["without a Condition"]
             ),
             case!(
+                "wildcard principal with a condition that narrows nothing",
+                |r| {
+                    r.assume_role_policy = TRUST.replace(
+                    r#"{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole""#,
+                    r#""*","Action":"sts:AssumeRole","Condition":{"Bool":{"aws:SecureTransport":"true"}}"#
+                )
+                },
+                [
+                    "spec.assumeRolePolicy: a statement allows Principal \"*\" (any AWS account) without a Condition that narrows who may assume the role"
+                ]
+            ),
+            case!(
+                "wildcard principal with a wildcard organisation",
+                |r| {
+                    r.assume_role_policy = TRUST.replace(
+                    r#"{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole""#,
+                    r#""*","Action":"sts:AssumeRole","Condition":{"StringLike":{"aws:PrincipalOrgID":"*"}}"#
+                )
+                },
+                ["without a Condition that narrows"]
+            ),
+            case!(
                 "wildcard principal with an organisation condition",
                 |r| {
                     r.assume_role_policy = TRUST.replace(
@@ -1158,6 +1180,29 @@ mod tests {
                 }),
                 own,
                 &[],
+            ),
+            (
+                "web identity through sts:*",
+                Box::new({
+                    let t = oidc("").replace("sts:AssumeRoleWithWebIdentity", "sts:*");
+                    move |r| r.assume_role_policy = t.clone()
+                }),
+                own,
+                &[
+                    "spec.assumeRolePolicy: web identity provider \"oidc.eks.us-east-1.amazonaws.com/id/ABC\"",
+                ],
+            ),
+            (
+                "web identity through sts:AssumeRoleWith*",
+                Box::new({
+                    let t =
+                        oidc("").replace("sts:AssumeRoleWithWebIdentity", "sts:AssumeRoleWith*");
+                    move |r| r.assume_role_policy = t.clone()
+                }),
+                own,
+                &[
+                    "spec.assumeRolePolicy: web identity provider \"oidc.eks.us-east-1.amazonaws.com/id/ABC\"",
+                ],
             ),
             (
                 "SAML without audience",

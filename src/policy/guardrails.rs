@@ -4,17 +4,17 @@
 
 use serde_json::Value;
 
-use super::json::{
-    Statement, allows_action, condition_keys, is_allow, principals, statements, strings,
-};
+use super::json::{Statement, allows_action, is_allow, principals, statements, strings};
 
 /// Whether an Allow statement lets any AWS principal in (`"*"`, `{"AWS": "*"}` or `"*"` in the
-/// AWS list) with no Condition to narrow it down (such as `aws:PrincipalOrgID`).
+/// AWS list) without a Condition that narrows who the caller is (see [`identifying_key`]): a
+/// condition such as `Bool aws:SecureTransport` or `StringLike aws:PrincipalOrgID "*"` still
+/// lets every AWS account in.
 pub fn wildcard_principal_without_condition(text: &str) -> bool {
     parsed(text).is_some_and(|doc| {
         statements(&doc).into_iter().any(|statement| {
             is_allow(statement)
-                && condition_keys(statement).is_empty()
+                && !narrowing_condition(statement, identifying_key)
                 && (statement.get("Principal").and_then(Value::as_str) == Some("*")
                     || principals(statement, "AWS").contains(&"*"))
         })
@@ -35,8 +35,9 @@ pub fn grants_admin(text: &str) -> bool {
 }
 
 /// The accounts other than `own_account_id` (any account when it is unknown) that an Allow
-/// statement lets assume the role without an `sts:ExternalId` condition: the confused-deputy
-/// risk when a third party assumes the role. In the order they appear, without repeats.
+/// statement lets assume the role without a narrowing `sts:ExternalId` condition (a negated one,
+/// or `StringLike "*"`, requires no particular id): the confused-deputy risk when a third party
+/// assumes the role. In the order they appear, without repeats.
 pub fn untrusted_accounts_without_external_id(
     text: &str,
     own_account_id: Option<&str>,
@@ -44,9 +45,13 @@ pub fn untrusted_accounts_without_external_id(
     let Some(doc) = parsed(text) else {
         return Vec::new();
     };
+    let external_id = |key: &str| {
+        key.eq_ignore_ascii_case("sts:ExternalId")
+            .then_some(KeyKind::Id)
+    };
     let mut accounts: Vec<String> = Vec::new();
     for statement in statements(&doc) {
-        if !is_allow(statement) || has_condition_key(statement, &["sts:ExternalId"]) {
+        if !is_allow(statement) || narrowing_condition(statement, external_id) {
             continue;
         }
         for account in principals(statement, "AWS")
@@ -62,9 +67,10 @@ pub fn untrusted_accounts_without_external_id(
 }
 
 /// The OIDC providers (as their condition-key prefix, e.g. `oidc.eks.…/id/ABC`) that an Allow
-/// statement trusts for `sts:AssumeRoleWithWebIdentity` without a condition on the provider's
-/// `:sub` or `:aud` key: without one, every identity the provider issues tokens for (any
-/// service account of the cluster, any repository on GitHub) can assume the role.
+/// statement trusts for `sts:AssumeRoleWithWebIdentity` (by name or through a wildcard such as
+/// `sts:*`) without a narrowing condition on the provider's `:sub` or `:aud` key: without one,
+/// every identity the provider issues tokens for (any service account of the cluster, any
+/// repository on GitHub) can assume the role.
 pub fn web_identity_providers_without_subject(text: &str) -> Vec<String> {
     let Some(doc) = parsed(text) else {
         return Vec::new();
@@ -83,7 +89,11 @@ pub fn web_identity_providers_without_subject(text: &str) -> Vec<String> {
                 .map_or(federated, |(_, host)| host);
             let sub = format!("{provider}:sub");
             let aud = format!("{provider}:aud");
-            if !has_condition_key(statement, &[&sub, &aud])
+            let provider_key = |key: &str| {
+                (key.eq_ignore_ascii_case(&sub) || key.eq_ignore_ascii_case(&aud))
+                    .then_some(KeyKind::Text)
+            };
+            if !narrowing_condition(statement, provider_key)
                 && !providers.iter().any(|p| p == provider)
             {
                 providers.push(provider.to_string());
@@ -93,21 +103,27 @@ pub fn web_identity_providers_without_subject(text: &str) -> Vec<String> {
     providers
 }
 
-/// The SAML providers an Allow statement trusts without a `SAML:aud` condition, which is what
-/// ties the assertion to the AWS sign-in endpoint.
+/// The SAML providers an Allow statement trusts for `sts:AssumeRoleWithSAML` (by name or
+/// through a wildcard) without a narrowing `SAML:aud` condition, which is what ties the
+/// assertion to the AWS sign-in endpoint.
 pub fn saml_providers_without_audience(text: &str) -> Vec<String> {
     let Some(doc) = parsed(text) else {
         return Vec::new();
     };
+    let audience = |key: &str| {
+        key.eq_ignore_ascii_case("SAML:aud")
+            .then_some(KeyKind::Text)
+    };
     let mut providers = Vec::new();
     for statement in statements(&doc) {
-        if !is_allow(statement) || has_condition_key(statement, &["SAML:aud"]) {
+        if !is_allow(statement)
+            || !allows_action(statement, "sts:AssumeRoleWithSAML")
+            || narrowing_condition(statement, audience)
+        {
             continue;
         }
-        let saml_action = allows_action(statement, "sts:AssumeRoleWithSAML");
         for federated in principals(statement, "Federated") {
-            let is_saml = federated.contains(":saml-provider/") || saml_action;
-            if is_saml && !providers.iter().any(|p| p == federated) {
+            if federated.contains(":saml-provider/") && !providers.iter().any(|p| p == federated) {
                 providers.push(federated.to_string());
             }
         }
@@ -144,23 +160,125 @@ fn parsed(text: &str) -> Option<Value> {
     serde_json::from_str(text).ok()
 }
 
-/// IAM condition keys are case-insensitive.
-fn has_condition_key(statement: &Statement, wanted: &[&str]) -> bool {
-    condition_keys(statement)
-        .iter()
-        .any(|key| wanted.iter().any(|w| key.eq_ignore_ascii_case(w)))
+/// What a condition key holds, which decides whether a wildcard in its value still narrows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum KeyKind {
+    /// An organisation, account or external id: any wildcard makes it match ids of strangers.
+    Id,
+    /// An ARN: narrows only with a literal account, and no wildcard before it (`StringLike`'s `*`
+    /// crosses colons, and a role path may contain them).
+    Arn,
+    /// An organisation path `o-…/r-…/ou-…/`: narrows with a literal organisation id.
+    OrgPath,
+    /// Anything else (an OIDC subject): narrows unless it is nothing but wildcards.
+    Text,
+}
+
+/// Condition keys that say who the caller is, in a way the caller cannot choose: its
+/// organisation, account, ARN, the resource a service acts for, the external id the role's
+/// owner handed out, or the subject a web identity provider vouches for (`<issuer>:sub`, the
+/// issuer being a host name). Tags, user ids, `aws:SourceOwner` and audiences do not count:
+/// anyone can set their own tags, and an audience is shared by every user of the provider.
+fn identifying_key(key: &str) -> Option<KeyKind> {
+    let key = key.to_ascii_lowercase();
+    match key.as_str() {
+        "aws:principalorgid" | "aws:principalaccount" | "aws:sourceaccount" | "sts:externalid" => {
+            Some(KeyKind::Id)
+        }
+        "aws:principalarn" | "aws:sourcearn" => Some(KeyKind::Arn),
+        "aws:principalorgpaths" => Some(KeyKind::OrgPath),
+        _ => key
+            .strip_suffix(":sub")
+            .filter(|issuer| issuer.contains('.'))
+            .map(|_| KeyKind::Text),
+    }
+}
+
+/// Whether a Condition of the statement requires one of the keys `key` accepts to match a value
+/// that narrows. Conditions are all required, so one such entry narrows the whole statement.
+fn narrowing_condition(statement: &Statement, key: impl Fn(&str) -> Option<KeyKind>) -> bool {
+    let Some(Value::Object(operators)) = statement.get("Condition") else {
+        return false;
+    };
+    operators.iter().any(|(operator, entries)| {
+        let Some(wildcards) = positive_match(operator) else {
+            return false;
+        };
+        entries.as_object().is_some_and(|entries| {
+            entries.iter().any(|(name, values)| {
+                key(name).is_some_and(|kind| values_narrow(kind, wildcards, values))
+            })
+        })
+    })
+}
+
+/// For an operator that requires the key to be present and to match, whether it matches with
+/// wildcards; None for the ones that narrow nothing: negations, `…IfExists` and
+/// `ForAllValues:` (both pass when the key is absent), `Null`, `Bool` and the rest.
+/// `ArnEquals` takes wildcards just like `ArnLike`.
+fn positive_match(operator: &str) -> Option<bool> {
+    let operator = operator.to_ascii_lowercase();
+    let operator = operator.strip_prefix("foranyvalue:").unwrap_or(&operator);
+    match operator {
+        "stringequals" | "stringequalsignorecase" => Some(false),
+        "stringlike" | "arnlike" | "arnequals" => Some(true),
+        _ => None,
+    }
+}
+
+/// Values are alternatives: every one of them must narrow (an empty list narrows nothing).
+fn values_narrow(kind: KeyKind, wildcards: bool, values: &Value) -> bool {
+    match values {
+        Value::Array(list) => {
+            !list.is_empty() && list.iter().all(|v| value_narrows(kind, wildcards, v))
+        }
+        one => value_narrows(kind, wildcards, one),
+    }
+}
+
+fn value_narrows(kind: KeyKind, wildcards: bool, value: &Value) -> bool {
+    let text = match value {
+        Value::String(text) => text.clone(),
+        Value::Bool(_) | Value::Number(_) => value.to_string(),
+        _ => return false,
+    };
+    // A policy variable (`${aws:PrincipalAccount}`) becomes the caller's own value.
+    if text.contains("${") {
+        return false;
+    }
+    if !wildcards {
+        return true;
+    }
+    let literal = |part: &str| !part.contains(['*', '?']);
+    match kind {
+        KeyKind::Id => literal(&text),
+        KeyKind::Arn => match text.splitn(6, ':').collect::<Vec<_>>().as_slice() {
+            [head @ .., account, _resource] if head.len() == 4 => {
+                head.iter().all(|part| literal(part)) && account_id(account)
+            }
+            _ => false,
+        },
+        KeyKind::OrgPath => text
+            .split('/')
+            .next()
+            .is_some_and(|org| !org.is_empty() && literal(org)),
+        KeyKind::Text => text.chars().any(|c| c != '*' && c != '?'),
+    }
+}
+
+fn account_id(text: &str) -> bool {
+    text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// The account of an AWS principal: a bare id, or the account field of an iam/sts ARN.
 /// Unique ids (`AROA…`) and `*` name no account.
 fn account_of(principal: &str) -> Option<&str> {
-    let is_account = |s: &str| s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit());
-    if is_account(principal) {
+    if account_id(principal) {
         return Some(principal);
     }
     let parts: Vec<&str> = principal.splitn(6, ':').collect();
     match parts.as_slice() {
-        ["arn", _, "iam" | "sts", _, account, _] if is_account(account) => Some(account),
+        ["arn", _, "iam" | "sts", _, account, _] if account_id(account) => Some(account),
         _ => None,
     }
 }
@@ -236,6 +354,308 @@ mod tests {
             r#"{"Statement":{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole"}}"#;
         assert!(wildcard_principal_without_condition(single));
         assert!(!wildcard_principal_without_condition("not json"));
+    }
+
+    /// Only a condition that narrows who the caller is makes a wildcard principal acceptable:
+    /// a positive match (no negation, no IfExists, no ForAllValues, which pass when the key is
+    /// absent) on a key that identifies the caller, against a value that is not a wildcard.
+    #[test]
+    fn wildcard_principal_needs_a_narrowing_condition() {
+        let cases: &[(&str, bool)] = &[
+            // Narrowing: the statement is accepted.
+            (
+                r#"{"StringEquals":{"aws:PrincipalOrgID":"o-abc123"}}"#,
+                false,
+            ),
+            (
+                r#"{"StringEqualsIgnoreCase":{"aws:PrincipalOrgID":"O-ABC123"}}"#,
+                false,
+            ),
+            (r#"{"StringLike":{"aws:PrincipalOrgID":"o-abc123"}}"#, false),
+            (
+                r#"{"ForAnyValue:StringEquals":{"aws:PrincipalOrgID":"o-abc123"}}"#,
+                false,
+            ),
+            (
+                r#"{"StringEquals":{"AWS:principalorgid":"o-abc123"}}"#,
+                false,
+            ),
+            (
+                r#"{"StringEquals":{"aws:PrincipalOrgID":["o-a","o-b"]}}"#,
+                false,
+            ),
+            (
+                r#"{"StringEquals":{"aws:PrincipalAccount":"111122223333"}}"#,
+                false,
+            ),
+            (
+                r#"{"StringEquals":{"aws:PrincipalAccount":111122223333}}"#,
+                false,
+            ),
+            (
+                r#"{"StringEquals":{"aws:SourceAccount":"111122223333"}}"#,
+                false,
+            ),
+            (
+                r#"{"ArnLike":{"aws:SourceArn":"arn:aws:sns:us-east-1:111122223333:topic"}}"#,
+                false,
+            ),
+            (
+                r#"{"ArnEquals":{"aws:PrincipalArn":"arn:aws:iam::111122223333:role/ci"}}"#,
+                false,
+            ),
+            (
+                r#"{"ArnLike":{"aws:PrincipalArn":"arn:aws:iam::111122223333:role/*"}}"#,
+                false,
+            ),
+            (
+                r#"{"StringLike":{"aws:PrincipalArn":"arn:aws:iam::111122223333:role/ci-*"}}"#,
+                false,
+            ),
+            (
+                r#"{"StringEquals":{"aws:SourceArn":"arn:aws:s3:::bucket"}}"#,
+                false,
+            ),
+            (
+                r#"{"ForAnyValue:StringLike":{"aws:PrincipalOrgPaths":"o-abc123/r-ab12/ou-ab12-11111111/*"}}"#,
+                false,
+            ),
+            (r#"{"StringEquals":{"sts:ExternalId":"f1b2c3"}}"#, false),
+            (r#"{"StringEquals":{"sts:ExternalId":"*"}}"#, false),
+            (
+                r#"{"StringEquals":{"token.actions.githubusercontent.com:sub":"repo:org/app:ref:refs/heads/main"}}"#,
+                false,
+            ),
+            (
+                r#"{"StringLike":{"token.actions.githubusercontent.com:sub":"repo:org/app:*"}}"#,
+                false,
+            ),
+            // One narrowing condition is enough: conditions are all required.
+            (
+                r#"{"Bool":{"aws:SecureTransport":"true"},"StringEquals":{"aws:PrincipalOrgID":"o-abc123"}}"#,
+                false,
+            ),
+            // Restricting nothing: the statement is refused.
+            (r#"{"Bool":{"aws:SecureTransport":"true"}}"#, true),
+            (r#"{"Bool":{"aws:SecureTransport":true}}"#, true),
+            (r#"{"StringLike":{"aws:PrincipalOrgID":"*"}}"#, true),
+            (r#"{"StringLike":{"aws:PrincipalOrgID":"o-*"}}"#, true),
+            (
+                r#"{"StringLike":{"aws:PrincipalOrgID":["o-abc123","*"]}}"#,
+                true,
+            ),
+            (r#"{"StringEquals":{"aws:PrincipalOrgID":[]}}"#, true),
+            (
+                r#"{"StringLike":{"aws:PrincipalAccount":"11112222333?"}}"#,
+                true,
+            ),
+            (r#"{"StringLike":{"aws:PrincipalArn":"*"}}"#, true),
+            (
+                r#"{"ArnLike":{"aws:PrincipalArn":"arn:aws:iam::*:role/ci"}}"#,
+                true,
+            ),
+            (
+                r#"{"ArnEquals":{"aws:PrincipalArn":"arn:aws:iam::*:*"}}"#,
+                true,
+            ),
+            (
+                r#"{"StringLike":{"aws:PrincipalArn":"arn:aws:*:*:111122223333:*"}}"#,
+                true,
+            ),
+            (
+                r#"{"StringLike":{"aws:PrincipalArn":"arn:aws:iam::111122223333"}}"#,
+                true,
+            ),
+            (r#"{"ArnLike":{"aws:SourceArn":"arn:aws:s3:::*"}}"#, true),
+            (r#"{"StringLike":{"aws:PrincipalOrgPaths":"*/*"}}"#, true),
+            (
+                r#"{"StringLike":{"aws:PrincipalOrgPaths":"o-*/r-ab12/*"}}"#,
+                true,
+            ),
+            (
+                r#"{"StringEquals":{"aws:PrincipalAccount":"${aws:PrincipalAccount}"}}"#,
+                true,
+            ),
+            (
+                r#"{"StringNotEquals":{"aws:PrincipalOrgID":"o-abc123"}}"#,
+                true,
+            ),
+            (
+                r#"{"StringEqualsIfExists":{"aws:PrincipalOrgID":"o-abc123"}}"#,
+                true,
+            ),
+            (
+                r#"{"ForAllValues:StringEquals":{"aws:PrincipalOrgID":"o-abc123"}}"#,
+                true,
+            ),
+            (r#"{"Null":{"aws:PrincipalOrgID":"false"}}"#, true),
+            (
+                r#"{"StringEquals":{"aws:PrincipalTag/team":"payments"}}"#,
+                true,
+            ),
+            (r#"{"StringEquals":{"aws:userid":"AROAEXAMPLE:*"}}"#, true),
+            (
+                r#"{"StringEquals":{"aws:PrincipalOrgID":{"nested":"o-abc123"}}}"#,
+                true,
+            ),
+            (r#"{"StringLike":{"sts:ExternalId":"*"}}"#, true),
+            (r#"{"StringNotEquals":{"sts:ExternalId":"f1b2c3"}}"#, true),
+            (
+                r#"{"StringLike":{"token.actions.githubusercontent.com:sub":"*"}}"#,
+                true,
+            ),
+            (
+                r#"{"StringEquals":{"token.actions.githubusercontent.com:aud":"sts.amazonaws.com"}}"#,
+                true,
+            ),
+            (r#"{"StringEquals":{"aws:sub":"x"}}"#, true),
+        ];
+        for (condition, refused) in cases {
+            for principal in [r#""*""#, r#"{"AWS":"*"}"#] {
+                let statement = format!(
+                    r#"{{"Effect":"Allow","Principal":{principal},"Action":"sts:AssumeRole","Condition":{condition}}}"#
+                );
+                assert_eq!(
+                    wildcard_principal_without_condition(&doc(&statement)),
+                    *refused,
+                    "{statement}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn federation_checks_match_action_wildcards() {
+        const EKS: &str =
+            "arn:aws:iam::111122223333:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/ABC";
+        const HOST: &str = "oidc.eks.eu-west-1.amazonaws.com/id/ABC";
+        const SAML: &str = "arn:aws:iam::111122223333:saml-provider/Okta";
+        let statement = |federated: &str, action: &str, condition: &str| {
+            doc(&format!(
+                r#"{{"Effect":"Allow","Principal":{{"Federated":"{federated}"}},{action}{condition}}}"#
+            ))
+        };
+        // (action field, web identity allowed, SAML allowed)
+        let actions: &[(&str, bool, bool)] = &[
+            (r#""Action":"sts:AssumeRoleWithWebIdentity""#, true, false),
+            (r#""Action":"STS:assumerolewithwebidentity""#, true, false),
+            (r#""Action":"sts:AssumeRoleWithSAML""#, false, true),
+            (r#""Action":"sts:AssumeRoleWith*""#, true, true),
+            (r#""Action":"sts:AssumeRole*""#, true, true),
+            (r#""Action":"sts:*""#, true, true),
+            (r#""Action":"*""#, true, true),
+            (r#""Action":"sts:AssumeRoleWith?ebIdentity""#, true, false),
+            (
+                r#""Action":["sts:TagSession","sts:AssumeRoleWith*"]"#,
+                true,
+                true,
+            ),
+            (r#""NotAction":"sts:AssumeRole""#, true, true),
+            (r#""NotAction":"sts:AssumeRoleWith*""#, false, false),
+            (
+                r#""Action":["sts:AssumeRole","sts:TagSession"]"#,
+                false,
+                false,
+            ),
+            (r#""Action":"sts:AssumeRoleWithWebIdentityX""#, false, false),
+            (r#""Action":"sts:AssumeRoleWith""#, false, false),
+            (r#""Action":"s3:*""#, false, false),
+        ];
+        for (action, web_identity, saml) in actions {
+            let oidc = statement(EKS, action, "");
+            let want: &[&str] = if *web_identity { &[HOST] } else { &[] };
+            assert_eq!(
+                web_identity_providers_without_subject(&oidc),
+                want,
+                "{oidc}"
+            );
+            // An OIDC provider is never reported as a SAML one, whatever the actions.
+            assert!(saml_providers_without_audience(&oidc).is_empty(), "{oidc}");
+            let saml_text = statement(SAML, action, "");
+            let want: &[&str] = if *saml { &[SAML] } else { &[] };
+            assert_eq!(
+                saml_providers_without_audience(&saml_text),
+                want,
+                "{saml_text}"
+            );
+            assert!(web_identity_providers_without_subject(&saml_text).is_empty());
+        }
+        // A subject or audience condition counts only when it narrows.
+        let conditions: &[(String, bool)] = &[
+            (
+                format!(
+                    r#","Condition":{{"StringLike":{{"{HOST}:sub":"system:serviceaccount:a:*"}}}}"#
+                ),
+                false,
+            ),
+            (
+                format!(r#","Condition":{{"StringLike":{{"{HOST}:sub":"*"}}}}"#),
+                true,
+            ),
+            (
+                format!(
+                    r#","Condition":{{"StringNotEquals":{{"{HOST}:sub":"system:serviceaccount:a:b"}}}}"#
+                ),
+                true,
+            ),
+            (
+                format!(
+                    r#","Condition":{{"StringEqualsIfExists":{{"{HOST}:aud":"sts.amazonaws.com"}}}}"#
+                ),
+                true,
+            ),
+        ];
+        for (condition, warned) in conditions {
+            let text = statement(EKS, r#""Action":"sts:*""#, condition);
+            let want: &[&str] = if *warned { &[HOST] } else { &[] };
+            assert_eq!(
+                web_identity_providers_without_subject(&text),
+                want,
+                "{text}"
+            );
+        }
+        let saml_conditions: &[(&str, bool)] = &[
+            (
+                r#","Condition":{"StringEquals":{"saml:aud":"https://signin.aws.amazon.com/saml"}}"#,
+                false,
+            ),
+            (r#","Condition":{"StringLike":{"SAML:aud":"*"}}"#, true),
+            (
+                r#","Condition":{"StringNotEquals":{"SAML:aud":"https://signin.aws.amazon.com/saml"}}"#,
+                true,
+            ),
+        ];
+        for (condition, warned) in saml_conditions {
+            let text = statement(SAML, r#""Action":"sts:AssumeRoleWith*""#, condition);
+            let want: &[&str] = if *warned { &[SAML] } else { &[] };
+            assert_eq!(saml_providers_without_audience(&text), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn external_id_counts_only_when_it_narrows() {
+        let cases: &[(&str, bool)] = &[
+            (r#"{"StringEquals":{"sts:ExternalId":"f1b2c3"}}"#, false),
+            (r#"{"StringLike":{"sts:ExternalId":"f1b2c3"}}"#, false),
+            (r#"{"StringLike":{"sts:ExternalId":"*"}}"#, true),
+            (r#"{"StringNotEquals":{"sts:ExternalId":"f1b2c3"}}"#, true),
+            (
+                r#"{"StringEqualsIfExists":{"sts:ExternalId":"f1b2c3"}}"#,
+                true,
+            ),
+            (r#"{"Null":{"sts:ExternalId":"false"}}"#, true),
+        ];
+        for (condition, warned) in cases {
+            let text = doc(&format!(
+                r#"{{"Effect":"Allow","Principal":{{"AWS":"444455556666"}},"Action":"sts:AssumeRole","Condition":{condition}}}"#
+            ));
+            let want: &[&str] = if *warned { &["444455556666"] } else { &[] };
+            assert_eq!(
+                untrusted_accounts_without_external_id(&text, Some("111122223333")),
+                want,
+                "{text}"
+            );
+        }
     }
 
     #[test]

@@ -30,18 +30,6 @@ pub(crate) fn is_allow(statement: &Statement) -> bool {
         .is_some_and(|effect| effect.eq_ignore_ascii_case("Allow"))
 }
 
-/// Every condition key of a statement, whatever its operator.
-pub(crate) fn condition_keys(statement: &Statement) -> Vec<&str> {
-    let Some(Value::Object(operators)) = statement.get("Condition") else {
-        return Vec::new();
-    };
-    operators
-        .values()
-        .filter_map(Value::as_object)
-        .flat_map(|keys| keys.keys().map(String::as_str))
-        .collect()
-}
-
 /// The principals of one kind (`AWS`, `Service`, `Federated`, …) named in `Principal`.
 pub(crate) fn principals<'a>(statement: &'a Statement, kind: &str) -> Vec<&'a str> {
     match statement.get("Principal") {
@@ -50,13 +38,76 @@ pub(crate) fn principals<'a>(statement: &'a Statement, kind: &str) -> Vec<&'a st
     }
 }
 
-/// Whether any action of the statement matches `action` (IAM action names are
-/// case-insensitive; `sts:*` and `*` cover every STS action).
+/// Whether the statement covers `action`: an Action pattern matches it, or a NotAction has no
+/// pattern that does. IAM matches action names case-insensitively, `*` standing for any run of
+/// characters and `?` for any one (so `sts:AssumeRoleWith*`, `sts:*` and `*` all cover
+/// `sts:AssumeRoleWithWebIdentity`).
 pub(crate) fn allows_action(statement: &Statement, action: &str) -> bool {
-    strings(statement.get("Action")).iter().any(|written| {
-        written.eq_ignore_ascii_case(action)
-            || *written == "*"
-            || written.eq_ignore_ascii_case("sts:*")
-                && action.to_ascii_lowercase().starts_with("sts:")
-    })
+    let matches = |field: &str| {
+        strings(statement.get(field))
+            .iter()
+            .any(|pattern| wildcard_match(pattern, action))
+    };
+    if statement.contains_key("NotAction") {
+        !matches("NotAction")
+    } else {
+        matches("Action")
+    }
+}
+
+/// IAM's wildcard matching, ignoring ASCII case.
+fn wildcard_match(pattern: &str, text: &str) -> bool {
+    let pattern: Vec<char> = pattern.chars().map(|c| c.to_ascii_lowercase()).collect();
+    let text: Vec<char> = text.chars().map(|c| c.to_ascii_lowercase()).collect();
+    let (mut p, mut t) = (0, 0);
+    // Where the last `*` was and how much text it has taken: a mismatch retries with one more.
+    let mut star: Option<(usize, usize)> = None;
+    while t < text.len() {
+        if p < pattern.len() && (pattern[p] == '?' || pattern[p] == text[t]) {
+            p += 1;
+            t += 1;
+        } else if p < pattern.len() && pattern[p] == '*' {
+            star = Some((p, t));
+            p += 1;
+        } else if let Some((star_p, star_t)) = star {
+            star = Some((star_p, star_t + 1));
+            p = star_p + 1;
+            t = star_t + 1;
+        } else {
+            return false;
+        }
+    }
+    pattern[p..].iter().all(|c| *c == '*')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcards() {
+        let cases = [
+            ("sts:AssumeRole", "sts:AssumeRole", true),
+            ("STS:assumerole", "sts:AssumeRole", true),
+            ("*", "sts:AssumeRole", true),
+            ("*", "", true),
+            ("", "", true),
+            ("", "a", false),
+            ("sts:*", "sts:AssumeRole", true),
+            ("sts:*", "s3:GetObject", false),
+            ("sts:Assume*", "sts:AssumeRoleWithSAML", true),
+            ("sts:*With*", "sts:AssumeRoleWithSAML", true),
+            ("sts:*With*", "sts:AssumeRole", false),
+            ("sts:AssumeRole?", "sts:AssumeRole", false),
+            ("sts:Assume?ole", "sts:AssumeRole", true),
+            ("sts:AssumeRole", "sts:AssumeRoleWithSAML", false),
+            ("*SAML", "sts:AssumeRoleWithSAML", true),
+            ("*a*a*a", "aaa", true),
+            ("*a*a*a", "aa", false),
+            ("**", "x", true),
+        ];
+        for (pattern, text, want) in cases {
+            assert_eq!(wildcard_match(pattern, text), want, "{pattern} {text}");
+        }
+    }
 }

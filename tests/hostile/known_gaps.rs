@@ -34,7 +34,12 @@ pub fn parse_gap_header(text: &str) -> Result<GapHeader, String> {
 }
 
 fn gaps() -> Vec<Case<GapHeader>> {
-    corpus::load_dir(&corpus::hostile_path("gaps"), parse_gap_header)
+    let dir = corpus::hostile_path("gaps");
+    // With every gap closed the directory is empty, and git keeps no empty directory.
+    if !dir.exists() {
+        return Vec::new();
+    }
+    corpus::load_dir(&dir, parse_gap_header)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
