@@ -334,6 +334,54 @@ mod tests {
         }
     }
 
+    /// Two equal keys in one object: IAM and rolesmith could each keep a different one. A JSON
+    /// string reaches IAM as written, so it is refused here; the YAML reader already refuses
+    /// them in a mapping (and in a JSON manifest, which it reads as YAML).
+    #[test]
+    fn duplicate_keys_in_policies_are_refused() {
+        let manifest = |policy: &str| {
+            format!(
+                "apiVersion: iam.rolesmith.dev/v1alpha1\nkind: IamRole\nmetadata:\n  name: app\n  namespace: team\nspec:\n  assumeRolePolicy: '{TRUST}'\n  inlinePolicies:\n    read:\n{policy}\n"
+            )
+        };
+        let json_string = manifest(
+            r#"      '{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*","Effect":"Allow"}]}'"#,
+        );
+        let roles = crate::manifest::parse(&json_string, "default").expect("readable YAML");
+        match desired_role(&roles[0]) {
+            Err(Error::InvalidSpec(problems)) => assert_eq!(
+                problems,
+                [
+                    "spec.inlinePolicies.read: the policy has the key \"Effect\" twice in Statement[0]; IAM and rolesmith could each read a different one, so write it once"
+                ]
+            ),
+            other => panic!("{other:?}"),
+        }
+        let trust = TRUST.replace(r#""Principal""#, r#""Principal":"*","Principal""#);
+        let mut role = object("team", "app", None);
+        role.spec.assume_role_policy = serde_json::Value::String(trust);
+        match desired_role(&role) {
+            Err(Error::InvalidSpec(problems)) => {
+                assert!(problems[0].starts_with("spec.assumeRolePolicy: the policy has the key \"Principal\" twice in Statement[0]"), "{problems:?}")
+            }
+            other => panic!("{other:?}"),
+        }
+
+        let yaml_mapping = manifest(
+            "      Version: \"2012-10-17\"\n      Statement:\n        - Effect: Deny\n          Action: \"*\"\n          Resource: \"*\"\n          Effect: Allow",
+        );
+        let json_manifest = r#"{"apiVersion":"iam.rolesmith.dev/v1alpha1","kind":"IamRole","metadata":{"name":"app","namespace":"team"},"spec":{"assumeRolePolicy":{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"aws:SourceAccount":"111122223333","aws:SourceAccount":"444455556666"}}}]}}}"#;
+        for (text, key) in [
+            (yaml_mapping.as_str(), "Effect"),
+            (json_manifest, "aws:SourceAccount"),
+        ] {
+            let error = crate::manifest::parse(text, "default").expect_err("duplicate key");
+            let message = error.to_string();
+            assert!(message.contains("duplicate mapping key"), "{message}");
+            assert!(message.contains(key), "{message}");
+        }
+    }
+
     /// `rolesmith plan` reads names Kubernetes would refuse: a multi-byte character at the cut
     /// must not panic (validation refuses the name afterwards).
     #[test]
