@@ -6,8 +6,10 @@ CARGO ?= cargo
 .PHONY: sandbox test tools lint unit-and-e2e generate bench
 
 ## Run rolesmith locally: test API server + local IAM (moto) + the operator + examples/.
+# kube-sim is another workspace member: `--workspace --bins` builds both binaries, with the
+# same features as `make test`'s build (so after it, this build is a no-op).
 sandbox: tools
-	$(CARGO) build --bin rolesmith --bin kube-sim
+	$(CARGO) build --workspace --bins
 	bash scripts/sandbox.sh
 
 ## Everything CI runs.
@@ -27,11 +29,11 @@ unit-and-e2e:
 
 ## Regenerate generated files from their sources (tests fail until they are equal).
 generate: tools
-	$(CARGO) run -q --bin rolesmith -- crd > crds/iamroles.iam.rolesmith.dev.yaml
-	cp crds/iamroles.iam.rolesmith.dev.yaml charts/rolesmith/crds/
-	bash scripts/render-deploy.sh
+	$(CARGO) build --workspace --bins
+	bash scripts/generate.sh
 
 ## Measure: planning cost, fleet convergence, reads per in-sync reconcile, operator memory.
+## Not run by `make test`: it needs far longer than CI has (an optimized build, then fleets of
+## 1,000 and 10,000 roles); `make lint` compiles its code. It starts kube-sim in-process.
 bench: tools
-	$(CARGO) build --bin kube-sim
 	$(CARGO) bench --bench fleet

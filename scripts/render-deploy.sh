@@ -4,7 +4,10 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bash "$root/scripts/venv.sh"
-cargo build --quiet --manifest-path "$root/Cargo.toml" -p kube-sim --bin kube-sim
-export KUBE_SIM_BIN="${CARGO_TARGET_DIR:-$root/target}/debug/kube-sim"
+# The same build as `make test` and `make sandbox` (one feature set for the workspace): a no-op
+# when they ran, where `-p kube-sim` alone would rebuild shared dependencies with fewer features.
+"${CARGO:-cargo}" build --quiet --manifest-path "$root/Cargo.toml" --workspace --bins
+KUBE_SIM_BIN="$(bash "$root/scripts/target-dir.sh")/debug/kube-sim"
+export KUBE_SIM_BIN
 cd "$root/tests/ship"
 PYTHONDONTWRITEBYTECODE=1 "${ROLESMITH_VENV:-$root/.venv}/bin/python" render_deploy.py

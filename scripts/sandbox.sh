@@ -8,7 +8,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 venv="${ROLESMITH_VENV:-$root/.venv}"
-target="${CARGO_TARGET_DIR:-$root/target}"
+target=$(bash scripts/target-dir.sh)
 rolesmith="${ROLESMITH_BIN:-$target/debug/rolesmith}"
 kube_sim="${KUBE_SIM_BIN:-$target/debug/kube-sim}"
 work="${SANDBOX_DIR:-$root/.sandbox}"
@@ -22,11 +22,25 @@ export KUBECONFIG="$work/kubeconfig"
 # kubectl caches discovery under $HOME: keep the sandbox's apart from the user's.
 kubectl() { HOME="$work/home" "$venv/bin/kubectl" "$@"; }
 
-pids=()
+# Ctrl-C reaches every process in the terminal's process group, but a script's background
+# processes ignore SIGINT (moto and the final `sleep` keep ignoring it): the trap stops each of
+# them with SIGTERM, and with SIGKILL whatever still runs 10 s later. A second Ctrl-C does not cut
+# the cleanup short (it would leave the rest running).
+running() { # the given processes that have not exited (zombies have; bash may not reap at once)
+  local pid
+  for pid in "$@"; do
+    case $(ps -o stat= -p "$pid" 2>/dev/null) in '' | Z*) ;; *) echo "$pid" ;; esac
+  done
+}
 cleanup() {
-  trap - EXIT INT TERM
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  trap '' INT TERM
+  trap - EXIT
+  local started
+  started=$(jobs -p)
+  kill $started 2>/dev/null || true
+  for _ in $(seq 100); do [ -z "$(running $started)" ] && break; sleep 0.1; done
+  kill -KILL $(running $started) 2>/dev/null || true
+  wait 2>/dev/null || true
   echo "sandbox: stopped everything it started"
 }
 trap cleanup EXIT
@@ -41,12 +55,10 @@ wait_for() { # wait_for DESCRIPTION COMMAND...
 
 iam_port=$(free_port)
 MOTO_IAM_LOAD_MANAGED_POLICIES=true "$venv/bin/moto_server" -H 127.0.0.1 -p "$iam_port" >"$work/iam.log" 2>&1 &
-pids+=($!)
 iam="http://127.0.0.1:$iam_port"
 wait_for "IAM (moto)" "$venv/bin/python" -c "import urllib.request; urllib.request.urlopen('$iam/moto-api/')"
 
 "$kube_sim" --kubeconfig "$KUBECONFIG" >"$work/kube-sim.log" 2>&1 &
-pids+=($!)
 wait_for "the API server" test -s "$KUBECONFIG"
 wait_for "the API server" kubectl get namespaces
 
@@ -57,7 +69,6 @@ metrics_port=$(free_port)
 AWS_ACCESS_KEY_ID=sandbox AWS_SECRET_ACCESS_KEY=sandbox AWS_REGION=us-east-1 \
   "$rolesmith" run --cluster-id sandbox --iam-endpoint "$iam" --resync-interval 30s \
   --metrics-addr "127.0.0.1:$metrics_port" >"$work/rolesmith.log" 2>&1 &
-pids+=($!)
 
 kubectl apply -f examples/
 echo

@@ -6,6 +6,7 @@ Helm renders only by installing, so the chart is installed into a throwaway kube
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from pathlib import Path
@@ -79,11 +80,21 @@ def render_chart_defaults() -> str:
         return helm_client.install(kubeconfig, RELEASE, NAMESPACE)["manifest"]
 
 
+def write_if_changed(path: Path, text: str) -> bool:
+    """Replaces the file atomically, and only when its content changes (readers never see half a file)."""
+    if path.exists() and path.read_text() == text:
+        return False
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+    return True
+
+
 def main(argv: list[str]) -> int:
     files = render_files(render_chart_defaults())
     for name, text in files.items():
-        (DEPLOY / name).write_text(text)
-        print(f"wrote deploy/{name}")
+        if write_if_changed(DEPLOY / name, text):
+            print(f"wrote deploy/{name}")
     return 0
 
 

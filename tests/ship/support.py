@@ -106,14 +106,17 @@ def kube_sim_binary() -> Path:
     if override:
         return Path(override)
     if os.environ.get("SHIP_NO_NESTED_CARGO"):
-        raise AssertionError("kube-sim is missing or older than its sources: run `cargo build -p kube-sim --bin kube-sim`")
-    subprocess.run(
-        ["cargo", "build", "--quiet", "-p", "kube-sim", "--bin", "kube-sim"],
-        cwd=ROOT,
-        check=True,
-    )
-    target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
-    return target / "debug" / "kube-sim"
+        raise AssertionError("kube-sim is missing or older than its sources: run `cargo build --workspace --bins`")
+    # The workspace's one feature set, as `make test` builds it (`-p kube-sim` alone would rebuild
+    # shared dependencies with fewer features).
+    subprocess.run([os.environ.get("CARGO", "cargo"), "build", "--quiet", "--workspace", "--bins"], cwd=ROOT, check=True)
+    return target_dir() / "debug" / "kube-sim"
+
+
+def target_dir() -> Path:
+    """Where cargo builds, as cargo resolves it (CARGO_TARGET_DIR, build.target-dir or target/)."""
+    out = subprocess.run(["bash", str(ROOT / "scripts" / "target-dir.sh")], capture_output=True, text=True, check=True)
+    return Path(out.stdout.strip())
 
 
 @contextlib.contextmanager
