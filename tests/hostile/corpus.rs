@@ -1,5 +1,6 @@
-//! The corpus of hostile and broken IamRole manifests (`tests/hostile/corpus/NN-short-name.yaml`)
-//! and the header comments that say who must refuse each one and with what message.
+//! The corpus of hostile and broken IamRole manifests (`tests/hostile/corpus/NN-short-name.yaml`,
+//! two or three digits) and the header comments that say who must refuse each one and with what
+//! message.
 //!
 //! ```yaml
 //! # <why the manifest is hostile, one line>
@@ -139,7 +140,8 @@ pub fn parse_header(text: &str) -> Result<Header, String> {
     })
 }
 
-/// `NN-short-name.yaml` with a two-digit number and a lower-case, dash-separated name.
+/// `NN-short-name.yaml` with a two- or three-digit number (`099` would be a second 99) and a
+/// lower-case, dash-separated name.
 pub fn well_formed_file_name(name: &str) -> bool {
     let Some(stem) = name.strip_suffix(".yaml") else {
         return false;
@@ -147,7 +149,7 @@ pub fn well_formed_file_name(name: &str) -> bool {
     let Some((number, rest)) = stem.split_once('-') else {
         return false;
     };
-    number.len() == 2
+    (number.len() == 2 || (number.len() == 3 && !number.starts_with('0')))
         && number.bytes().all(|b| b.is_ascii_digit())
         && !rest.is_empty()
         && !rest.starts_with('-')
@@ -156,6 +158,14 @@ pub fn well_formed_file_name(name: &str) -> bool {
         && rest
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// The number a corpus file name starts with (empty for a file without one).
+fn number_of(path: &Path) -> &str {
+    path.file_name()
+        .and_then(|name| name.to_str())
+        .and_then(|name| name.split_once('-'))
+        .map_or("", |(number, _)| number)
 }
 
 pub fn hostile_path(name: &str) -> PathBuf {
@@ -170,13 +180,14 @@ pub fn load() -> Vec<Case> {
     load_dir(&hostile_path("corpus"), parse_header)
 }
 
-/// The `.yaml` files of `dir` in name order, each with its parsed header.
+/// The `.yaml` files of `dir` in number order, each with its parsed header.
 pub fn load_dir<H>(dir: &Path, parse: impl Fn(&str) -> Result<H, String>) -> Vec<Case<H>> {
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap_or_else(|error| panic!("cannot read {}: {error}", dir.display()))
         .map(|entry| entry.expect("directory entry").path())
         .collect();
-    entries.sort();
+    // Shorter numbers first, so 100 follows 99.
+    entries.sort_by_key(|path| (number_of(path).len(), path.clone()));
     entries
         .into_iter()
         .map(|path| {
@@ -217,7 +228,7 @@ mod tests {
     fn the_corpus_is_large_numbered_and_every_file_is_a_whole_iamrole() {
         let cases = load();
         assert!(cases.len() >= 40, "only {} corpus files", cases.len());
-        let mut numbers: Vec<&str> = cases.iter().map(|c| &c.name[..2]).collect();
+        let mut numbers: Vec<&str> = cases.iter().map(|c| number_of(&c.path)).collect();
         numbers.dedup();
         assert_eq!(numbers.len(), cases.len(), "corpus numbers repeat");
         // Every layer is exercised (a CRD-only case is not required: the engine is meant to
@@ -334,7 +345,9 @@ mod tests {
             ("01-policy-json.yaml", true),
             ("42-x.yaml", true),
             ("7-x.yaml", false),
-            ("100-x.yaml", false),
+            ("100-x.yaml", true),
+            ("1000-x.yaml", false),
+            ("099-x.yaml", false),
             ("01-.yaml", false),
             ("01-Policy.yaml", false),
             ("01-a--b.yaml", false),
