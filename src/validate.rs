@@ -221,6 +221,26 @@ fn inline_policy_problems(policies: &BTreeMap<String, String>) -> Vec<String> {
         );
         total += policy::non_whitespace_len(document);
     }
+    // IAM's names (of roles, policies and the rest) are not told apart by case, and the plan
+    // treats a policy renamed only in case as the same policy: two such names would overwrite
+    // each other in IAM and be written again on every pass.
+    let mut by_folded_name: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    for name in policies.keys() {
+        by_folded_name
+            .entry(name.to_lowercase())
+            .or_default()
+            .push(name);
+    }
+    for names in by_folded_name.values().filter(|names| names.len() > 1) {
+        let quoted: Vec<String> = names.iter().map(|name| format!("{name:?}")).collect();
+        let Some((last, rest)) = quoted.split_last() else {
+            continue;
+        };
+        problems.push(format!(
+            "spec.inlinePolicies: policy names {} and {last} differ only in case; IAM does not tell policy names apart by case, so they would overwrite each other: give them names that differ in more than case",
+            rest.join(", ")
+        ));
+    }
     if total > INLINE_TOTAL_MAX {
         problems.push(format!(
             "spec.inlinePolicies: the documents together are {total} characters long without whitespace; IAM allows {INLINE_TOTAL_MAX} per role (move some statements into managed policies)"
@@ -799,6 +819,27 @@ mod tests {
                     READ.replace(r#","Resource":"arn:aws:s3:::b/*""#, "")
                 )]),
                 ["spec.inlinePolicies.p: Statement[0] has neither Resource nor NotResource"]
+            ),
+            case!(
+                "names differing only in case",
+                |r| r.inline_policies = BTreeMap::from([
+                    ("Read".into(), READ.into()),
+                    ("read".into(), READ.into()),
+                    ("write".into(), READ.into()),
+                    ("READ".into(), READ.into())
+                ]),
+                [
+                    "spec.inlinePolicies: policy names \"READ\", \"Read\" and \"read\" differ only in case; IAM does not tell policy names apart by case"
+                ]
+            ),
+            case!(
+                "names differing in more than case",
+                |r| r.inline_policies = BTreeMap::from([
+                    ("read".into(), READ.into()),
+                    ("read-1".into(), READ.into()),
+                    ("reads".into(), READ.into())
+                ]),
+                []
             ),
             case!(
                 "10240 characters together",
