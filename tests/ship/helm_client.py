@@ -28,11 +28,15 @@ def lint(chart: Path = CHART) -> dict:
     return asyncio.run(helm_sdkpy.Lint(config).run(str(chart)))
 
 
-def install(kubeconfig: Path, release: str, namespace: str, values: dict | None = None, chart: Path = CHART) -> dict:
-    """`helm install --create-namespace` without waiting (no kubelet runs the pods)."""
+def install(
+    kubeconfig: Path, release: str, namespace: str, values: dict | None = None, chart: Path = CHART, create_namespace: bool = True
+) -> dict:
+    """`helm install [--create-namespace]` without waiting (no kubelet runs the pods)."""
     config = helm_sdkpy.Configuration(namespace=namespace, kubeconfig=str(kubeconfig))
     return asyncio.run(
-        helm_sdkpy.Install(config).run(release, str(chart), values=values, create_namespace=True, wait=False, timeout=60)
+        helm_sdkpy.Install(config).run(
+            release, str(chart), values=values, create_namespace=create_namespace, wait=False, timeout=60
+        )
     )
 
 

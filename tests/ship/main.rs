@@ -1,5 +1,6 @@
 //! Runs the shipping tests (chart, deploy/, examples, IAM policy, Argo CD health check,
-//! Dockerfile, workflows) under `cargo test`, so `make test` and CI cover them.
+//! Dockerfile, workflows, the commands the documents tell users to type) under `cargo test`, so
+//! `make test` and CI cover them.
 //!
 //! The tests themselves are Python (`tests/ship/test_*.py`): they drive the real Helm library,
 //! kubectl, moto and Lua 5.1, which only exist as Python packages and Debian binaries. Each module
@@ -31,7 +32,11 @@ fn run_module(module: &str) {
     command
         .args(["-m", "unittest", "-v", module])
         .current_dir(&dir)
-        .env("PYTHONDONTWRITEBYTECODE", "1");
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        // The documented commands run this build's `rolesmith`, and `make generate` builds into
+        // the target dir this test was built in, whatever CARGO_TARGET_DIR or config chose.
+        .env("ROLESMITH_BIN", env!("CARGO_BIN_EXE_rolesmith"))
+        .env("CARGO_TARGET_DIR", target_dir());
     match kube_sim_binary() {
         Some(bin) => command.env("KUBE_SIM_BIN", bin),
         // A nested `cargo build` would wait forever for the lock this `cargo test` holds.
@@ -42,6 +47,16 @@ fn run_module(module: &str) {
         status.success(),
         "tests/ship/{module}.py failed (output above)"
     );
+}
+
+/// The target directory this test binary was built in (`<target>/debug/deps/ship-…`): the
+/// ancestor holding cargo's CACHEDIR.TAG.
+fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    exe.ancestors()
+        .find(|dir| dir.join("CACHEDIR.TAG").is_file())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| root().join("target"))
 }
 
 /// The kube-sim that `cargo build --workspace --bins` left next to this test binary, so the
@@ -114,4 +129,9 @@ fn dockerfile() {
 #[test]
 fn gitops_and_ci() {
     run_module("test_gitops_and_ci");
+}
+
+#[test]
+fn documented_commands() {
+    run_module("test_documented_commands");
 }
