@@ -1,7 +1,7 @@
 //! `meta.k8s.io/v1` Table responses (`Accept: application/json;as=Table;v=v1;g=meta.k8s.io`), which
 //! `kubectl get` prints verbatim. Custom resources follow apiextensions-apiserver's table convertor:
 //! a Name column, then the CRD's printer columns (or Age when it defines none), each cell the first
-//! JSONPath match. Built-ins follow kube-apiserver's printers where the sim reproduces them.
+//! JSONPath match. Built-ins: Events as kube-apiserver prints them, every other kind Name and Age.
 
 pub mod age;
 mod builtin;
@@ -9,8 +9,6 @@ pub mod cell;
 mod column;
 mod event;
 mod fields;
-mod pod;
-mod service;
 
 use jiff::Timestamp;
 use serde_json::{Value, json};
@@ -36,7 +34,7 @@ pub fn table(
         let printer = CustomPrinter::new(&rt.printer_columns);
         let rows = objects
             .iter()
-            .map(|o| row(printer.cells(o, now), None, o, include_object))
+            .map(|o| row(printer.cells(o, now), o, include_object))
             .collect();
         (printer.columns(), rows)
     } else {
@@ -47,8 +45,7 @@ pub fn table(
                 // Built-in printers read the internal (stored) form, as kube-apiserver's do:
                 // events.k8s.io Events are printed as core Events.
                 let stored = crate::conversion::to_storage(rt, o.clone());
-                let cells = printer.cells(&stored, now);
-                row(cells, printer.row_conditions(&stored), o, include_object)
+                row(printer.cells(&stored, now), o, include_object)
             })
             .collect();
         (printer.columns(), rows)
@@ -77,13 +74,8 @@ pub fn check_printer_columns(columns: &[Value]) -> Result<(), String> {
     Ok(())
 }
 
-fn row(cells: Vec<Value>, conditions: Option<Value>, obj: &Value, include_object: &str) -> Value {
-    let mut row = json!({"cells": cells});
-    if let Some(conditions) = conditions {
-        row["conditions"] = conditions;
-    }
-    row["object"] = row_object(obj, include_object);
-    row
+fn row(cells: Vec<Value>, obj: &Value, include_object: &str) -> Value {
+    json!({"cells": cells, "object": row_object(obj, include_object)})
 }
 
 fn row_object(obj: &Value, include_object: &str) -> Value {
@@ -297,7 +289,7 @@ mod tests {
     }
 
     #[test]
-    fn builtins_use_their_printers() {
+    fn builtins_without_a_printer_show_name_and_age() {
         let rt = ResourceType {
             group: String::new(),
             kind: "ConfigMap".into(),
@@ -306,7 +298,7 @@ mod tests {
         };
         let cm = json!({"metadata": {"name": "c", "creationTimestamp": "2026-11-29T11:00:00Z"}, "data": {"k": "v"}});
         let t = table(&rt, &[cm], json!({"resourceVersion": "3"}), "", now());
-        assert_eq!(t["rows"][0]["cells"], json!(["c", 1, "60m"]));
+        assert_eq!(t["rows"][0]["cells"], json!(["c", "60m"]));
     }
 
     #[test]

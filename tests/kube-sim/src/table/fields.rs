@@ -13,28 +13,6 @@ pub fn int_at(obj: &Value, pointer: &str) -> Option<i64> {
     obj.pointer(pointer).and_then(Value::as_i64)
 }
 
-pub fn bool_at(obj: &Value, pointer: &str) -> bool {
-    obj.pointer(pointer)
-        .and_then(Value::as_bool)
-        .unwrap_or(false)
-}
-
-pub fn array_at<'a>(obj: &'a Value, pointer: &str) -> &'a [Value] {
-    obj.pointer(pointer)
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[])
-}
-
-pub fn len_at(obj: &Value, key: &str) -> i64 {
-    let len = match obj.get(key) {
-        Some(Value::Object(m)) => m.len(),
-        Some(Value::Array(a)) => a.len(),
-        _ => 0,
-    };
-    i64::try_from(len).unwrap_or(i64::MAX)
-}
-
 /// A timestamp that is set (Go's `IsZero` is false): present, a string, not empty.
 pub fn timestamp_at<'a>(obj: &'a Value, pointer: &str) -> Option<&'a str> {
     obj.pointer(pointer)
