@@ -91,7 +91,6 @@ const BUILTINS: &[Builtin] = &[
         true,
     ),
     b("", "v1", "Event", "events", true, &["ev"], &[], false),
-    b("", "v1", "Pod", "pods", true, &["po"], &["all"], true),
     b(
         "events.k8s.io",
         "v1",
@@ -244,7 +243,6 @@ pub fn has_generation(rt: &ResourceType) -> bool {
             ("apps", _)
                 | ("policy", "poddisruptionbudgets")
                 | ("apiextensions.k8s.io", "customresourcedefinitions")
-                | ("", "pods")
                 | ("", "services")
         )
 }
@@ -273,12 +271,6 @@ pub fn extra_field_selectors(rt: &ResourceType) -> &'static [&'static str] {
             "type",
         ],
         ("", "secrets") => &["type"],
-        ("", "pods") => &[
-            "spec.nodeName",
-            "spec.serviceAccountName",
-            "status.phase",
-            "status.podIP",
-        ],
         ("", "namespaces") => &["status.phase"],
         _ => &[],
     }

@@ -496,8 +496,8 @@ fn delete(
     let (group, plural) = storage_key(rt);
     let gone = st.get(group, plural, ns.unwrap_or(""), name).is_none();
     // kube-apiserver returns the deleted object only for kinds whose store says so (custom
-    // resources, pods); other kinds answer a Success Status once the object is gone.
-    if gone && !opts.dry_run && !rt.custom && rt.plural != "pods" {
+    // resources, pods); the other kinds served here answer a Success Status once it is gone.
+    if gone && !opts.dry_run && !rt.custom {
         let uid = meta::meta_str(&obj, "uid").unwrap_or("");
         return Ok(Reply::ok(crate::status::success_status(rt, name, uid)));
     }

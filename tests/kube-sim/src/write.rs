@@ -2,7 +2,6 @@
 //! prepare → prune (Strict: 400) → defaults → validation (422) → managedFields → no-op detection
 //! (ownership counts) → generation → store with the next resourceVersion → watch event.
 
-pub mod pod_status;
 pub mod service_alloc;
 
 use base64::Engine;
@@ -398,15 +397,6 @@ fn kind_rules(
     now: &str,
 ) -> ApiResult<()> {
     match (rt.group.as_str(), rt.plural.as_str()) {
-        ("", "pods") => {
-            if old.is_none() {
-                let status = pod_status::initial_status(obj);
-                if let Some(map) = obj.as_object_mut() {
-                    map.insert("status".into(), status);
-                }
-            }
-            Ok(())
-        }
         ("", "services") => {
             let (ns, name) = (
                 meta::namespace(obj).to_string(),
