@@ -88,9 +88,6 @@ impl State {
             });
             state.put("", "namespaces", obj, None);
         }
-        let uid = uuid::Uuid::new_v4().to_string();
-        let kubernetes = crate::write::service_alloc::kubernetes_service(&uid, &now);
-        state.put("", "services", kubernetes, None);
         state
     }
 
@@ -288,12 +285,7 @@ mod tests {
             names,
             ["default", "kube-node-lease", "kube-public", "kube-system"]
         );
-        // The four namespaces and the `kubernetes` Service.
-        assert_eq!(st.resource_version(), 5);
-        assert_eq!(
-            st.get("", "services", "default", "kubernetes").unwrap()["spec"]["clusterIP"],
-            "10.96.0.1"
-        );
+        assert_eq!(st.resource_version(), 4);
     }
 
     #[test]

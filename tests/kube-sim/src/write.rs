@@ -2,8 +2,6 @@
 //! prepare → prune (Strict: 400) → defaults → validation (422) → managedFields → no-op detection
 //! (ownership counts) → generation → store with the next resourceVersion → watch event.
 
-pub mod service_alloc;
-
 use base64::Engine;
 use serde_json::{Map, Value, json};
 
@@ -169,7 +167,7 @@ pub fn create(
     {
         map.remove("status");
     }
-    kind_rules(st, &rt, &mut obj, None, &ctx.now)?;
+    kind_rules(&rt, &mut obj, None, &ctx.now)?;
     if crd::is_crd(&rt) {
         let causes = crd::untyped_rule_causes(&obj);
         if !causes.is_empty() {
@@ -224,7 +222,7 @@ pub fn update(
     } else {
         main_update(&rt, old, proposed)
     };
-    kind_rules(st, &rt, &mut obj, Some(old), &ctx.now)?;
+    kind_rules(&rt, &mut obj, Some(old), &ctx.now)?;
     if crd::is_crd(&rt) {
         let causes = crd::untyped_rule_causes(&obj);
         if !causes.is_empty() {
@@ -389,31 +387,8 @@ fn schema_pipeline(
 }
 
 /// Per-kind rules kube-apiserver's built-in strategies apply.
-fn kind_rules(
-    st: &State,
-    rt: &ResourceType,
-    obj: &mut Value,
-    old: Option<&Value>,
-    now: &str,
-) -> ApiResult<()> {
+fn kind_rules(rt: &ResourceType, obj: &mut Value, old: Option<&Value>, now: &str) -> ApiResult<()> {
     match (rt.group.as_str(), rt.plural.as_str()) {
-        ("", "services") => {
-            let (ns, name) = (
-                meta::namespace(obj).to_string(),
-                meta::name(obj).to_string(),
-            );
-            let others = st
-                .list("", "services", None)
-                .into_iter()
-                .filter(|s| !(meta::namespace(s) == ns && meta::name(s) == name));
-            let in_use = service_alloc::InUse::of(others);
-            let mut random = || {
-                let bytes = uuid::Uuid::new_v4().into_bytes();
-                u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])
-            };
-            service_alloc::prepare(obj, old, &in_use, &mut random)
-                .map_err(|causes| ApiError::invalid(rt, &name, causes))
-        }
         ("", "secrets") => fold_string_data(obj),
         ("", "namespaces") => {
             let phase = old
