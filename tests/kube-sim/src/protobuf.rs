@@ -1,7 +1,8 @@
-//! Decoding the protobuf bodies kubectl sends for a few built-in kinds. kubectl's typed
-//! generators (`kubectl create namespace|configmap|secret|serviceaccount`) POST
-//! `application/vnd.kubernetes.protobuf` and do not fall back to JSON on 415, so the sim decodes
-//! those kinds; any other kind or unknown field is refused with a 415 naming it.
+//! Decoding the protobuf bodies clients send for a few built-in kinds, which do not fall back to
+//! JSON on 415: kubectl's typed generators (`kubectl create namespace` in tests/e2e/ownership.rs
+//! and tests/ship/test_chart.py, `kubectl create configmap` in the documented argocd-cm step) and
+//! Helm's release storage (it creates and updates `sh.helm.release.v1.*` Secrets in protobuf).
+//! Any other kind or unknown field is refused with a 415 naming it.
 
 use base64::Engine;
 use serde_json::{Map, Value, json};
@@ -64,18 +65,6 @@ const OBJECT_META: &[Field] = &[
     (17, "managedFields", Kind::RepeatedMsg(MANAGED_FIELDS_ENTRY)),
 ];
 
-const OBJECT_REFERENCE: &[Field] = &[
-    (1, "kind", Kind::Str),
-    (2, "namespace", Kind::Str),
-    (3, "name", Kind::Str),
-    (4, "uid", Kind::Str),
-    (5, "apiVersion", Kind::Str),
-    (6, "resourceVersion", Kind::Str),
-    (7, "fieldPath", Kind::Str),
-];
-
-const LOCAL_OBJECT_REFERENCE: &[Field] = &[(1, "name", Kind::Str)];
-
 const NAMESPACE: &[Field] = &[
     (1, "metadata", Kind::Msg(OBJECT_META)),
     (
@@ -101,41 +90,11 @@ const SECRET: &[Field] = &[
     (5, "immutable", Kind::Bool),
 ];
 
-const SERVICE_ACCOUNT: &[Field] = &[
-    (1, "metadata", Kind::Msg(OBJECT_META)),
-    (2, "secrets", Kind::RepeatedMsg(OBJECT_REFERENCE)),
-    (
-        3,
-        "imagePullSecrets",
-        Kind::RepeatedMsg(LOCAL_OBJECT_REFERENCE),
-    ),
-    (4, "automountServiceAccountToken", Kind::Bool),
-];
-
-const DELETE_OPTIONS: &[Field] = &[
-    (1, "gracePeriodSeconds", Kind::Int),
-    (
-        2,
-        "preconditions",
-        Kind::Msg(&[(1, "uid", Kind::Str), (2, "resourceVersion", Kind::Str)]),
-    ),
-    (3, "orphanDependents", Kind::Bool),
-    (4, "propagationPolicy", Kind::Str),
-    (5, "dryRun", Kind::RepeatedStr),
-    (
-        6,
-        "ignoreStoreReadErrorWithClusterBreakingPotential",
-        Kind::Bool,
-    ),
-];
-
 fn schema_for(api_version: &str, kind: &str) -> Option<&'static [Field]> {
     match (api_version, kind) {
-        (_, "DeleteOptions") => Some(DELETE_OPTIONS),
         ("v1", "Namespace") => Some(NAMESPACE),
         ("v1", "ConfigMap") => Some(CONFIG_MAP),
         ("v1", "Secret") => Some(SECRET),
-        ("v1", "ServiceAccount") => Some(SERVICE_ACCOUNT),
         _ => None,
     }
 }
@@ -171,7 +130,7 @@ pub fn decode(body: &[u8]) -> Result<Value, String> {
         }
     }
     let schema = schema_for(&api_version, &kind).ok_or_else(|| {
-        format!("kube-sim decodes protobuf only for Namespace, ConfigMap, Secret, ServiceAccount and DeleteOptions, not {api_version}/{kind}; send JSON")
+        format!("kube-sim decodes protobuf only for Namespace, ConfigMap and Secret, not {api_version}/{kind}; send JSON")
     })?;
     let mut obj = message(raw, schema, &kind)?;
     if let Value::Object(map) = &mut obj {
