@@ -1,7 +1,10 @@
-//! Deletion: preconditions, finalizers, propagation policies and the garbage collection of
-//! dependents (objects whose `ownerReferences` name a deleted owner). kube-apiserver's garbage
-//! collector runs asynchronously; here it runs within the delete, which clients cannot tell apart
-//! from a fast collector.
+//! Deletion: preconditions, finalizers, namespaces (their content goes first) and CRDs (their
+//! objects and types go along).
+//!
+//! There is no garbage collector: nothing in the project sets `ownerReferences` (not rolesmith,
+//! not the chart, not Helm or kubectl as the tests drive them), so deleting an object that others
+//! name as their owner is refused instead of leaving the dependents a real cluster would collect.
+//! Without dependents the propagation policies (Background, Foreground, Orphan) delete alike.
 
 use serde_json::{Value, json};
 
@@ -11,35 +14,21 @@ use crate::resource::ResourceType;
 use crate::status::{ApiError, ApiResult};
 use crate::store::State;
 
-const FOREGROUND: &str = "foregroundDeletion";
-
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub enum Propagation {
-    #[default]
-    Background,
-    Foreground,
-    Orphan,
-}
-
-impl Propagation {
-    pub fn parse(value: Option<&str>) -> ApiResult<Self> {
-        match value {
-            None | Some("") | Some("Background") => Ok(Propagation::Background),
-            Some("Foreground") => Ok(Propagation::Foreground),
-            Some("Orphan") => Ok(Propagation::Orphan),
-            Some(other) => Err(ApiError::bad_request(format!(
-                "propagationPolicy: Unsupported value: \"{other}\": supported values: \"Foreground\", \"Background\", \"Orphan\""
-            ))),
-        }
-    }
-}
-
 #[derive(Clone, Debug, Default)]
 pub struct DeleteOptions {
     pub uid: Option<String>,
     pub resource_version: Option<String>,
     pub dry_run: bool,
-    pub propagation: Propagation,
+}
+
+/// The `propagationPolicy` values kube-apiserver accepts.
+pub fn check_propagation(value: Option<&str>) -> ApiResult<()> {
+    match value {
+        None | Some("" | "Background" | "Foreground" | "Orphan") => Ok(()),
+        Some(other) => Err(ApiError::bad_request(format!(
+            "propagationPolicy: Unsupported value: \"{other}\": supported values: \"Foreground\", \"Background\", \"Orphan\""
+        ))),
+    }
 }
 
 /// Deletes one object. Finalizers keep it (deletionTimestamp set, generation +1, MODIFIED);
@@ -65,19 +54,7 @@ pub fn delete_one(
     if opts.dry_run {
         return Ok(old);
     }
-    let uid = meta::meta_str(&old, "uid").unwrap_or("").to_string();
-    let mut extra_finalizer = None;
-    match opts.propagation {
-        Propagation::Background => {}
-        Propagation::Orphan => orphan_dependents(st, &uid),
-        Propagation::Foreground => {
-            delete_dependents(st, &uid, Propagation::Foreground);
-            if !dependents(st, &uid).is_empty() {
-                extra_finalizer = Some(FOREGROUND);
-            }
-        }
-    }
-    if meta::finalizers(&old).is_empty() && extra_finalizer.is_none() && !is_namespace {
+    if meta::finalizers(&old).is_empty() && !is_namespace {
         return remove_now(st, rt, ns, name).ok_or_else(|| ApiError::not_found(rt, name));
     }
     if meta::is_deleting(&old) {
@@ -88,11 +65,6 @@ pub fn delete_one(
     meta::set_meta(&mut obj, "deletionGracePeriodSeconds", json!(0));
     if meta::generation(&old) > 0 {
         meta::set_meta(&mut obj, "generation", json!(meta::generation(&old) + 1));
-    }
-    if let Some(f) = extra_finalizer {
-        let mut finalizers = meta::finalizers(&old);
-        finalizers.push(f.to_string());
-        meta::set_meta(&mut obj, "finalizers", json!(finalizers));
     }
     if is_namespace {
         obj["status"] = json!({"phase": "Terminating"});
@@ -134,8 +106,7 @@ fn check_preconditions(
 }
 
 /// Removes an object for good, with what that implies: a CRD takes its objects and types along,
-/// a terminating namespace goes once its last object has, dependents are collected, and an owner
-/// waiting in foreground deletion goes once its last dependent has.
+/// and a terminating namespace goes once its last object has.
 pub fn remove_now(st: &mut State, rt: &ResourceType, ns: &str, name: &str) -> Option<Value> {
     let removed = st.remove(&rt.group, &rt.plural, ns, name)?;
     if crd::is_crd(rt) {
@@ -143,9 +114,6 @@ pub fn remove_now(st: &mut State, rt: &ResourceType, ns: &str, name: &str) -> Op
         st.remove_all(&group, &plural);
         crate::write::refresh_types(st);
     }
-    let uid = meta::meta_str(&removed, "uid").unwrap_or("").to_string();
-    collect_dependents(st, &uid);
-    finish_foreground_owners(st, &removed);
     if !ns.is_empty()
         && st
             .get("", "namespaces", "", ns)
@@ -157,40 +125,43 @@ pub fn remove_now(st: &mut State, rt: &ResourceType, ns: &str, name: &str) -> Op
     Some(removed)
 }
 
-/// Where an object lives: (group, plural, namespace, name) of its storage.
-type Location = (String, String, String, String);
-
-fn owner_uids(obj: &Value) -> Vec<String> {
+fn owner_uids(obj: &Value) -> impl Iterator<Item = &str> {
     obj.pointer("/metadata/ownerReferences")
         .and_then(Value::as_array)
-        .map(|refs| {
-            refs.iter()
-                .filter_map(|r| r.get("uid")?.as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r.get("uid")?.as_str())
 }
 
-fn dependents(st: &State, uid: &str) -> Vec<Location> {
-    if uid.is_empty() {
-        return Vec::new();
+/// Deleting owners is refused while objects outside `doomed` name them in `ownerReferences`
+/// (there is no garbage collector to take those): the client deletes them first, or learns that
+/// it relies on something kube-sim lacks. A namespace needs no check: the dependents of its
+/// objects live in it (owner references never cross namespaces) and go with it.
+pub fn refuse_owners(st: &State, doomed: &[Value]) -> ApiResult<()> {
+    let uids: Vec<&str> = doomed
+        .iter()
+        .filter_map(|o| meta::meta_str(o, "uid"))
+        .filter(|u| !u.is_empty())
+        .collect();
+    let dependents: Vec<String> = st
+        .iter()
+        .filter(|(_, _, o)| {
+            owner_uids(o).any(|u| uids.contains(&u))
+                && !meta::meta_str(o, "uid").is_some_and(|u| uids.contains(&u))
+        })
+        .map(|(_, plural, o)| match meta::namespace(o) {
+            "" => format!("{plural}/{}", meta::name(o)),
+            ns => format!("{plural}/{} in {ns}", meta::name(o)),
+        })
+        .collect();
+    if dependents.is_empty() {
+        return Ok(());
     }
-    st.iter()
-        .filter(|(_, _, obj)| owner_uids(obj).iter().any(|u| u == uid))
-        .map(|(g, p, obj)| {
-            (
-                g.to_string(),
-                p.to_string(),
-                meta::namespace(obj).to_string(),
-                meta::name(obj).to_string(),
-            )
-        })
-        .collect()
-}
-
-fn exists_uid(st: &State, uid: &str) -> bool {
-    st.iter()
-        .any(|(_, _, obj)| meta::meta_str(obj, "uid") == Some(uid))
+    Err(ApiError::bad_request(format!(
+        "kube-sim has no garbage collector: delete the dependents first ({} named as owner by {})",
+        doomed.iter().map(meta::name).collect::<Vec<_>>().join(", "),
+        dependents.join(", ")
+    )))
 }
 
 fn type_of(st: &State, group: &str, plural: &str) -> Option<ResourceType> {
@@ -200,97 +171,12 @@ fn type_of(st: &State, group: &str, plural: &str) -> Option<ResourceType> {
         .cloned()
 }
 
-/// Drops the owner reference to `uid` from an object, storing the change.
-fn drop_owner_ref(st: &mut State, (group, plural, ns, name): &Location, uid: &str) {
-    let Some(old) = st.get(group, plural, ns, name).cloned() else {
-        return;
-    };
-    let mut obj = old.clone();
-    if let Some(Value::Array(refs)) = obj.pointer_mut("/metadata/ownerReferences") {
-        refs.retain(|r| r.get("uid").and_then(Value::as_str) != Some(uid));
-    }
-    meta::normalize_metadata(&mut obj);
-    st.put(group, plural, obj, Some(old));
-}
-
-fn orphan_dependents(st: &mut State, uid: &str) {
-    for dep in dependents(st, uid) {
-        drop_owner_ref(st, &dep, uid);
-    }
-}
-
-fn delete_dependents(st: &mut State, uid: &str, propagation: Propagation) {
-    let opts = DeleteOptions {
-        propagation,
-        ..Default::default()
-    };
-    for (group, plural, ns, name) in dependents(st, uid) {
-        if let Some(rt) = type_of(st, &group, &plural) {
-            // NotFound: an earlier cascade in this loop took it already.
-            let _ = delete_one(st, &rt, &ns, &name, &opts);
-        }
-    }
-}
-
-/// Background collection: a dependent whose owners are all gone is deleted; one with a live
-/// owner left only loses the dangling reference.
-fn collect_dependents(st: &mut State, uid: &str) {
-    for dep in dependents(st, uid) {
-        let others_alive = st
-            .get(&dep.0, &dep.1, &dep.2, &dep.3)
-            .map(owner_uids)
-            .unwrap_or_default()
-            .iter()
-            .any(|u| u != uid && exists_uid(st, u));
-        if others_alive {
-            drop_owner_ref(st, &dep, uid);
-        } else if let Some(rt) = type_of(st, &dep.0, &dep.1) {
-            let _ = delete_one(st, &rt, &dep.2, &dep.3, &DeleteOptions::default());
-        }
-    }
-}
-
-/// An owner in foreground deletion loses its `foregroundDeletion` finalizer with its last dependent.
-fn finish_foreground_owners(st: &mut State, removed: &Value) {
-    for owner_uid in owner_uids(removed) {
-        let owner = st
-            .iter()
-            .find(|(_, _, o)| meta::meta_str(o, "uid") == Some(owner_uid.as_str()))
-            .map(|(g, p, o)| (g.to_string(), p.to_string(), o.clone()));
-        let Some((group, plural, old)) = owner else {
-            continue;
-        };
-        if !meta::finalizers(&old).iter().any(|f| f == FOREGROUND)
-            || !dependents(st, &owner_uid).is_empty()
-        {
-            continue;
-        }
-        let remaining: Vec<String> = meta::finalizers(&old)
-            .into_iter()
-            .filter(|f| f != FOREGROUND)
-            .collect();
-        let (ns, name) = (
-            meta::namespace(&old).to_string(),
-            meta::name(&old).to_string(),
-        );
-        if remaining.is_empty() {
-            if let Some(rt) = type_of(st, &group, &plural) {
-                remove_now(st, &rt, &ns, &name);
-            }
-        } else {
-            let mut obj = old.clone();
-            meta::set_meta(&mut obj, "finalizers", json!(remaining));
-            st.put(&group, &plural, obj, Some(old));
-        }
-    }
-}
-
 /// Deletes a terminating namespace's content (objects with finalizers wait for them), and the
 /// namespace itself once nothing is left. Returns the namespace if it is gone already.
 fn empty_namespace(st: &mut State, ns: &str) -> Option<Value> {
     for (group, plural, name) in st.objects_in_namespace(ns) {
         if let Some(rt) = type_of(st, &group, &plural) {
-            // NotFound: collected as a dependent of an object deleted earlier in this loop.
+            // Cannot fail: no preconditions, and nothing else goes with a namespaced object.
             let _ = delete_one(st, &rt, ns, &name, &DeleteOptions::default());
         }
     }
@@ -312,109 +198,49 @@ mod tests {
             .unwrap()
     }
 
-    fn cm(name: &str, uid: &str, owners: &[&str], finalizers: &[&str]) -> Value {
+    fn cm(name: &str, owners: &[&str]) -> Value {
         let refs: Vec<Value> = owners
             .iter()
             .map(|o| json!({"apiVersion": "v1", "kind": "ConfigMap", "name": o, "uid": o}))
             .collect();
-        let mut obj = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": "default", "uid": uid}});
-        if !refs.is_empty() {
-            obj["metadata"]["ownerReferences"] = json!(refs);
-        }
-        if !finalizers.is_empty() {
-            obj["metadata"]["finalizers"] = json!(finalizers);
-        }
-        obj
+        json!({"apiVersion": "v1", "kind": "ConfigMap",
+               "metadata": {"name": name, "namespace": "default", "uid": name, "ownerReferences": refs}})
     }
 
-    fn names(st: &State) -> Vec<String> {
-        st.list("", "configmaps", None)
-            .iter()
-            .map(|o| meta::name(o).to_string())
-            .collect()
-    }
-
-    fn setup() -> State {
+    #[test]
+    fn owners_go_only_with_or_after_their_dependents() {
         let mut st = State::new();
-        st.put("", "configmaps", cm("owner", "owner", &[], &[]), None);
-        st.put("", "configmaps", cm("other", "other", &[], &[]), None);
-        st.put(
-            "",
-            "configmaps",
-            cm("child", "child", &["owner"], &[]),
-            None,
-        );
-        st.put(
-            "",
-            "configmaps",
-            cm("shared", "shared", &["owner", "other"], &[]),
-            None,
-        );
-        st.put(
-            "",
-            "configmaps",
-            cm("grandchild", "grandchild", &["child"], &[]),
-            None,
-        );
-        st
-    }
-
-    #[test]
-    fn background_collects_dependents_with_no_owner_left() {
-        let mut st = setup();
-        delete_one(
-            &mut st,
-            &cm_type(),
-            "default",
-            "owner",
-            &DeleteOptions::default(),
-        )
-        .unwrap();
-        assert_eq!(names(&st), ["other", "shared"]);
-        let shared = st.get("", "configmaps", "default", "shared").unwrap();
-        assert_eq!(owner_uids(shared), ["other"]);
-    }
-
-    #[test]
-    fn orphan_keeps_dependents_without_the_reference() {
-        let mut st = setup();
-        let opts = DeleteOptions {
-            propagation: Propagation::Orphan,
-            ..Default::default()
-        };
-        delete_one(&mut st, &cm_type(), "default", "owner", &opts).unwrap();
-        assert_eq!(names(&st), ["child", "grandchild", "other", "shared"]);
-        assert!(owner_uids(st.get("", "configmaps", "default", "child").unwrap()).is_empty());
-    }
-
-    #[test]
-    fn foreground_waits_for_blocked_dependents() {
-        let mut st = State::new();
-        st.put("", "configmaps", cm("owner", "owner", &[], &[]), None);
-        st.put(
-            "",
-            "configmaps",
-            cm("child", "child", &["owner"], &["x/y"]),
-            None,
-        );
-        let opts = DeleteOptions {
-            propagation: Propagation::Foreground,
-            ..Default::default()
-        };
-        let owner = delete_one(&mut st, &cm_type(), "default", "owner", &opts).unwrap();
-        assert_eq!(meta::finalizers(&owner), [FOREGROUND]);
-        assert!(meta::is_deleting(
-            st.get("", "configmaps", "default", "child").unwrap()
-        ));
-        // The child's finalizer goes, then the child, then the waiting owner.
+        st.put("", "configmaps", cm("owner", &[]), None);
+        st.put("", "configmaps", cm("child", &["owner"]), None);
+        let owner = st
+            .get("", "configmaps", "default", "owner")
+            .unwrap()
+            .clone();
         let child = st
             .get("", "configmaps", "default", "child")
             .unwrap()
             .clone();
-        let mut released = child.clone();
-        meta::remove_meta(&mut released, "finalizers");
-        st.put("", "configmaps", released, Some(child));
-        remove_now(&mut st, &cm_type(), "default", "child");
-        assert!(names(&st).is_empty());
+        let err = refuse_owners(&st, std::slice::from_ref(&owner)).unwrap_err();
+        assert_eq!(err.code, 400);
+        assert!(
+            err.message
+                .ends_with("(owner named as owner by configmaps/child in default)"),
+            "{}",
+            err.message
+        );
+        assert!(refuse_owners(&st, &[owner, child]).is_ok());
+        delete_one(
+            &mut st,
+            &cm_type(),
+            "default",
+            "child",
+            &DeleteOptions::default(),
+        )
+        .unwrap();
+        let owner = st
+            .get("", "configmaps", "default", "owner")
+            .unwrap()
+            .clone();
+        assert!(refuse_owners(&st, &[owner]).is_ok());
     }
 }

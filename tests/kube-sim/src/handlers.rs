@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::builtin;
 use crate::conversion::{storage_key, storage_type, to_storage, to_view};
-use crate::delete::{DeleteOptions, Propagation, delete_one};
+use crate::delete::{DeleteOptions, check_propagation, delete_one, refuse_owners};
 use crate::meta;
 use crate::patch::{self, PatchKind};
 use crate::peers;
@@ -469,7 +469,7 @@ fn delete_options(req: &Request) -> ApiResult<DeleteOptions> {
     let text = |p: &str| body.pointer(p).and_then(Value::as_str).map(String::from);
     let policy =
         text("/propagationPolicy").or_else(|| req.q("propagationPolicy").map(String::from));
-    let propagation = Propagation::parse(policy.as_deref())?;
+    check_propagation(policy.as_deref())?;
     let dry_run = req.dry_run()?
         || body
             .get("dryRun")
@@ -479,7 +479,6 @@ fn delete_options(req: &Request) -> ApiResult<DeleteOptions> {
         uid: text("/preconditions/uid"),
         resource_version: text("/preconditions/resourceVersion"),
         dry_run,
-        propagation,
     })
 }
 
@@ -491,6 +490,7 @@ fn delete(
     name: &str,
 ) -> ApiResult<Reply> {
     let opts = delete_options(req)?;
+    refuse_owners(st, &[lookup(st, rt, ns, name)?])?;
     let srt = storage_type(st.types(), rt);
     let obj = delete_one(st, &srt, ns.unwrap_or(""), name, &opts)?;
     let (group, plural) = storage_key(rt);
@@ -512,10 +512,14 @@ fn delete_collection(
 ) -> ApiResult<Reply> {
     let opts = delete_options(req)?;
     let (labels, fields) = selectors(req, rt)?;
-    let targets: Vec<(String, String)> = list_view(st, rt, ns)
+    let doomed: Vec<Value> = list_view(st, rt, ns)
         .into_iter()
         .filter(|o| labels.matches_object(o) && fields.matches(o))
-        .map(|o| (meta::namespace(&o).to_string(), meta::name(&o).to_string()))
+        .collect();
+    refuse_owners(st, &doomed)?;
+    let targets: Vec<(String, String)> = doomed
+        .iter()
+        .map(|o| (meta::namespace(o).to_string(), meta::name(o).to_string()))
         .collect();
     let srt = storage_type(st.types(), rt);
     let mut items = Vec::new();

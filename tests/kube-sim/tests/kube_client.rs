@@ -1289,34 +1289,30 @@ async fn metadata_only_lists_and_watches() -> TestResult {
     Ok(())
 }
 
+/// No garbage collector: an owner cannot be deleted while its dependents exist.
 #[tokio::test]
-async fn owned_objects_are_collected_or_orphaned() -> TestResult {
+async fn owners_with_dependents_are_not_deleted() -> TestResult {
     let (_sim, client, widgets) = with_widgets().await;
     let cms: Api<ConfigMap> = Api::default_namespaced(client);
-    let owned = |name: &str, owner: &DynamicObject| -> ConfigMap {
-        let mut cm: ConfigMap =
-            serde_json::from_value(json!({"metadata": {"name": name}})).unwrap();
-        cm.metadata.owner_references = Some(vec![
-            owner.controller_owner_ref(&widget_resource()).unwrap(),
-        ]);
-        cm
-    };
     let a = widgets
         .create(&PostParams::default(), &widget("a", json!({"name": "a"})))
         .await?;
-    let b = widgets
-        .create(&PostParams::default(), &widget("b", json!({"name": "b"})))
-        .await?;
-    cms.create(&PostParams::default(), &owned("of-a", &a))
-        .await?;
-    cms.create(&PostParams::default(), &owned("of-b", &b))
-        .await?;
+    let mut owned: ConfigMap = serde_json::from_value(json!({"metadata": {"name": "of-a"}}))?;
+    owned.metadata.owner_references =
+        Some(vec![a.controller_owner_ref(&widget_resource()).unwrap()]);
+    cms.create(&PostParams::default(), &owned).await?;
 
-    widgets.delete("a", &DeleteParams::background()).await?;
-    assert_eq!(api_error(cms.get("of-a").await).code, 404);
+    let refused = api_error(widgets.delete("a", &DeleteParams::background()).await);
+    assert_eq!((refused.code, refused.reason.as_str()), (400, "BadRequest"));
+    assert!(
+        refused.message.contains("no garbage collector"),
+        "{}",
+        refused.message
+    );
+    assert!(widgets.get("a").await.is_ok(), "the owner is still there");
 
-    widgets.delete("b", &DeleteParams::orphan()).await?;
-    let orphan = cms.get("of-b").await?;
-    assert!(orphan.metadata.owner_references.is_none());
+    cms.delete("of-a", &DeleteParams::default()).await?;
+    widgets.delete("a", &DeleteParams::foreground()).await?;
+    assert_eq!(api_error(widgets.get("a").await).code, 404);
     Ok(())
 }
