@@ -48,6 +48,10 @@ const fn b(
     }
 }
 
+/// The kinds the project's clients use, and no others: Namespaces; ConfigMaps (the documented
+/// argocd-cm step); Secrets (Helm's release storage); ServiceAccounts, Services, Deployments,
+/// PodDisruptionBudgets and RBAC (the chart and deploy/); Events (the operator's Recorder, read
+/// back by kubectl get events); Leases (leader election); CRDs.
 const BUILTINS: &[Builtin] = &[
     b(
         "",
@@ -108,36 +112,6 @@ const BUILTINS: &[Builtin] = &[
         "deployments",
         true,
         &["deploy"],
-        &["all"],
-        true,
-    ),
-    b(
-        "apps",
-        "v1",
-        "ReplicaSet",
-        "replicasets",
-        true,
-        &["rs"],
-        &["all"],
-        true,
-    ),
-    b(
-        "apps",
-        "v1",
-        "StatefulSet",
-        "statefulsets",
-        true,
-        &["sts"],
-        &["all"],
-        true,
-    ),
-    b(
-        "apps",
-        "v1",
-        "DaemonSet",
-        "daemonsets",
-        true,
-        &["ds"],
         &["all"],
         true,
     ),
