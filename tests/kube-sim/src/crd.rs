@@ -139,11 +139,8 @@ fn schema_error_prefix(versions: &[Value], i: usize) -> Option<String> {
     }
 }
 
-/// What a real kube-apiserver refuses in this CRD but kube-sim still serves, as `Warning`s:
-/// CEL rules on nodes without a CEL type ("unable to convert structural schema to CEL
-/// declarations"). The project's own CRD has one (`spec.inlinePolicies`), so refusing it
-/// here would stop every test; the warning keeps the difference visible until it is fixed.
-/// Rules on schema nodes CEL cannot type: kube-apiserver refuses such a CRD, so this does too.
+/// Rules on schema nodes CEL cannot type ("unable to convert structural schema to CEL
+/// declarations"): kube-apiserver refuses such a CRD, so this does too.
 pub fn untyped_rule_causes(crd: &Value) -> Vec<crate::status::Cause> {
     let versions = versions(crd);
     let mut out = Vec::new();
