@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use crate::error::truncate;
-use crate::model::{BULK_PAGE_SIZE, DesiredRole, OWNER_TAG_KEY, ObservedRole, Owner, Sweep};
+use crate::model::{BULK_PAGE_SIZE, DesiredRole, ObservedRole, Owner, Sweep};
 use crate::plan;
 use crate::policy::equivalent;
 
@@ -73,11 +73,8 @@ pub fn differences(desired: &DesiredRole, observed: &ObservedRole) -> Vec<Differ
         };
         found.push(difference("managedPolicyArns", summary));
     }
-    let ignored = |key: &str| {
-        key.eq_ignore_ascii_case(OWNER_TAG_KEY)
-            || key.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("aws:"))
-            || plan::is_ignored(key, &desired.ignored_tag_keys)
-    };
+    let ignored =
+        |key: &str| plan::is_protected(key) || plan::is_ignored(key, &desired.ignored_tag_keys);
     let keys: BTreeSet<&String> = desired.tags.keys().chain(observed.tags.keys()).collect();
     for key in keys.into_iter().filter(|k| !ignored(k)) {
         let summary = match (desired.tags.get(key), observed.tags.get(key)) {

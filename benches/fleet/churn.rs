@@ -7,9 +7,11 @@ use std::time::{Duration, Instant};
 use kube::api::Api;
 use rolesmith::api::IamRole;
 
-use super::harness::{OperatorOptions, World};
+use super::harness::World;
 use super::process;
-use super::scale::{NAMESPACE, client, create_all, delete_all, manifest, wait_until};
+use super::scale::{
+    NAMESPACE, client, create_all, delete_all, manifest, start_operator, wait_until,
+};
 
 pub struct Churn {
     pub objects: usize,
@@ -21,17 +23,7 @@ pub struct Churn {
 
 pub async fn run(objects: usize, waves: usize) -> Churn {
     let mut world = World::start_with_resync(Duration::from_secs(30)).await;
-    world.kill_operator();
-    world.start_operator_with(&OperatorOptions {
-        extra_args: vec![
-            "--iam-rate-limit".into(),
-            "0".into(),
-            "--concurrency".into(),
-            "16".into(),
-        ],
-        rust_log: Some("warn".into()),
-        ..OperatorOptions::default()
-    });
+    start_operator(&mut world, "auto", "warn");
     let api: Api<IamRole> = Api::namespaced(client(&world).await, NAMESPACE);
     let started = Instant::now();
     let mut rss_after_wave = Vec::new();

@@ -21,7 +21,7 @@ pub use apply::plan_apply;
 pub use delete::plan_delete;
 pub use describe::describe;
 pub use ownership::{Ownership, ownership};
-pub use tags::is_ignored;
+pub use tags::{is_ignored, is_protected};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {

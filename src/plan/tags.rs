@@ -13,7 +13,7 @@ pub(super) struct TagChanges {
     pub tag: BTreeMap<String, String>,
 }
 
-pub(super) fn is_protected(key: &str) -> bool {
+pub fn is_protected(key: &str) -> bool {
     is_owner_key(key)
         || key
             .get(..4)
