@@ -6,6 +6,7 @@
 
 use crate::drift::{self, Difference};
 use crate::error::{Error, Result};
+use crate::findings::Finding;
 use crate::iam::IamApi;
 use crate::model::{DeletionPolicy, DesiredRole, IamOp, ObservedRole, Owner};
 use crate::plan::{self, Ownership, PlanError};
@@ -23,6 +24,8 @@ pub struct ApplyReport {
     pub role_id: Option<String>,
     /// Risky but legal settings: surfaced, never blocking.
     pub warnings: Vec<String>,
+    /// The same, as checks with a severity (for metrics).
+    pub findings: Vec<Finding>,
     /// Whether the role existed before.
     pub existed: bool,
     /// How the role differed from the spec before this apply (empty for a new role).
@@ -83,8 +86,10 @@ pub async fn apply(
     let owned = observed
         .as_ref()
         .filter(|o| plan::ownership(o, owner, false) == Ownership::Owned);
+    let findings = validate::findings(desired, Some(&account));
     let mut report = ApplyReport {
-        warnings: validate::warnings(desired, Some(&account)),
+        warnings: findings.iter().map(validate::warning_text).collect(),
+        findings,
         existed: observed.is_some(),
         role_arn: owned.map(|o| o.arn.clone()),
         role_id: owned.map(|o| o.role_id.clone()),
@@ -195,6 +200,7 @@ pub struct ObserveReport {
     pub role_arn: String,
     pub role_id: String,
     pub warnings: Vec<String>,
+    pub findings: Vec<Finding>,
     pub differences: Vec<Difference>,
 }
 
@@ -213,9 +219,11 @@ pub async fn observe(iam: &dyn IamApi, desired: &DesiredRole) -> Result<ObserveR
             desired.name
         )));
     };
+    let findings = validate::findings(desired, Some(&account));
     Ok(ObserveReport {
         differences: drift::differences(desired, &observed),
-        warnings: validate::warnings(desired, Some(&account)),
+        warnings: findings.iter().map(validate::warning_text).collect(),
+        findings,
         role_arn: observed.arn,
         role_id: observed.role_id,
     })

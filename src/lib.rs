@@ -7,6 +7,7 @@
 //! - [`model`]: the plain data every layer shares (desired and observed role, IAM writes, owner);
 //! - [`error`]: the one error type and its bounded category;
 //! - [`policy`]: policy documents: IAM's encoding, semantic equivalence, grammar, guardrails;
+//! - [`findings`]: the risk checks (stable ids, severities) behind warnings and `audit`;
 //! - [`validate`]: IAM's input rules and quotas, checked before any call;
 //! - [`confine`]: which role names and paths a namespace may use;
 //! - [`plan`]: desired + observed → the ordered IAM writes; ownership; deletion;
@@ -42,6 +43,7 @@ pub mod desired;
 pub mod drift;
 pub mod engine;
 pub mod error;
+pub mod findings;
 pub mod iam;
 pub mod leader;
 pub mod manifest;
@@ -58,9 +60,10 @@ mod layers {
     //! The layering above, checked on the source: a core module that imported Kubernetes, AWS or
     //! a module of a lower layer would no longer be a pure decision.
 
-    const CORE: [&str; 8] = [
+    const CORE: [&str; 9] = [
         "model",
         "policy",
+        "findings",
         "validate",
         "confine",
         "plan",

@@ -1,11 +1,13 @@
 //! Logs, metrics, and the `/metrics`, `/healthz`, `/readyz` endpoints.
 //!
 //! Every metric label is bounded: error categories come from [`Category`], IAM actions from the
-//! fixed set the adapter calls, outcomes from [`CallOutcome`].
+//! fixed set the adapter calls, outcomes from [`CallOutcome`], findings from [`Check`] and
+//! [`Severity`].
 
+use std::collections::{BTreeSet, HashMap};
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
@@ -16,10 +18,12 @@ use axum::routing::get;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 use crate::error::Category;
+use crate::findings::{Check, Finding, Severity};
 use crate::iam::{CallObserver, CallOutcome};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -38,6 +42,12 @@ struct OperationLabel {
     operation: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct FindingLabels {
+    check: &'static str,
+    severity: &'static str,
+}
+
 /// The operator's metrics, registered once at startup.
 pub struct Metrics {
     registry: Registry,
@@ -46,6 +56,10 @@ pub struct Metrics {
     reconcile_duration: Histogram,
     iam_calls: Family<CallLabels, Counter>,
     iam_call_duration: Family<OperationLabel, Histogram>,
+    findings: Family<FindingLabels, Gauge>,
+    /// What each object counts in `findings`, so a changed or deleted object takes its share
+    /// back.
+    findings_by_object: Mutex<HashMap<String, BTreeSet<(Check, Severity)>>>,
     health: Arc<Health>,
 }
 
@@ -80,8 +94,16 @@ impl Metrics {
             "IAM API call latency by operation",
             iam_call_duration.clone(),
         );
+        let findings = Family::<FindingLabels, Gauge>::default();
+        registry.register(
+            "findings",
+            "IamRoles with a finding, by check and severity",
+            findings.clone(),
+        );
         Metrics {
             registry,
+            findings,
+            findings_by_object: Mutex::new(HashMap::new()),
             reconciles,
             reconcile_errors,
             reconcile_duration,
@@ -103,6 +125,40 @@ impl Metrics {
                 category: category.as_str(),
             })
             .inc();
+    }
+
+    /// The findings of one object (`namespace/name`) as of its last reconcile.
+    pub fn set_findings(&self, object: &str, findings: &[Finding]) {
+        let now: BTreeSet<(Check, Severity)> =
+            findings.iter().map(|f| (f.check, f.severity)).collect();
+        let mut by_object = self
+            .findings_by_object
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let before = by_object.remove(object).unwrap_or_default();
+        for gone in before.difference(&now) {
+            self.finding_gauge(*gone).dec();
+        }
+        for new in now.difference(&before) {
+            self.finding_gauge(*new).inc();
+        }
+        if !now.is_empty() {
+            by_object.insert(object.to_string(), now);
+        }
+    }
+
+    /// The object is gone: its findings no longer count.
+    pub fn forget_findings(&self, object: &str) {
+        self.set_findings(object, &[]);
+    }
+
+    fn finding_gauge(&self, (check, severity): (Check, Severity)) -> Gauge {
+        self.findings
+            .get_or_create(&FindingLabels {
+                check: check.id(),
+                severity: severity.as_str(),
+            })
+            .clone()
     }
 
     pub fn encode(&self) -> Result<String, std::fmt::Error> {
@@ -235,4 +291,51 @@ pub fn init_logging(format: LogFormat) {
     };
     // A second init (tests) keeps the first subscriber: nothing to do.
     let _ = result;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::findings::Location;
+
+    fn finding(check: Check, severity: Severity) -> Finding {
+        Finding {
+            check,
+            severity,
+            location: Location::Trust,
+            message: String::new(),
+        }
+    }
+
+    fn line(metrics: &Metrics, check: &str, severity: &str) -> Option<String> {
+        let text = metrics.encode().unwrap();
+        let prefix = format!("rolesmith_findings{{check=\"{check}\",severity=\"{severity}\"}} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(&prefix).map(str::to_string))
+    }
+
+    /// The gauge counts objects, not reconciles: a finding seen again is not counted twice, and
+    /// one fixed or deleted is taken back.
+    #[test]
+    fn findings_count_objects_by_check_and_severity() {
+        let metrics = Metrics::new(Arc::new(Health::default()));
+        let admin = finding(Check::AdminAccess, Severity::High);
+        let sub = finding(Check::WebIdentityNoSubject, Severity::High);
+        metrics.set_findings("a/one", &[admin.clone(), admin.clone(), sub.clone()]);
+        metrics.set_findings("a/one", &[admin.clone(), sub.clone()]);
+        metrics.set_findings("b/two", std::slice::from_ref(&admin));
+        assert_eq!(line(&metrics, "admin-access", "high").as_deref(), Some("2"));
+        assert_eq!(
+            line(&metrics, "web-identity-no-subject", "high").as_deref(),
+            Some("1")
+        );
+        metrics.set_findings("a/one", &[admin]);
+        assert_eq!(
+            line(&metrics, "web-identity-no-subject", "high").as_deref(),
+            Some("0")
+        );
+        metrics.forget_findings("b/two");
+        metrics.forget_findings("never/seen");
+        assert_eq!(line(&metrics, "admin-access", "high").as_deref(), Some("1"));
+    }
 }

@@ -8,6 +8,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use crate::findings::{self, Finding, RoleFacts, Severity};
 use crate::model::{DesiredRole, OWNER_TAG_KEY};
 use crate::policy::{self, DocumentKind};
 
@@ -27,11 +28,6 @@ const TAG_VALUE_MAX: usize = 256;
 const PARTITIONS: [&str; 3] = ["aws", "aws-cn", "aws-us-gov"];
 const NAME_CHARS_TEXT: &str = "A-Z a-z 0-9 and + = , . @ _ -";
 const TAG_CHARS_TEXT: &str = "letters, digits, spaces and _ . : / = + - @";
-const ADMIN_POLICIES: [&str; 3] = [
-    "arn:aws:iam::aws:policy/AdministratorAccess",
-    "arn:aws-cn:iam::aws:policy/AdministratorAccess",
-    "arn:aws-us-gov:iam::aws:policy/AdministratorAccess",
-];
 
 /// IAM's tag character set; Unicode classes make a regex the clearest statement of it.
 static TAG_CHARS: LazyLock<Result<Regex, regex::Error>> =
@@ -54,45 +50,42 @@ pub fn validate_desired(desired: &DesiredRole) -> Vec<String> {
     problems
 }
 
-/// Guardrails that do not block: risky but legitimate choices the user should see.
+/// Findings (see [`crate::findings`]) that do not block: risky but legitimate choices the user
+/// should see. `Info` findings (no permissions boundary) are left to `rolesmith audit` and the
+/// guardrails: most roles have none, and a warning on every one would drown the others.
+pub fn findings(desired: &DesiredRole, own_account_id: Option<&str>) -> Vec<Finding> {
+    let no_documents = BTreeMap::new();
+    let facts = RoleFacts {
+        trust: &desired.assume_role_policy,
+        inline_policies: &desired.inline_policies,
+        managed_policy_arns: &desired.managed_policy_arns,
+        managed_documents: &no_documents,
+        permissions_boundary: desired.permissions_boundary.as_deref(),
+        own_account: own_account_id,
+        usage: None,
+    };
+    findings::role_findings(&facts, &findings::Settings::default())
+        .into_iter()
+        .filter(|finding| finding.severity > Severity::Info)
+        .collect()
+}
+
+/// [`findings`] as the text of the `Warnings` condition, Warning Events and `rolesmith plan`:
+/// the field, what to change, and the check's id (what a guardrail's `deny` names).
 pub fn warnings(desired: &DesiredRole, own_account_id: Option<&str>) -> Vec<String> {
-    let mut warnings = Vec::new();
-    for (name, document) in &desired.inline_policies {
-        if policy::grants_admin(document) {
-            warnings.push(format!(
-                "spec.inlinePolicies.{name}: allows every action on every resource (Action \"*\", Resource \"*\"): the role is an administrator; grant only the actions it needs"
-            ));
-        }
-    }
-    for arn in &desired.managed_policy_arns {
-        if ADMIN_POLICIES.contains(&arn.as_str()) {
-            warnings.push(format!(
-                "spec.managedPolicyArns: {arn} makes the role an administrator; attach policies that grant only what it needs"
-            ));
-        }
-    }
-    let trust = &desired.assume_role_policy;
-    for account in policy::untrusted_accounts_without_external_id(trust, own_account_id) {
-        let whose = if own_account_id.is_some() {
-            "another AWS account"
-        } else {
-            "an AWS account (the operator's own account is unknown)"
-        };
-        warnings.push(format!(
-            "spec.assumeRolePolicy: {whose}, {account}, may assume the role without an sts:ExternalId condition; when a third party assumes it, require the external id they gave you (confused deputy)"
-        ));
-    }
-    for provider in policy::web_identity_providers_without_subject(trust) {
-        warnings.push(format!(
-            "spec.assumeRolePolicy: web identity provider {provider:?} is trusted without a condition on \"{provider}:sub\" or \"{provider}:aud\"; every identity it issues tokens for can assume the role"
-        ));
-    }
-    for provider in policy::saml_providers_without_audience(trust) {
-        warnings.push(format!(
-            "spec.assumeRolePolicy: SAML provider {provider:?} is trusted without a SAML:aud condition; add StringEquals SAML:aud \"https://signin.aws.amazon.com/saml\""
-        ));
-    }
-    warnings
+    findings(desired, own_account_id)
+        .iter()
+        .map(warning_text)
+        .collect()
+}
+
+pub fn warning_text(finding: &Finding) -> String {
+    format!(
+        "{}: {} [{}]",
+        finding.location.field(),
+        finding.message,
+        finding.check.id()
+    )
 }
 
 fn role_name_problems(name: &str) -> Vec<String> {
@@ -1209,16 +1202,34 @@ mod tests {
                 own,
                 &[
                     "spec.assumeRolePolicy: web identity provider \"oidc.eks.us-east-1.amazonaws.com/id/ABC\" is trusted without a condition on \"oidc.eks.us-east-1.amazonaws.com/id/ABC:sub\"",
+                    "web identity provider \"oidc.eks.us-east-1.amazonaws.com/id/ABC\" is trusted without a condition on \"oidc.eks.us-east-1.amazonaws.com/id/ABC:aud\"; require StringEquals",
                 ],
             ),
             (
-                "web identity with sub",
+                "web identity with sub only",
                 Box::new({
                     let t = oidc(&format!(
                         r#","Condition":{{"StringEquals":{{"{eks}:sub":"system:serviceaccount:a:b"}}}}"#
                     ));
                     move |r| r.assume_role_policy = t.clone()
                 }),
+                own,
+                &["[web-identity-no-audience]"],
+            ),
+            (
+                "web identity with sub and aud",
+                Box::new({
+                    let t = oidc(&format!(
+                        r#","Condition":{{"StringEquals":{{"{eks}:sub":"system:serviceaccount:a:b","{eks}:aud":"sts.amazonaws.com"}}}}"#
+                    ));
+                    move |r| r.assume_role_policy = t.clone()
+                }),
+                own,
+                &[],
+            ),
+            (
+                "no permissions boundary is not a warning",
+                Box::new(|r| r.permissions_boundary = None),
                 own,
                 &[],
             ),
@@ -1231,6 +1242,7 @@ mod tests {
                 own,
                 &[
                     "spec.assumeRolePolicy: web identity provider \"oidc.eks.us-east-1.amazonaws.com/id/ABC\"",
+                    "[web-identity-no-audience]",
                 ],
             ),
             (
@@ -1243,6 +1255,7 @@ mod tests {
                 own,
                 &[
                     "spec.assumeRolePolicy: web identity provider \"oidc.eks.us-east-1.amazonaws.com/id/ABC\"",
+                    "[web-identity-no-audience]",
                 ],
             ),
             (

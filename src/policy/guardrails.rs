@@ -162,7 +162,7 @@ fn parsed(text: &str) -> Option<Value> {
 
 /// What a condition key holds, which decides whether a wildcard in its value still narrows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum KeyKind {
+pub(crate) enum KeyKind {
     /// An organisation, account or external id: any wildcard makes it match ids of strangers.
     Id,
     /// An ARN: narrows only with a literal account, and no wildcard before it (`StringLike`'s `*`
@@ -179,7 +179,7 @@ enum KeyKind {
 /// owner handed out, or the subject a web identity provider vouches for (`<issuer>:sub`, the
 /// issuer being a host name). Tags, user ids, `aws:SourceOwner` and audiences do not count:
 /// anyone can set their own tags, and an audience is shared by every user of the provider.
-fn identifying_key(key: &str) -> Option<KeyKind> {
+pub(crate) fn identifying_key(key: &str) -> Option<KeyKind> {
     let key = key.to_ascii_lowercase();
     match key.as_str() {
         "aws:principalorgid" | "aws:principalaccount" | "aws:sourceaccount" | "sts:externalid" => {
@@ -196,7 +196,10 @@ fn identifying_key(key: &str) -> Option<KeyKind> {
 
 /// Whether a Condition of the statement requires one of the keys `key` accepts to match a value
 /// that narrows. Conditions are all required, so one such entry narrows the whole statement.
-fn narrowing_condition(statement: &Statement, key: impl Fn(&str) -> Option<KeyKind>) -> bool {
+pub(crate) fn narrowing_condition(
+    statement: &Statement,
+    key: impl Fn(&str) -> Option<KeyKind>,
+) -> bool {
     let Some(Value::Object(operators)) = statement.get("Condition") else {
         return false;
     };
