@@ -30,10 +30,11 @@
 //! - [`leader`]: leader election on a Lease;
 //! - [`telemetry`]: metrics, health endpoints, logging.
 //!
-//! **Command line** — [`cli`] (flags), [`commands`] (run, crd, plan, apply), [`manifest`]
-//! (IamRole files for `plan`/`apply`).
+//! **Command line** — [`cli`] (flags), [`commands`] (run, crd, plan, apply, audit), [`manifest`]
+//! (IamRole files for `plan`/`apply`), [`audit`] (an account's findings as table, JSON, SARIF).
 
 pub mod api;
+pub mod audit;
 pub mod cli;
 pub mod commands;
 pub mod confine;
@@ -73,7 +74,8 @@ mod layers {
     ];
     const AWS: [&str; 2] = ["iam", "ratelimit"];
     /// Lower layers than core and AWS: neither may import them.
-    const ABOVE_AWS: [&str; 10] = [
+    const ABOVE_AWS: [&str; 11] = [
+        "audit",
         "engine",
         "api",
         "desired",
