@@ -4,6 +4,8 @@
 
 use serde_json::Value;
 
+use crate::arn::{Arn, principal_account};
+
 use super::json::{Statement, allows_action, is_allow, principals, statements, strings};
 
 /// Whether an Allow statement lets any AWS principal in (`"*"`, `{"AWS": "*"}` or `"*"` in the
@@ -56,7 +58,7 @@ pub fn untrusted_accounts_without_external_id(
         }
         for account in principals(statement, "AWS")
             .into_iter()
-            .filter_map(account_of)
+            .filter_map(principal_account)
         {
             if own_account_id != Some(account) && !accounts.iter().any(|seen| seen == account) {
                 accounts.push(account.to_string());
@@ -252,34 +254,17 @@ fn value_narrows(kind: KeyKind, wildcards: bool, value: &Value) -> bool {
     let literal = |part: &str| !part.contains(['*', '?']);
     match kind {
         KeyKind::Id => literal(&text),
-        KeyKind::Arn => match text.splitn(6, ':').collect::<Vec<_>>().as_slice() {
-            [head @ .., account, _resource] if head.len() == 4 => {
-                head.iter().all(|part| literal(part)) && account_id(account)
-            }
-            _ => false,
-        },
+        KeyKind::Arn => Arn::parse(&text).is_ok_and(|arn| {
+            [arn.partition, arn.service, arn.region]
+                .iter()
+                .all(|part| literal(part))
+                && arn.account_id().is_some()
+        }),
         KeyKind::OrgPath => text
             .split('/')
             .next()
             .is_some_and(|org| !org.is_empty() && literal(org)),
         KeyKind::Text => text.chars().any(|c| c != '*' && c != '?'),
-    }
-}
-
-fn account_id(text: &str) -> bool {
-    text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit())
-}
-
-/// The account of an AWS principal: a bare id, or the account field of an iam/sts ARN.
-/// Unique ids (`AROA…`) and `*` name no account.
-fn account_of(principal: &str) -> Option<&str> {
-    if account_id(principal) {
-        return Some(principal);
-    }
-    let parts: Vec<&str> = principal.splitn(6, ':').collect();
-    match parts.as_slice() {
-        ["arn", _, "iam" | "sts", _, account, _] if account_id(account) => Some(account),
-        _ => None,
     }
 }
 
