@@ -318,5 +318,4 @@ fn others(object: &Map<String, Value>, known: &[&str]) -> BTreeMap<String, Value
 }
 
 #[cfg(test)]
-#[path = "equivalence_tests.rs"]
 mod tests;
