@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::findings::{self, Check, Finding, Location, RoleFacts, Severity, Usage};
+use crate::findings::{self, CHECKS, Finding, Location, RoleFacts, Rule, Severity, Usage};
 use crate::iam::audit::AccountScan;
 
 /// One finding of the audit: on a role, or on the account (no role name or ARN).
@@ -11,7 +11,7 @@ use crate::iam::audit::AccountScan;
 pub struct Row {
     pub role_name: Option<String>,
     pub role_arn: Option<String>,
-    pub check: Check,
+    pub check: Rule,
     pub severity: Severity,
     pub location: Location,
     pub message: String,
@@ -29,9 +29,15 @@ impl Row {
         }
     }
 
-    /// The message with where it applies, for formats without a field for it.
+    /// The message with where it applies, for formats without a field for it (a message about a
+    /// managed policy that starts with its ARN says where already).
     pub fn text(&self) -> String {
-        format!("{}: {}", self.location.in_iam(), self.message)
+        match &self.location {
+            Location::Managed(arn) if self.message.starts_with(arn.as_str()) => {
+                format!("managed policy {}", self.message)
+            }
+            location => format!("{}: {}", location.in_iam(), self.message),
+        }
     }
 }
 
@@ -74,14 +80,14 @@ pub fn report(
         rows.extend(
             findings::role_findings(&facts, settings)
                 .into_iter()
-                .filter(|f| f.severity >= min_severity)
+                .filter(|f| f.severity.at_least(min_severity))
                 .map(|f| Row::new(Some(&role.name), Some(&role.arn), f)),
         );
     }
     if let Some(finding) = scan
         .role_quota
         .and_then(|(roles, quota)| findings::account_quota(roles, quota))
-        .filter(|f| f.severity >= min_severity)
+        .filter(|f| f.severity.at_least(min_severity))
     {
         rows.push(Row::new(None, None, finding));
     }
@@ -105,7 +111,6 @@ impl Report {
         roles.dedup();
         let counts: Vec<String> = Severity::ALL
             .iter()
-            .rev()
             .filter_map(|s| {
                 let n = self.rows.iter().filter(|r| r.severity == *s).count();
                 (n > 0).then(|| format!("{n} {s}"))
@@ -179,12 +184,12 @@ impl Report {
     /// A minimal valid SARIF 2.1.0 log: one run, every check as a rule, each finding a result
     /// located at its role (a logical location: there is no file).
     pub fn sarif(&self) -> Value {
-        let rules: Vec<Value> = Check::ALL
+        let rules: Vec<Value> = CHECKS
             .iter()
             .map(|check| {
                 json!({
                     "id": check.id(),
-                    "shortDescription": { "text": check.summary() },
+                    "shortDescription": { "text": findings::summary(*check) },
                 })
             })
             .collect();
@@ -192,7 +197,7 @@ impl Report {
             .rows
             .iter()
             .map(|row| {
-                let index = Check::ALL.iter().position(|c| *c == row.check);
+                let index = CHECKS.iter().position(|c| *c == row.check);
                 let location = match (&row.role_name, &row.role_arn) {
                     (Some(name), Some(arn)) => {
                         json!({ "name": name, "fullyQualifiedName": arn, "kind": "resource" })

@@ -6,10 +6,12 @@
 //! **Core** — pure decisions over plain data, no IO, no Kubernetes or AWS types:
 //! - [`model`]: the plain data every layer shares (desired and observed role, IAM writes, owner);
 //! - [`error`]: the one error type and its bounded category;
+//! - [`arn`]: the one reading of an ARN (partition, account, resource);
 //! - [`policy`]: policy documents: IAM's encoding, semantic equivalence, grammar, guardrails;
-//! - [`findings`]: the risk checks (stable ids, severities) behind warnings and `audit`;
-//! - [`validate`]: IAM's input rules and quotas, checked before any call;
-//! - [`confine`]: which role names and paths a namespace may use;
+//! - [`admission`]: whether an object may proceed, in one step: IAM's limits (named once), its
+//!   input rules, derived role names, namespace confinement, the rename guard; refusals
+//!   ([`admission::Problem`]) and findings ([`admission::Finding`]) by stable rule id;
+//! - [`findings`]: the risk checks behind admission's findings and `audit`, by family;
 //! - [`plan`]: desired + observed → the ordered IAM writes; ownership; deletion;
 //! - [`drift`]: the periodic drift check: what differs, and whether a bulk read pays off;
 //! - [`consistency`]: how long IAM's eventual consistency may explain an error.
@@ -19,25 +21,27 @@
 //!   writes, error classification) and call counting;
 //! - [`ratelimit`]: one IAM rate limit per account, paused by throttling.
 //!
-//! **Engine** — [`engine`]: observe → validate → plan → execute, shared by the controller and the
-//! command line.
+//! **Engine** — [`engine`]: observe → plan → execute (after a defensive admission check), shared
+//! by the controller and the command line.
 //!
 //! **Kubernetes** — the API and the operator:
 //! - [`api`]: the `IamRole` types; the CRD is generated from them;
-//! - [`desired`]: an `IamRole` object → the desired role, its owner and derived name;
+//! - [`desired`]: an `IamRole` object → the plain input admission reads, its owner;
 //! - [`status`]: conditions (kstatus), pure;
 //! - [`controller`]: the watch, the pure per-reconcile decision, retries, the drift sweeper;
 //! - [`leader`]: leader election on a Lease;
 //! - [`telemetry`]: metrics, health endpoints, logging.
 //!
-//! **Command line** — [`cli`] (flags), [`commands`] (run, crd, plan, apply, audit), [`manifest`]
-//! (IamRole files for `plan`/`apply`), [`audit`] (an account's findings as table, JSON, SARIF).
+//! **Command line** — [`cli`] (flags), [`commands`] (run, crd, plan, apply: each object through
+//! [`admission::admit`]; audit), [`manifest`] (IamRole files for `plan`/`apply`), [`audit`] (an
+//! account's findings as table, JSON, SARIF).
 
+pub mod admission;
 pub mod api;
+pub mod arn;
 pub mod audit;
 pub mod cli;
 pub mod commands;
-pub mod confine;
 pub mod consistency;
 pub mod controller;
 pub mod desired;
@@ -54,7 +58,6 @@ pub mod policy;
 pub mod ratelimit;
 pub mod status;
 pub mod telemetry;
-pub mod validate;
 
 #[cfg(test)]
 mod layers {
@@ -63,10 +66,10 @@ mod layers {
 
     const CORE: [&str; 9] = [
         "model",
+        "arn",
         "policy",
+        "admission",
         "findings",
-        "validate",
-        "confine",
         "plan",
         "drift",
         "consistency",

@@ -8,6 +8,7 @@ use std::path::Path;
 
 use kube::CustomResourceExt;
 
+use crate::admission::{Problem, Rule};
 use crate::api::IamRole;
 use crate::error::{Error, Result};
 
@@ -26,12 +27,15 @@ pub fn load(paths: &[impl AsRef<Path>], default_namespace: &str) -> Result<Vec<L
     for path in paths {
         let path = path.as_ref();
         let text = std::fs::read_to_string(path)
-            .map_err(|error| Error::InvalidSpec(vec![format!("{}: {error}", path.display())]))?;
+            .map_err(|error| unreadable(format!("{}: {error}", path.display())))?;
         let parsed = parse_all(&text, default_namespace).map_err(|error| match error {
-            Error::InvalidSpec(problems) => Error::InvalidSpec(
+            Error::Refused(problems) => Error::refused(
                 problems
                     .into_iter()
-                    .map(|p| format!("{}: {p}", path.display()))
+                    .map(|p| Problem {
+                        message: format!("{}: {}", path.display(), p.message),
+                        ..p
+                    })
                     .collect(),
             ),
             other => other,
@@ -51,7 +55,7 @@ pub fn parse(text: &str, default_namespace: &str) -> Result<Vec<IamRole>> {
 
 pub fn parse_all(text: &str, default_namespace: &str) -> Result<Vec<Loaded>> {
     let documents: Vec<serde_json::Value> = serde_saphyr::from_multiple(text)
-        .map_err(|error| Error::InvalidSpec(vec![format!("not valid YAML: {error}")]))?;
+        .map_err(|error| unreadable(format!("not valid YAML: {error}")))?;
     let known = known_spec_fields();
     let mut roles = Vec::new();
     for document in documents {
@@ -107,13 +111,19 @@ fn collect(
         .unwrap_or(default_namespace)
         .to_string();
     let label = format!("{namespace}/{name}");
-    let mut unknown: Vec<String> = document
+    let mut unknown: Vec<Problem> = document
         .as_object()
         .map(|object| {
             object
                 .keys()
                 .filter(|key| !TOP_LEVEL_FIELDS.contains(&key.as_str()))
-                .map(|key| format!("{key}: unknown field (spec fields go under spec:)"))
+                .map(|key| {
+                    Problem::new(
+                        key.as_str(),
+                        Rule::UnknownField,
+                        "unknown field (spec fields go under spec:)",
+                    )
+                })
                 .collect()
         })
         .unwrap_or_default();
@@ -125,9 +135,10 @@ fn collect(
                 spec.keys()
                     .filter(|key| !known.contains(key))
                     .map(|key| {
-                        format!(
-                            "spec.{key}: unknown field (a typo? known fields: {})",
-                            known.join(", ")
+                        Problem::new(
+                            format!("spec.{key}"),
+                            Rule::UnknownField,
+                            format!("unknown field (a typo? known fields: {})", known.join(", ")),
                         )
                     })
                     .collect::<Vec<_>>()
@@ -135,7 +146,7 @@ fn collect(
             .unwrap_or_default(),
     );
     if !unknown.is_empty() {
-        roles.push(Err((label, Error::InvalidSpec(unknown))));
+        roles.push(Err((label, Error::refused(unknown))));
         return;
     }
     match serde_json::from_value::<IamRole>(document) {
@@ -143,11 +154,20 @@ fn collect(
             role.metadata.namespace = Some(namespace);
             roles.push(Ok(role));
         }
-        Err(error) => roles.push(Err((
-            label.clone(),
-            Error::InvalidSpec(vec![format!("IamRole {label}: {error}")]),
-        ))),
+        Err(error) => {
+            let problem = Problem::new(
+                "",
+                Rule::MalformedField,
+                format!("IamRole {label}: {error}"),
+            );
+            roles.push(Err((label, Error::refused(vec![problem]))));
+        }
     }
+}
+
+/// A file that cannot be read as YAML at all.
+fn unreadable(message: String) -> Error {
+    Error::refused(vec![Problem::new("", Rule::ManifestUnreadable, message)])
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Logs, metrics, and the `/metrics`, `/healthz`, `/readyz` endpoints.
 //!
 //! Every metric label is bounded: error categories come from [`Category`], IAM actions from the
-//! fixed set the adapter calls, outcomes from [`CallOutcome`], findings from [`Check`] and
+//! fixed set the adapter calls, outcomes from [`CallOutcome`], findings from [`Rule`] and
 //! [`Severity`].
 
 use std::collections::{BTreeSet, HashMap};
@@ -22,8 +22,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+use crate::admission::{Finding, Rule, Severity};
 use crate::error::Category;
-use crate::findings::{Check, Finding, Severity};
 use crate::iam::{CallObserver, CallOutcome};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -59,7 +59,7 @@ pub struct Metrics {
     findings: Family<FindingLabels, Gauge>,
     /// What each object counts in `findings`, so a changed or deleted object takes its share
     /// back.
-    findings_by_object: Mutex<HashMap<String, BTreeSet<(Check, Severity)>>>,
+    findings_by_object: Mutex<HashMap<String, BTreeSet<(Rule, Severity)>>>,
     health: Arc<Health>,
 }
 
@@ -129,8 +129,7 @@ impl Metrics {
 
     /// The findings of one object (`namespace/name`) as of its last reconcile.
     pub fn set_findings(&self, object: &str, findings: &[Finding]) {
-        let now: BTreeSet<(Check, Severity)> =
-            findings.iter().map(|f| (f.check, f.severity)).collect();
+        let now: BTreeSet<(Rule, Severity)> = findings.iter().map(|f| (f.id, f.severity)).collect();
         let mut by_object = self
             .findings_by_object
             .lock()
@@ -152,7 +151,7 @@ impl Metrics {
         self.set_findings(object, &[]);
     }
 
-    fn finding_gauge(&self, (check, severity): (Check, Severity)) -> Gauge {
+    fn finding_gauge(&self, (check, severity): (Rule, Severity)) -> Gauge {
         self.findings
             .get_or_create(&FindingLabels {
                 check: check.id(),
@@ -296,15 +295,9 @@ pub fn init_logging(format: LogFormat) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::findings::Location;
 
-    fn finding(check: Check, severity: Severity) -> Finding {
-        Finding {
-            check,
-            severity,
-            location: Location::Trust,
-            message: String::new(),
-        }
+    fn finding(check: Rule, severity: Severity) -> Finding {
+        Finding::new(check, severity, "spec.assumeRolePolicy", "")
     }
 
     fn line(metrics: &Metrics, check: &str, severity: &str) -> Option<String> {
@@ -319,8 +312,8 @@ mod tests {
     #[test]
     fn findings_count_objects_by_check_and_severity() {
         let metrics = Metrics::new(Arc::new(Health::default()));
-        let admin = finding(Check::AdminAccess, Severity::High);
-        let sub = finding(Check::WebIdentityNoSubject, Severity::High);
+        let admin = finding(Rule::AdminAccess, Severity::High);
+        let sub = finding(Rule::WebIdentityNoSubject, Severity::High);
         metrics.set_findings("a/one", &[admin.clone(), admin.clone(), sub.clone()]);
         metrics.set_findings("a/one", &[admin.clone(), sub.clone()]);
         metrics.set_findings("b/two", std::slice::from_ref(&admin));

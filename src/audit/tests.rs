@@ -139,7 +139,7 @@ fn sarif_is_minimal_and_consistent() {
     let run = &sarif["runs"][0];
     assert_eq!(run["tool"]["driver"]["name"], "rolesmith");
     let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
-    assert_eq!(rules.len(), Check::ALL.len());
+    assert_eq!(rules.len(), findings::CHECKS.len());
     let results = run["results"].as_array().unwrap();
     assert_eq!(results.len(), 4);
     for result in results {
@@ -161,5 +161,41 @@ fn sarif_is_minimal_and_consistent() {
     assert_eq!(
         results[0]["locations"][0]["logicalLocations"][0]["fullyQualifiedName"],
         "arn:aws:iam::111122223333:role/a-admin"
+    );
+}
+
+#[test]
+fn managed_policy_messages_name_the_policy_once() {
+    let admin = "arn:aws:iam::aws:policy/AdministratorAccess".to_string();
+    let local = format!("arn:aws:iam::{ACCOUNT}:policy/all");
+    let mut attached = role("attached", &[], "2026-11-30T00:00:00Z");
+    attached.role.managed_policy_arns = vec![admin.clone(), local.clone()];
+    let scan = AccountScan {
+        roles: vec![attached],
+        managed_documents: BTreeMap::from([(local.clone(), ADMIN.to_string())]),
+        ..AccountScan::default()
+    };
+    let report = report(
+        &scan,
+        ACCOUNT,
+        &findings::Settings::default(),
+        Severity::Low,
+        at("2026-12-01T00:00:00Z"),
+    );
+    let texts: Vec<String> = report.rows.iter().map(Row::text).collect();
+    assert_eq!(
+        texts,
+        [
+            format!(
+                "managed policy {local} allows every action on every resource (Action \"*\", Resource \"*\"): the role is an administrator; attach policies that grant only what it needs"
+            ),
+            format!(
+                "managed policy {admin} makes the role an administrator; attach policies that grant only what it needs"
+            ),
+        ]
+    );
+    assert_eq!(
+        report.summary(),
+        "scanned 1 role: 2 findings on 1 role (2 high) at or above low"
     );
 }

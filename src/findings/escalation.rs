@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::{Check, Finding, Location, Severity};
+use super::{Finding, Location, Rule, Severity};
 use crate::policy::KeyKind;
 use crate::policy::json::{Statement, allows_action, is_allow, statements, strings};
 use crate::policy::narrowing_condition;
@@ -82,7 +82,7 @@ pub(super) fn findings(documents: &[(Location, &str)]) -> Vec<Finding> {
     for (location, statement) in &all {
         if passes_any_role(statement) {
             let new = Finding::new(
-                Check::PassRoleWildcard,
+                Rule::PassRoleWildcard,
                 Severity::High,
                 (*location).clone(),
                 "allows iam:PassRole on every role without an iam:PassedToService condition: whatever it launches can run as any role, an administrator's included; list the roles it may pass and require iam:PassedToService".into(),
@@ -123,7 +123,7 @@ pub(super) fn findings(documents: &[(Location, &str)]) -> Vec<Finding> {
     }
     for (location, names) in methods {
         found.push(Finding::new(
-            Check::PrivilegeEscalation,
+            Rule::PrivilegeEscalation,
             Severity::High,
             location,
             format!(

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::{Check, Finding, Location, RoleFacts, Settings, Severity, Usage};
+use super::{Finding, Location, RoleFacts, Rule, Settings, Severity, Usage};
 
 /// Above this share of the account's role quota, `account-quota` warns.
 pub const QUOTA_WARNING_PERCENT: u64 = 90;
@@ -12,7 +12,7 @@ pub(super) fn findings(role: &RoleFacts<'_>, settings: &Settings) -> Vec<Finding
     let mut found = Vec::new();
     if role.permissions_boundary.is_none() {
         found.push(Finding::new(
-            Check::NoPermissionsBoundary,
+            Rule::NoPermissionsBoundary,
             Severity::Info,
             Location::Boundary,
             "the role has no permissions boundary; set one that caps what its policies can ever grant".into(),
@@ -22,7 +22,7 @@ pub(super) fn findings(role: &RoleFacts<'_>, settings: &Settings) -> Vec<Finding
         && let Some(message) = unused(usage, settings.unused_after)
     {
         found.push(Finding::new(
-            Check::UnusedRole,
+            Rule::UnusedRole,
             Severity::Low,
             Location::Role,
             message,
@@ -94,7 +94,7 @@ pub fn account_quota(roles: u64, quota: u64) -> Option<Finding> {
         return None;
     };
     Some(Finding::new(
-        Check::AccountQuota,
+        Rule::AccountQuota,
         severity,
         Location::Account,
         message,

@@ -1,5 +1,5 @@
 //! Findings: what is risky about a role, beyond what IAM refuses. One list of checks
-//! ([`Check::ALL`]), each with a stable id, a severity and a message that says what to change,
+//! ([`CHECKS`]), each with a stable id, a severity and a message that says what to change,
 //! shared by the operator (the `Warnings` condition, Warning Events, metrics), `rolesmith plan`
 //! and `rolesmith audit`.
 //!
@@ -18,179 +18,80 @@ mod trust;
 mod tests;
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::time::Duration;
+
+pub use crate::admission::{Rule, Severity};
 
 pub use escalation::ESCALATION_METHODS;
 pub use hygiene::{QUOTA_WARNING_PERCENT, account_quota};
 
-/// How bad a finding is. Ordered: `Info < Low < Medium < High < Critical`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Severity {
-    Info,
-    Low,
-    Medium,
-    High,
-    Critical,
-}
+/// Every check of the catalog, in the order findings are listed.
+pub const CHECKS: [Rule; 17] = [
+    Rule::WildcardTrust,
+    Rule::CrossAccountNoExternalId,
+    Rule::ServiceTrustNoSource,
+    Rule::WebIdentityNoSubject,
+    Rule::WebIdentityNoAudience,
+    Rule::PodIdentityNoTagConditions,
+    Rule::SamlNoAudience,
+    Rule::AdminAccess,
+    Rule::NotActionAllow,
+    Rule::NotResourceAllow,
+    Rule::NotPrincipalAllow,
+    Rule::PassRoleWildcard,
+    Rule::PrivilegeEscalation,
+    Rule::ForAllValuesSingleValued,
+    Rule::NoPermissionsBoundary,
+    Rule::UnusedRole,
+    Rule::AccountQuota,
+];
 
-impl Severity {
-    pub const ALL: [Severity; 5] = [
-        Severity::Info,
-        Severity::Low,
-        Severity::Medium,
-        Severity::High,
-        Severity::Critical,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Info => "info",
-            Severity::Low => "low",
-            Severity::Medium => "medium",
-            Severity::High => "high",
-            Severity::Critical => "critical",
+/// One sentence on what a check looks for (SARIF rule descriptions); empty for rules that are
+/// not checks of the catalog.
+pub fn summary(check: Rule) -> &'static str {
+    match check {
+        Rule::WildcardTrust => {
+            "The trust policy lets any AWS principal (Principal \"*\") assume the role."
         }
-    }
-
-    /// The severity named `text` (`info`, `low`, `medium`, `high`, `critical`, any case).
-    pub fn parse(text: &str) -> Result<Severity, String> {
-        Severity::ALL
-            .into_iter()
-            .find(|s| s.as_str().eq_ignore_ascii_case(text))
-            .ok_or_else(|| {
-                format!("unknown severity {text:?}; use info, low, medium, high or critical")
-            })
-    }
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.pad(self.as_str())
-    }
-}
-
-/// Every check, by its stable id.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Check {
-    WildcardTrust,
-    CrossAccountNoExternalId,
-    ServiceTrustNoSource,
-    WebIdentityNoSubject,
-    WebIdentityNoAudience,
-    PodIdentityNoTagConditions,
-    SamlNoAudience,
-    AdminAccess,
-    NotActionAllow,
-    NotResourceAllow,
-    NotPrincipalAllow,
-    PassRoleWildcard,
-    PrivilegeEscalation,
-    ForAllValuesSingleValued,
-    NoPermissionsBoundary,
-    UnusedRole,
-    AccountQuota,
-}
-
-impl Check {
-    pub const ALL: [Check; 17] = [
-        Check::WildcardTrust,
-        Check::CrossAccountNoExternalId,
-        Check::ServiceTrustNoSource,
-        Check::WebIdentityNoSubject,
-        Check::WebIdentityNoAudience,
-        Check::PodIdentityNoTagConditions,
-        Check::SamlNoAudience,
-        Check::AdminAccess,
-        Check::NotActionAllow,
-        Check::NotResourceAllow,
-        Check::NotPrincipalAllow,
-        Check::PassRoleWildcard,
-        Check::PrivilegeEscalation,
-        Check::ForAllValuesSingleValued,
-        Check::NoPermissionsBoundary,
-        Check::UnusedRole,
-        Check::AccountQuota,
-    ];
-
-    pub fn id(self) -> &'static str {
-        match self {
-            Check::WildcardTrust => "wildcard-trust",
-            Check::CrossAccountNoExternalId => "cross-account-no-external-id",
-            Check::ServiceTrustNoSource => "service-trust-no-source",
-            Check::WebIdentityNoSubject => "web-identity-no-subject",
-            Check::WebIdentityNoAudience => "web-identity-no-audience",
-            Check::PodIdentityNoTagConditions => "pod-identity-no-tag-conditions",
-            Check::SamlNoAudience => "saml-no-audience",
-            Check::AdminAccess => "admin-access",
-            Check::NotActionAllow => "notaction-allow",
-            Check::NotResourceAllow => "notresource-allow",
-            Check::NotPrincipalAllow => "notprincipal-allow",
-            Check::PassRoleWildcard => "passrole-wildcard",
-            Check::PrivilegeEscalation => "privilege-escalation",
-            Check::ForAllValuesSingleValued => "forallvalues-single-valued",
-            Check::NoPermissionsBoundary => "no-permissions-boundary",
-            Check::UnusedRole => "unused-role",
-            Check::AccountQuota => "account-quota",
+        Rule::CrossAccountNoExternalId => {
+            "Another account may assume the role without an sts:ExternalId condition (confused deputy)."
         }
-    }
-
-    /// The check with this id.
-    pub fn from_id(id: &str) -> Option<Check> {
-        Check::ALL.into_iter().find(|check| check.id() == id)
-    }
-
-    /// One sentence on what the check looks for (SARIF rule descriptions, documentation).
-    pub fn summary(self) -> &'static str {
-        match self {
-            Check::WildcardTrust => {
-                "The trust policy lets any AWS principal (Principal \"*\") assume the role."
-            }
-            Check::CrossAccountNoExternalId => {
-                "Another account may assume the role without an sts:ExternalId condition (confused deputy)."
-            }
-            Check::ServiceTrustNoSource => {
-                "A service principal may assume the role without an aws:SourceArn or aws:SourceAccount condition (cross-service confused deputy)."
-            }
-            Check::WebIdentityNoSubject => {
-                "An OIDC provider is trusted without a condition on its subject claim."
-            }
-            Check::WebIdentityNoAudience => {
-                "An OIDC provider is trusted without a condition on its audience claim."
-            }
-            Check::PodIdentityNoTagConditions => {
-                "EKS Pod Identity is trusted without conditions on the session tags that name the cluster, namespace or service account."
-            }
-            Check::SamlNoAudience => "A SAML provider is trusted without a SAML:aud condition.",
-            Check::AdminAccess => "The role may perform every action on every resource.",
-            Check::NotActionAllow => {
-                "An Allow statement uses NotAction, which grants every action not listed, including future ones."
-            }
-            Check::NotResourceAllow => {
-                "An Allow statement uses NotResource, which grants on every resource not listed."
-            }
-            Check::NotPrincipalAllow => {
-                "An Allow statement uses NotPrincipal, which lets in every principal not listed."
-            }
-            Check::PassRoleWildcard => {
-                "iam:PassRole is allowed on every role without an iam:PassedToService condition."
-            }
-            Check::PrivilegeEscalation => {
-                "The permissions let the role grant itself or another principal more permissions."
-            }
-            Check::ForAllValuesSingleValued => {
-                "ForAllValues is used with a single-valued condition key, which also matches when the key is absent."
-            }
-            Check::NoPermissionsBoundary => "The role has no permissions boundary.",
-            Check::UnusedRole => "The role has not been used for longer than the allowed time.",
-            Check::AccountQuota => "The account is close to or at its quota of IAM roles.",
+        Rule::ServiceTrustNoSource => {
+            "A service principal may assume the role without an aws:SourceArn or aws:SourceAccount condition (cross-service confused deputy)."
         }
-    }
-}
-
-impl fmt::Display for Check {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.pad(self.id())
+        Rule::WebIdentityNoSubject => {
+            "An OIDC provider is trusted without a condition on its subject claim."
+        }
+        Rule::WebIdentityNoAudience => {
+            "An OIDC provider is trusted without a condition on its audience claim."
+        }
+        Rule::PodIdentityNoTagConditions => {
+            "EKS Pod Identity is trusted without conditions on the session tags that name the cluster, namespace or service account."
+        }
+        Rule::SamlNoAudience => "A SAML provider is trusted without a SAML:aud condition.",
+        Rule::AdminAccess => "The role may perform every action on every resource.",
+        Rule::NotActionAllow => {
+            "An Allow statement uses NotAction, which grants every action not listed, including future ones."
+        }
+        Rule::NotResourceAllow => {
+            "An Allow statement uses NotResource, which grants on every resource not listed."
+        }
+        Rule::NotPrincipalAllow => {
+            "An Allow statement uses NotPrincipal, which lets in every principal not listed."
+        }
+        Rule::PassRoleWildcard => {
+            "iam:PassRole is allowed on every role without an iam:PassedToService condition."
+        }
+        Rule::PrivilegeEscalation => {
+            "The permissions let the role grant itself or another principal more permissions."
+        }
+        Rule::ForAllValuesSingleValued => {
+            "ForAllValues is used with a single-valued condition key, which also matches when the key is absent."
+        }
+        Rule::NoPermissionsBoundary => "The role has no permissions boundary.",
+        Rule::UnusedRole => "The role has not been used for longer than the allowed time.",
+        Rule::AccountQuota => "The account is close to or at its quota of IAM roles.",
+        _ => "",
     }
 }
 
@@ -236,10 +137,11 @@ impl Location {
     }
 }
 
-/// One risky thing about a role.
+/// One risky thing about a role, with where it is in the role's own terms (admission's
+/// [`crate::admission::Finding`] keeps only the IamRole field).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Finding {
-    pub check: Check,
+    pub check: Rule,
     pub severity: Severity,
     pub location: Location,
     /// What is wrong and what to change; does not repeat the location.
@@ -247,7 +149,17 @@ pub struct Finding {
 }
 
 impl Finding {
-    fn new(check: Check, severity: Severity, location: Location, message: String) -> Finding {
+    /// As admission reports it: the IamRole field and the message.
+    pub fn to_admission(&self) -> crate::admission::Finding {
+        crate::admission::Finding::new(
+            self.check,
+            self.severity,
+            self.location.field(),
+            self.message.clone(),
+        )
+    }
+
+    fn new(check: Rule, severity: Severity, location: Location, message: String) -> Finding {
         Finding {
             check,
             severity,
@@ -327,7 +239,7 @@ pub fn role_findings(role: &RoleFacts<'_>, settings: &Settings) -> Vec<Finding> 
     let mut found = trust::findings(role.trust, role.own_account, &settings.source_services);
     let documents = permission_documents(role);
     found.extend(permissions::findings(role, &documents));
-    let admin = found.iter().any(|f| f.check == Check::AdminAccess);
+    let admin = found.iter().any(|f| f.check == Rule::AdminAccess);
     // An administrator can do all of it already: naming each way up would only repeat that.
     if !admin {
         found.extend(escalation::findings(&documents));

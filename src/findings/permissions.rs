@@ -3,16 +3,22 @@
 
 use serde_json::Value;
 
-use super::{Check, Finding, Location, RoleFacts, Severity};
+use super::{Finding, Location, RoleFacts, Rule, Severity};
+use crate::admission::limits::PARTITIONS;
+use crate::arn::Arn;
 use crate::policy::grants_admin;
 use crate::policy::json::{Statement, is_allow, statements};
 
-/// AWS managed policies that make a role an administrator, in every partition.
-const ADMIN_POLICIES: [&str; 3] = [
-    "arn:aws:iam::aws:policy/AdministratorAccess",
-    "arn:aws-cn:iam::aws:policy/AdministratorAccess",
-    "arn:aws-us-gov:iam::aws:policy/AdministratorAccess",
-];
+/// AWS's AdministratorAccess policy, in any partition.
+fn is_aws_admin_policy(arn: &str) -> bool {
+    Arn::parse(arn).is_ok_and(|arn| {
+        PARTITIONS.contains(&arn.partition)
+            && arn.service == "iam"
+            && arn.region.is_empty()
+            && arn.account == "aws"
+            && arn.resource == "policy/AdministratorAccess"
+    })
+}
 
 pub(super) fn findings(role: &RoleFacts<'_>, documents: &[(Location, &str)]) -> Vec<Finding> {
     let mut found = Vec::new();
@@ -25,7 +31,7 @@ pub(super) fn findings(role: &RoleFacts<'_>, documents: &[(Location, &str)]) -> 
                 _ => "allows every action on every resource (Action \"*\", Resource \"*\"): the role is an administrator; grant only the actions it needs".into(),
             };
             found.push(Finding::new(
-                Check::AdminAccess,
+                Rule::AdminAccess,
                 Severity::High,
                 location.clone(),
                 message,
@@ -33,9 +39,9 @@ pub(super) fn findings(role: &RoleFacts<'_>, documents: &[(Location, &str)]) -> 
         }
     }
     for arn in role.managed_policy_arns {
-        if ADMIN_POLICIES.contains(&arn.as_str()) {
+        if is_aws_admin_policy(arn) {
             found.push(Finding::new(
-                Check::AdminAccess,
+                Rule::AdminAccess,
                 Severity::High,
                 Location::Managed(arn.clone()),
                 format!("{arn} makes the role an administrator; attach policies that grant only what it needs"),
@@ -50,7 +56,7 @@ pub(super) fn findings(role: &RoleFacts<'_>, documents: &[(Location, &str)]) -> 
         let allows = || statements.iter().filter(|s| is_allow(s));
         if allows().any(|s| s.contains_key("NotAction")) {
             found.push(Finding::new(
-                Check::NotActionAllow,
+                Rule::NotActionAllow,
                 Severity::Medium,
                 location.clone(),
                 "an Allow statement uses NotAction, which grants every action it does not list, including actions AWS adds later; list the allowed actions in Action instead".into(),
@@ -58,7 +64,7 @@ pub(super) fn findings(role: &RoleFacts<'_>, documents: &[(Location, &str)]) -> 
         }
         if allows().any(|s| s.contains_key("NotResource")) {
             found.push(Finding::new(
-                Check::NotResourceAllow,
+                Rule::NotResourceAllow,
                 Severity::Medium,
                 location.clone(),
                 "an Allow statement uses NotResource, which grants on every resource it does not list, including ones created later; list the resources in Resource instead".into(),
@@ -98,7 +104,7 @@ pub(super) fn single_valued_for_all_values(
     keys.into_iter()
         .map(|(key, plain)| {
             Finding::new(
-                Check::ForAllValuesSingleValued,
+                Rule::ForAllValuesSingleValued,
                 Severity::Medium,
                 location.clone(),
                 format!("ForAllValues:{plain} on {key}, a key with a single value, also matches every request without the key; use {plain} instead"),

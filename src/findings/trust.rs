@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::{Check, Finding, Location, Severity, permissions};
+use super::{Finding, Location, Rule, Severity, permissions};
 use crate::policy::json::{Statement, allows_action, is_allow, principals, statements};
 use crate::policy::{
     KeyKind, identifying_key, narrowing_condition, saml_providers_without_audience,
@@ -38,7 +38,7 @@ pub(super) fn findings(
     found.extend(wildcard(&allows));
     if allows.iter().any(|s| s.contains_key("NotPrincipal")) {
         found.push(finding(
-            Check::NotPrincipalAllow,
+            Rule::NotPrincipalAllow,
             Severity::High,
             "an Allow statement uses NotPrincipal, which lets in every principal it does not name; name the principals in Principal instead".into(),
         ));
@@ -50,14 +50,14 @@ pub(super) fn findings(
             "an AWS account (the operator's own account is unknown)"
         };
         found.push(finding(
-            Check::CrossAccountNoExternalId,
-            Severity::Medium,
+            Rule::CrossAccountNoExternalId,
+            Severity::High,
             format!("{whose}, {account}, may assume the role without an sts:ExternalId condition; when a third party assumes it, require the external id they gave you (confused deputy)"),
         ));
     }
     for service in services_without_source(&allows, source_services) {
         found.push(finding(
-            Check::ServiceTrustNoSource,
+            Rule::ServiceTrustNoSource,
             Severity::Medium,
             format!("service {service} may assume the role on behalf of any resource, other accounts' included (cross-service confused deputy); add StringEquals aws:SourceAccount with your account id or ArnLike aws:SourceArn with the resource that should use it"),
         ));
@@ -65,14 +65,14 @@ pub(super) fn findings(
     found.extend(web_identity(&allows));
     if pod_identity_without_tags(&allows) {
         found.push(finding(
-            Check::PodIdentityNoTagConditions,
+            Rule::PodIdentityNoTagConditions,
             Severity::Low,
             format!("EKS Pod Identity ({POD_IDENTITY}) may assume the role for any pod identity association in the account; add StringEquals conditions on aws:RequestTag/kubernetes-namespace and aws:RequestTag/kubernetes-service-account (and eks-cluster-arn) naming the pods that should"),
         ));
     }
     for provider in saml_providers_without_audience(text) {
         found.push(finding(
-            Check::SamlNoAudience,
+            Rule::SamlNoAudience,
             Severity::Medium,
             format!("SAML provider {provider:?} is trusted without a SAML:aud condition; add StringEquals SAML:aud \"https://signin.aws.amazon.com/saml\""),
         ));
@@ -109,7 +109,7 @@ fn wildcard(allows: &[&Statement]) -> Option<Finding> {
         ),
     };
     Some(Finding::new(
-        Check::WildcardTrust,
+        Rule::WildcardTrust,
         severity,
         Location::Trust,
         message.into(),
@@ -170,7 +170,7 @@ fn web_identity(allows: &[&Statement]) -> Vec<Finding> {
             };
             if !cognito && !claim("sub") {
                 add(
-                    Check::WebIdentityNoSubject,
+                    Rule::WebIdentityNoSubject,
                     Severity::High,
                     format!(
                         "web identity provider {provider:?} is trusted without a condition on \"{provider}:sub\"; every identity it issues tokens for (any service account of the cluster, any repository) can assume the role, so require the one subject that should"
@@ -187,7 +187,7 @@ fn web_identity(allows: &[&Statement]) -> Vec<Finding> {
                     )
                 };
                 add(
-                    Check::WebIdentityNoAudience,
+                    Rule::WebIdentityNoAudience,
                     severity,
                     format!(
                         "web identity provider {provider:?} is trusted without a condition on \"{provider}:aud\"; require StringEquals \"{provider}:aud\" with {what}"

@@ -76,7 +76,7 @@ fn seeds(escalating_policy: &str) -> Vec<(Seed, &'static [(&'static str, &'stati
                     r#"{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::444455556666:root"},"Action":"sts:AssumeRole"}"#,
                 ),
             ),
-            &[("cross-account-no-external-id", "medium")],
+            &[("cross-account-no-external-id", "high")],
         ),
         (
             seed(
@@ -309,7 +309,7 @@ async fn audit_reports_exactly_the_seeded_problems() {
     assert_eq!(code, 3, "{stdout}{stderr}");
     assert_eq!(found(&stdout), owned(&expected), "{stdout}");
     assert!(
-        stderr.contains(&format!("scanned {roles} roles (quota 1000): 14 findings on 14 roles (1 critical, 5 high, 6 medium, 2 low) at or above low")),
+        stderr.contains(&format!("scanned {roles} roles (quota 1000): 14 findings on 14 roles (1 critical, 6 high, 5 medium, 2 low) at or above low")),
         "{stderr}"
     );
 
