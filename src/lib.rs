@@ -157,4 +157,66 @@ mod layers {
             }
         }
     }
+
+    /// The README's architecture table lists every module (`name.rs` or `name/`) and names no
+    /// file that is gone.
+    #[test]
+    fn the_readme_architecture_table_matches_the_modules() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let read = |path: &str| std::fs::read_to_string(root.join(path)).unwrap_or_default();
+        let readme = read("README.md");
+        let table: String = readme
+            .split("## Architecture")
+            .nth(1)
+            .and_then(|rest| rest.split("\nTests").next())
+            .unwrap_or_default()
+            .to_string();
+        let modules: Vec<String> = read("src/lib.rs")
+            .lines()
+            .filter_map(|line| line.strip_prefix("pub mod "))
+            .map(|name| name.trim_end_matches(';').to_string())
+            .collect();
+        assert!(modules.len() > 10, "{modules:?}");
+        for module in &modules {
+            let file = format!("`{module}.rs`");
+            let dir = format!("`{module}/`");
+            assert!(
+                table.contains(&file) || table.contains(&dir),
+                "README's architecture table lacks {module}"
+            );
+        }
+        let mut paths = Vec::new();
+        let mut dirs = vec![root.join("src")];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                let relative = path
+                    .strip_prefix(root)
+                    .unwrap_or(&path)
+                    .display()
+                    .to_string();
+                if path.is_dir() {
+                    paths.push(format!("/{relative}/"));
+                    dirs.push(path);
+                } else {
+                    paths.push(format!("/{relative}"));
+                }
+            }
+        }
+        let files = table
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .filter(|named| named.ends_with(".rs") || named.ends_with('/'))
+            // Directories of the repository (`src/`, `crds/`) are not modules.
+            .filter(|named| !root.join(named).is_dir());
+        for named in files {
+            assert!(
+                paths
+                    .iter()
+                    .any(|path| path.ends_with(&format!("/{named}"))),
+                "README's architecture table names {named}, which src/ lacks"
+            );
+        }
+    }
 }
