@@ -149,7 +149,7 @@ class Shell:
 
     def kubectl_json(self, *args: str) -> dict:
         out = subprocess.run([str(VENV_BIN / "kubectl"), *args, "-o", "json"], env=self.env, capture_output=True, text=True)
-        if out.returncode not in exit_codes:
+        if out.returncode != 0:
             raise AssertionError(f"kubectl {' '.join(args)}: {out.stderr}")
         return json.loads(out.stdout)
 
