@@ -6,7 +6,7 @@ use super::{Finding, Location, Rule, Severity, permissions};
 use crate::policy::json::{Statement, allows_action, is_allow, principals, statements};
 use crate::policy::{
     KeyKind, identifying_key, narrowing_condition, saml_providers_without_audience,
-    untrusted_accounts_without_external_id,
+    untrusted_accounts_without_external_id, web_identity_trusts,
 };
 
 /// The Service principal of EKS Pod Identity.
@@ -62,7 +62,7 @@ pub(super) fn findings(
             format!("service {service} may assume the role on behalf of any resource, other accounts' included (cross-service confused deputy); add StringEquals aws:SourceAccount with your account id or ArnLike aws:SourceArn with the resource that should use it"),
         ));
     }
-    found.extend(web_identity(&allows));
+    found.extend(web_identity(text));
     if pod_identity_without_tags(&allows) {
         found.push(finding(
             Rule::PodIdentityNoTagConditions,
@@ -142,58 +142,42 @@ fn services_without_source(allows: &[&Statement], listed: &[String]) -> Vec<Stri
 
 /// OIDC providers trusted for `sts:AssumeRoleWithWebIdentity` without a narrowing condition on
 /// the subject (which identity) or the audience (which client the token was minted for).
-fn web_identity(allows: &[&Statement]) -> Vec<Finding> {
+fn web_identity(text: &str) -> Vec<Finding> {
     let mut found: Vec<Finding> = Vec::new();
-    for statement in allows {
-        if !allows_action(statement, "sts:AssumeRoleWithWebIdentity") {
-            continue;
+    for trust in web_identity_trusts(text) {
+        let provider = trust.provider.as_str();
+        let cognito = provider.eq_ignore_ascii_case(COGNITO);
+        let mut add = |check, severity, message: String| {
+            let new = Finding::new(check, severity, Location::Trust, message);
+            if !found.contains(&new) {
+                found.push(new);
+            }
+        };
+        if !cognito && !trust.subject {
+            add(
+                Rule::WebIdentityNoSubject,
+                Severity::High,
+                format!(
+                    "web identity provider {provider:?} is trusted without a condition on \"{provider}:sub\"; every identity it issues tokens for (any service account of the cluster, any repository) can assume the role, so require the one subject that should"
+                ),
+            );
         }
-        for federated in principals(statement, "Federated") {
-            if federated.contains(":saml-provider/") {
-                continue;
-            }
-            let provider = federated
-                .split_once(":oidc-provider/")
-                .map_or(federated, |(_, host)| host);
-            let claim = |name: &str| {
-                let key = format!("{provider}:{name}");
-                narrowing_condition(statement, |k: &str| {
-                    k.eq_ignore_ascii_case(&key).then_some(KeyKind::Text)
-                })
+        if !trust.audience {
+            let (severity, what) = if cognito {
+                (Severity::High, "the identity pool id")
+            } else {
+                (
+                    Severity::Low,
+                    "the audience the tokens are minted for, such as \"sts.amazonaws.com\"",
+                )
             };
-            let cognito = provider.eq_ignore_ascii_case(COGNITO);
-            let mut add = |check, severity, message: String| {
-                let new = Finding::new(check, severity, Location::Trust, message);
-                if !found.contains(&new) {
-                    found.push(new);
-                }
-            };
-            if !cognito && !claim("sub") {
-                add(
-                    Rule::WebIdentityNoSubject,
-                    Severity::High,
-                    format!(
-                        "web identity provider {provider:?} is trusted without a condition on \"{provider}:sub\"; every identity it issues tokens for (any service account of the cluster, any repository) can assume the role, so require the one subject that should"
-                    ),
-                );
-            }
-            if !claim("aud") {
-                let (severity, what) = if cognito {
-                    (Severity::High, "the identity pool id")
-                } else {
-                    (
-                        Severity::Low,
-                        "the audience the tokens are minted for, such as \"sts.amazonaws.com\"",
-                    )
-                };
-                add(
-                    Rule::WebIdentityNoAudience,
-                    severity,
-                    format!(
-                        "web identity provider {provider:?} is trusted without a condition on \"{provider}:aud\"; require StringEquals \"{provider}:aud\" with {what}"
-                    ),
-                );
-            }
+            add(
+                Rule::WebIdentityNoAudience,
+                severity,
+                format!(
+                    "web identity provider {provider:?} is trusted without a condition on \"{provider}:aud\"; require StringEquals \"{provider}:aud\" with {what}"
+                ),
+            );
         }
     }
     found

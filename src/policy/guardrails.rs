@@ -68,16 +68,26 @@ pub fn untrusted_accounts_without_external_id(
     accounts
 }
 
-/// The OIDC providers (as their condition-key prefix, e.g. `oidc.eks.…/id/ABC`) that an Allow
-/// statement trusts for `sts:AssumeRoleWithWebIdentity` (by name or through a wildcard such as
-/// `sts:*`) without a narrowing condition on the provider's `:sub` or `:aud` key: without one,
-/// every identity the provider issues tokens for (any service account of the cluster, any
-/// repository on GitHub) can assume the role.
-pub fn web_identity_providers_without_subject(text: &str) -> Vec<String> {
+/// One OIDC provider an Allow statement trusts for `sts:AssumeRoleWithWebIdentity` (by name or
+/// through a wildcard such as `sts:*`), and which of its claims a narrowing condition pins.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WebIdentityTrust {
+    /// The provider as its condition-key prefix, e.g. `oidc.eks.…/id/ABC`.
+    pub provider: String,
+    /// `<provider>:sub`: without it, every identity the provider issues tokens for (any service
+    /// account of the cluster, any repository on GitHub) can assume the role.
+    pub subject: bool,
+    /// `<provider>:aud`: which client the token was minted for.
+    pub audience: bool,
+}
+
+/// Every statement's web identity trust, in order (a provider trusted by two statements appears
+/// twice: each statement lets callers in on its own).
+pub fn web_identity_trusts(text: &str) -> Vec<WebIdentityTrust> {
     let Some(doc) = parsed(text) else {
         return Vec::new();
     };
-    let mut providers = Vec::new();
+    let mut trusts = Vec::new();
     for statement in statements(&doc) {
         if !is_allow(statement) || !allows_action(statement, "sts:AssumeRoleWithWebIdentity") {
             continue;
@@ -89,20 +99,20 @@ pub fn web_identity_providers_without_subject(text: &str) -> Vec<String> {
             let provider = federated
                 .split_once(":oidc-provider/")
                 .map_or(federated, |(_, host)| host);
-            let sub = format!("{provider}:sub");
-            let aud = format!("{provider}:aud");
-            let provider_key = |key: &str| {
-                (key.eq_ignore_ascii_case(&sub) || key.eq_ignore_ascii_case(&aud))
-                    .then_some(KeyKind::Text)
+            let pinned = |claim: &str| {
+                let key = format!("{provider}:{claim}");
+                narrowing_condition(statement, |k: &str| {
+                    k.eq_ignore_ascii_case(&key).then_some(KeyKind::Text)
+                })
             };
-            if !narrowing_condition(statement, provider_key)
-                && !providers.iter().any(|p| p == provider)
-            {
-                providers.push(provider.to_string());
-            }
+            trusts.push(WebIdentityTrust {
+                provider: provider.to_string(),
+                subject: pinned("sub"),
+                audience: pinned("aud"),
+            });
         }
     }
-    providers
+    trusts
 }
 
 /// The SAML providers an Allow statement trusts for `sts:AssumeRoleWithSAML` (by name or
