@@ -6,6 +6,9 @@ use serde_json::{Value, json};
 use crate::findings::{self, CHECKS, Finding, Location, RoleFacts, Rule, Severity, Usage};
 use crate::iam::audit::AccountScan;
 
+/// Where IAM puts service-linked roles.
+const SERVICE_LINKED_PATH: &str = "/aws-service-role/";
+
 /// One finding of the audit: on a role, or on the account (no role name or ARN).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Row {
@@ -62,12 +65,18 @@ pub fn report(
     let mut rows = Vec::new();
     for scanned in &scan.roles {
         let role = &scanned.role;
-        let usage = scanned.created.map(|created| Usage {
-            now,
-            created,
-            last_used: scanned.last_used,
-            last_used_region: scanned.last_used_region.clone(),
-        });
+        // A service-linked role belongs to the AWS service that made it, which deletes it when it
+        // is done with it: its idleness is not the account owner's to act on.
+        let service_linked = role.path.starts_with(SERVICE_LINKED_PATH);
+        let usage = scanned
+            .created
+            .filter(|_| !service_linked)
+            .map(|created| Usage {
+                now,
+                created,
+                last_used: scanned.last_used,
+                last_used_region: scanned.last_used_region.clone(),
+            });
         let facts = RoleFacts {
             trust: &role.assume_role_policy,
             inline_policies: &role.inline_policies,

@@ -199,3 +199,28 @@ fn managed_policy_messages_name_the_policy_once() {
         "scanned 1 role: 2 findings on 1 role (2 high) at or above low"
     );
 }
+
+#[test]
+fn service_linked_roles_are_never_unused() {
+    let mut linked = role("AWSServiceRoleForSupport", &[], "2020-01-01T00:00:00Z");
+    linked.role.path = "/aws-service-role/support.amazonaws.com/".into();
+    let mut own = role("old", &[], "2020-01-01T00:00:00Z");
+    own.role.path = "/aws-service-role-lookalike/".into();
+    let scan = AccountScan {
+        roles: vec![linked, own],
+        ..AccountScan::default()
+    };
+    let rows = report(
+        &scan,
+        ACCOUNT,
+        &findings::Settings::default(),
+        Severity::Low,
+        at("2026-12-01T00:00:00Z"),
+    )
+    .rows;
+    let found: Vec<(Option<String>, &str)> = rows
+        .into_iter()
+        .map(|r| (r.role_name, r.check.id()))
+        .collect();
+    assert_eq!(found, [(Some("old".to_string()), "unused-role")]);
+}
