@@ -351,10 +351,16 @@ fn is_already_gone(op: &IamOp, error: &Error) -> bool {
 
 fn plan_error(error: PlanError) -> Error {
     match error {
-        PlanError::NotOwned { .. } => Error::OwnershipConflict(error.to_string()),
-        PlanError::PathChanged { .. } => Error::InvalidSpec(vec![error.to_string()]),
+        PlanError::NotOwned { .. } | PlanError::PolicyNotOwned { .. } => {
+            Error::OwnershipConflict(error.to_string())
+        }
+        PlanError::PathChanged { .. } | PlanError::PolicyImmutable { .. } => {
+            Error::InvalidSpec(vec![error.to_string()])
+        }
     }
 }
+
+pub mod managed_policy;
 
 #[cfg(test)]
 mod tests;

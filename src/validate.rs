@@ -11,6 +11,9 @@ use regex::Regex;
 use crate::model::{DesiredRole, OWNER_TAG_KEY};
 use crate::policy::{self, DocumentKind};
 
+mod managed_policy;
+pub use managed_policy::{policy_warnings, validate_policy};
+
 const ROLE_NAME_MAX: usize = 64;
 const PATH_MAX: usize = 512;
 const DESCRIPTION_MAX: usize = 1000;

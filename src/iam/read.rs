@@ -134,7 +134,7 @@ fn observed_role(role: &Role) -> ObservedRole {
 /// dropping it asks nothing more, as it fetches a page only once the last one is taken), and a
 /// truncated page without a new Marker is an error, not a silent end that would hide policies
 /// from the drift check.
-async fn all_pages<O, E, T>(
+pub(super) async fn all_pages<O, E, T>(
     action: &'static str,
     mut pages: PaginationStream<std::result::Result<O, SdkError<E, HttpResponse>>>,
     split: impl Fn(O) -> Page<T>,
@@ -173,7 +173,7 @@ fn next_marker(
     }
 }
 
-fn unexpected(action: &'static str, what: &str) -> Error {
+pub(super) fn unexpected(action: &'static str, what: &str) -> Error {
     Error::Iam {
         action,
         code: "UnexpectedResponse".to_string(),

@@ -16,9 +16,9 @@ pub use decode::decode_iam_text;
 pub use document::{PolicyError, document_text};
 pub use equivalence::{equivalent, only_drops_allow_statements};
 pub use guardrails::{
-    grants_admin, saml_providers_without_audience, unique_id_principals,
-    untrusted_accounts_without_external_id, web_identity_providers_without_subject,
-    wildcard_principal_without_condition,
+    allows_all_but_on_everything, grants_admin, saml_providers_without_audience,
+    unique_id_principals, untrusted_accounts_without_external_id,
+    web_identity_providers_without_subject, wildcard_principal_without_condition,
 };
 
 /// The size IAM measures against its quotas: it does not count whitespace, so a
