@@ -18,7 +18,7 @@ use crate::telemetry::{self, Health, Metrics};
 
 pub async fn dispatch(cli: Cli) -> ExitCode {
     match cli.command {
-        Command::Crd => match crate::api::crd_yaml() {
+        Command::Crd(args) => match crate::api::crd_yaml_of(args.kind) {
             Ok(yaml) => {
                 print!("{yaml}");
                 ExitCode::SUCCESS
@@ -74,6 +74,7 @@ async fn run(args: RunArgs) -> ExitCode {
         propagation_window: args.propagation_window,
         iam_rate_limit: args.aws.iam_rate_limit,
         ignore_tag_keys: args.ignore_tag_keys.clone(),
+        force_detach: args.force_detach,
         confinement: Confinement {
             name_prefix: args.role_name_prefix.clone(),
             path_prefix: args.role_path_prefix.clone(),

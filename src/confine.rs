@@ -72,12 +72,73 @@ impl Confinement {
     }
 }
 
+impl Confinement {
+    /// [`Self::check`] for a managed policy (an IamPolicy): the same prefixes apply to its name
+    /// and path, so a namespace cannot squat another team's policy names either.
+    pub fn check_policy(&self, namespace: &str, policy_name: &str, path: &str) -> Vec<String> {
+        self.check(namespace, policy_name, path)
+            .into_iter()
+            .map(|problem| {
+                problem
+                    .replacen("spec.roleName", "spec.policyName", 1)
+                    .replace("omit roleName", "omit policyName")
+                    .replace("'s roles:", "'s policies:")
+            })
+            .collect()
+    }
+
+    /// Whether an object in `from` may refer to an IamPolicy in `to`: within a namespace always;
+    /// across namespaces only from an unconfined namespace (exempt, or no name confinement at
+    /// all), since an attachment grants the referenced policy's permissions to the referring
+    /// role.
+    pub fn may_refer(&self, from: &str, to: &str) -> bool {
+        from == to || self.exempt(from) || self.name_prefix.is_empty()
+    }
+}
+
 fn render(template: &str, namespace: &str) -> String {
     template.replace("{namespace}", namespace)
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn policies_are_confined_like_roles() {
+        let confined = Confinement::default();
+        assert!(
+            confined
+                .check_policy("team-a", "team-a.shared", "/")
+                .is_empty()
+        );
+        let problems = confined.check_policy("team-a", "team-b.shared", "/");
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].starts_with(
+                "spec.policyName: \"team-b.shared\" is outside namespace team-a's policies"
+            ),
+            "{problems:?}"
+        );
+        assert!(problems[0].contains("omit policyName"), "{problems:?}");
+    }
+
+    #[test]
+    fn references_across_namespaces() {
+        let confined = Confinement {
+            exempt_namespaces: vec!["platform".into()],
+            ..Confinement::default()
+        };
+        // (from, to, allowed)
+        for (from, to, want) in [
+            ("team-a", "team-a", true),
+            ("team-a", "team-b", false),
+            ("platform", "team-b", true),
+            ("team-a", "platform", false),
+        ] {
+            assert_eq!(confined.may_refer(from, to), want, "{from} -> {to}");
+        }
+        assert!(Confinement::none().may_refer("team-a", "team-b"));
+    }
+
     use super::*;
 
     fn rules(name: &str, path: &str, exempt: &[&str]) -> Confinement {

@@ -5,6 +5,9 @@ use crate::error::{Error, Result};
 use crate::model::{DesiredRole, Owner};
 use crate::policy;
 
+mod managed_policy;
+pub use managed_policy::{desired_policy, policy_name, policy_owner};
+
 /// IAM's limit on role names.
 const MAX_ROLE_NAME: usize = 64;
 /// Hex digits of the hash that tells shortened names apart (32 bits: a namespace would need tens

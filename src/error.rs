@@ -14,6 +14,11 @@ pub enum Category {
     Forbidden,
     /// An observed (`Observe`) role does not exist in IAM.
     RoleNotFound,
+    /// A role refers to an IamPolicy that has no policy in IAM yet: retried, and woken when the
+    /// IamPolicy changes.
+    PolicyNotReady,
+    /// An IamPolicy being deleted is still attached: its deletion waits.
+    PolicyInUse,
     /// IAM refused the request as invalid (ValidationError, MalformedPolicyDocument, …).
     IamRejected,
     /// An IAM quota (LimitExceeded).
@@ -29,11 +34,13 @@ pub enum Category {
 }
 
 impl Category {
-    pub const ALL: [Category; 10] = [
+    pub const ALL: [Category; 12] = [
         Category::InvalidSpec,
         Category::OwnershipConflict,
         Category::Forbidden,
         Category::RoleNotFound,
+        Category::PolicyNotReady,
+        Category::PolicyInUse,
         Category::IamRejected,
         Category::IamLimitExceeded,
         Category::IamAccessDenied,
@@ -48,6 +55,8 @@ impl Category {
             Category::OwnershipConflict => "OwnershipConflict",
             Category::Forbidden => "OutsideNamespaceRoles",
             Category::RoleNotFound => "RoleNotFound",
+            Category::PolicyNotReady => "PolicyNotReady",
+            Category::PolicyInUse => "PolicyInUse",
             Category::IamRejected => "IamRejected",
             Category::IamLimitExceeded => "IamLimitExceeded",
             Category::IamAccessDenied => "IamAccessDenied",
@@ -62,6 +71,8 @@ impl Category {
         matches!(
             self,
             Category::IamTransient
+                | Category::PolicyNotReady
+                | Category::PolicyInUse
                 | Category::Kube
                 | Category::Internal
                 | Category::IamAccessDenied
@@ -85,6 +96,12 @@ pub enum Error {
 
     #[error("{0}")]
     RoleNotFound(String),
+
+    #[error("{0}")]
+    PolicyNotReady(String),
+
+    #[error("{0}")]
+    PolicyInUse(String),
 
     #[error("not allowed in this namespace: {}", .0.join("; "))]
     Forbidden(Vec<String>),
@@ -113,6 +130,8 @@ impl Error {
             Error::InvalidSpec(_) => Category::InvalidSpec,
             Error::OwnershipConflict(_) => Category::OwnershipConflict,
             Error::RoleNotFound(_) => Category::RoleNotFound,
+            Error::PolicyNotReady(_) => Category::PolicyNotReady,
+            Error::PolicyInUse(_) => Category::PolicyInUse,
             Error::Forbidden(_) => Category::Forbidden,
             Error::Iam { category, .. } => *category,
             Error::Kube(_) => Category::Kube,

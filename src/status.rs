@@ -46,9 +46,45 @@ pub fn next_status(
     now: jiff::Timestamp,
 ) -> IamRoleStatus {
     let previous = current.cloned().unwrap_or_default();
+    let conditions = conditions(
+        &previous.conditions,
+        generation,
+        outcome,
+        warnings,
+        now,
+        "the IAM role matches the spec",
+    );
+    let synced = matches!(outcome, Outcome::Synced { .. });
+    IamRoleStatus {
+        role_arn: role.arn.clone().or(previous.role_arn),
+        role_id: role.id.clone().or(previous.role_id),
+        role_name: role.name.clone().or(previous.role_name),
+        observed_generation: generation,
+        conditions,
+        last_sync_time: if synced {
+            Some(now.to_string())
+        } else {
+            previous.last_sync_time
+        },
+        drift: previous.drift,
+        last_repair: previous.last_repair,
+    }
+}
+
+/// The kstatus conditions (Ready, Reconciling, Stalled, Warnings) after a reconcile, for any
+/// kind: `in_sync` is the Ready message when IAM matches the spec. Other conditions in
+/// `previous` are kept.
+pub fn conditions(
+    previous: &[Condition],
+    generation: Option<i64>,
+    outcome: &Outcome,
+    warnings: &[String],
+    now: jiff::Timestamp,
+    in_sync: &str,
+) -> Vec<Condition> {
     let (ready, reconciling, stalled) = match outcome {
         Outcome::Synced { .. } => (
-            cond(READY, true, "Synced", "the IAM role matches the spec"),
+            cond(READY, true, "Synced", in_sync),
             cond(RECONCILING, false, "Synced", "no work in progress"),
             cond(STALLED, false, "Synced", "no error"),
         ),
@@ -85,32 +121,16 @@ pub fn next_status(
     };
     let mut conditions: Vec<Condition> = [ready, reconciling, stalled, warning]
         .into_iter()
-        .map(|draft| draft.into_condition(&previous.conditions, generation, now))
+        .map(|draft| draft.into_condition(previous, generation, now))
         .collect();
     // Conditions set by others (Drifted) stay until they set them again.
     conditions.extend(
         previous
-            .conditions
             .iter()
             .filter(|c| ![READY, RECONCILING, STALLED, WARNINGS].contains(&c.type_.as_str()))
             .cloned(),
     );
-
-    let synced = matches!(outcome, Outcome::Synced { .. });
-    IamRoleStatus {
-        role_arn: role.arn.clone().or(previous.role_arn),
-        role_id: role.id.clone().or(previous.role_id),
-        role_name: role.name.clone().or(previous.role_name),
-        observed_generation: generation,
-        conditions,
-        last_sync_time: if synced {
-            Some(now.to_string())
-        } else {
-            previous.last_sync_time
-        },
-        drift: previous.drift,
-        last_repair: previous.last_repair,
-    }
+    conditions
 }
 
 fn retry_message(message: &str) -> String {

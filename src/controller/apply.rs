@@ -67,7 +67,11 @@ pub(super) async fn apply(role: Arc<IamRole>, ctx: &Context) -> Result<Action> {
 /// Makes IAM match the spec, and says what happened.
 pub(super) async fn manage(role: &IamRole, ctx: &Context, uid: &str) -> Result<Attempt> {
     let owner = desired::owner(&ctx.settings.cluster_id, role)?;
-    let (name, result) = match admissible_desired(role, &ctx.settings) {
+    let admitted = match admissible_desired(role, &ctx.settings) {
+        Ok(desired) => super::refs::with_policy_refs(desired, role, ctx).await,
+        Err(error) => Err(error),
+    };
+    let (name, result) = match admitted {
         Ok(desired) => {
             let result = engine::apply(
                 ctx.iam.as_ref(),
@@ -110,7 +114,11 @@ pub(super) async fn manage(role: &IamRole, ctx: &Context, uid: &str) -> Result<A
 
 /// Reads the role and reports how it differs; never writes to IAM.
 pub(super) async fn observe(role: &IamRole, ctx: &Context) -> Attempt {
-    let result = match admissible_desired(role, &ctx.settings) {
+    let admitted = match admissible_desired(role, &ctx.settings) {
+        Ok(desired) => super::refs::with_policy_refs(desired, role, ctx).await,
+        Err(error) => Err(error),
+    };
+    let result = match admitted {
         Ok(desired) => engine::observe(ctx.iam.as_ref(), &desired)
             .await
             .map(|report| (desired.name, report)),
