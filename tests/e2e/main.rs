@@ -16,6 +16,7 @@ mod invalid;
 mod lifecycle;
 mod malformed;
 mod ownership;
+mod policies;
 mod propagation;
 mod rbac;
 mod replicas;
