@@ -22,8 +22,9 @@
 //! command line.
 //!
 //! **Kubernetes** — the API and the operator:
-//! - [`api`]: the `IamRole` types; the CRD is generated from them;
-//! - [`desired`]: an `IamRole` object → the desired role, its owner and derived name;
+//! - [`api`]: the `IamRole` and `IamPolicy` types; the CRDs are generated from them;
+//! - [`desired`]: an `IamRole` object → the desired role, its owner and derived name (and an
+//!   `IamPolicy` → the desired managed policy);
 //! - [`status`]: conditions (kstatus), pure;
 //! - [`controller`]: the watch, the pure per-reconcile decision, retries, the drift sweeper;
 //! - [`leader`]: leader election on a Lease;
