@@ -5,6 +5,9 @@ use std::process::ExitCode;
 use futures::FutureExt;
 use std::sync::Arc;
 
+mod policies;
+
+use crate::api::IamPolicy;
 use crate::cli::{AwsArgs, Cli, Command, FileArgs, OutputFormat, RunArgs};
 use crate::confine::Confinement;
 use crate::controller::{self, Context, Settings};
@@ -12,6 +15,7 @@ use crate::desired;
 use crate::engine::{self, Mode};
 use crate::iam::{AwsIam, AwsIamConfig, CallObserver, IamApi, NoopObserver};
 use crate::leader::{self, LeaseSettings};
+use crate::manifest::Object;
 use crate::plan;
 use crate::ratelimit::AccountLimiter;
 use crate::telemetry::{self, Health, Metrics};
@@ -161,17 +165,20 @@ async fn wait_for_signal() {
     }
 }
 
-/// `plan` and `apply`: the controller's engine, driven by files instead of a cluster.
+/// `plan` and `apply`: the controller's engine, driven by files instead of a cluster. IamPolicies
+/// go first (roles attach them), results are listed in file order.
 async fn files(args: FileArgs, mode: Mode) -> ExitCode {
-    let roles = match crate::manifest::load(&args.files, &args.namespace) {
-        Ok(roles) => roles,
+    let objects = match crate::manifest::load_objects(&args.files, &args.namespace) {
+        Ok(objects) => objects,
         Err(error) => {
             eprintln!("error: {error}");
             return ExitCode::FAILURE;
         }
     };
-    if roles.is_empty() {
-        eprintln!("error: no IamRole (iam.rolesmith.dev/v1alpha1) found in the given files");
+    if objects.is_empty() {
+        eprintln!(
+            "error: no IamRole or IamPolicy (iam.rolesmith.dev/v1alpha1) found in the given files"
+        );
         return ExitCode::FAILURE;
     }
     let observer: Arc<dyn CallObserver> = Arc::new(NoopObserver);
@@ -179,26 +186,39 @@ async fn files(args: FileArgs, mode: Mode) -> ExitCode {
     let iam = AwsIam::new(iam_config(&args.aws), observer)
         .await
         .with_limiter(limiter);
-    let mut results = Vec::new();
+    let policies: Vec<&IamPolicy> = objects
+        .iter()
+        .filter_map(|o| match o {
+            Ok(Object::Policy(policy)) => Some(policy),
+            _ => None,
+        })
+        .collect();
+    let by_key = policies::by_key(&policies);
+    let mut results: Vec<Option<serde_json::Value>> = vec![None; objects.len()];
     let mut failed = false;
     let mut changes = 0;
-    for loaded in &roles {
-        let (object, outcome) = match loaded {
-            Ok(role) => {
-                let object = format!(
-                    "{}/{}",
-                    role.metadata.namespace.clone().unwrap_or_default(),
-                    role.metadata.name.clone().unwrap_or_default()
-                );
+    let policies_first = (0..objects.len())
+        .filter(|i| matches!(objects[*i], Ok(Object::Policy(_))))
+        .chain((0..objects.len()).filter(|i| !matches!(objects[*i], Ok(Object::Policy(_)))));
+    for index in policies_first {
+        let (object, outcome) = match &objects[index] {
+            Ok(Object::Role(role)) => {
                 let outcome = async {
                     let desired = desired::desired_role(role)?;
+                    let desired = policies::with_file_refs(&iam, desired, role, &by_key).await?;
                     let owner = desired::owner(&args.cluster_id, role)?;
                     let report =
                         engine::apply(&iam, &desired, &owner, role.spec.adopt, mode).await?;
-                    Ok::<_, crate::error::Error>((desired.name, report))
+                    Ok::<_, crate::error::Error>(Done::Role(desired.name, report))
                 }
                 .await;
-                (object, outcome)
+                (label(&role.metadata), outcome)
+            }
+            Ok(Object::Policy(policy)) => {
+                let outcome = policies::run_policy(&iam, &args.cluster_id, policy, mode)
+                    .await
+                    .map(|(name, report)| Done::Policy(name, report));
+                (label(&policy.metadata), outcome)
             }
             Err((object, error)) => {
                 let error = match error {
@@ -210,19 +230,32 @@ async fn files(args: FileArgs, mode: Mode) -> ExitCode {
                 (object.clone(), Err(error))
             }
         };
-        match outcome {
-            Ok((name, report)) => {
+        results[index] = Some(match outcome {
+            Ok(Done::Role(name, report)) => {
                 changes += report.ops.len();
                 if args.output == OutputFormat::Text {
                     print_text(&object, &name, &report, mode);
                 }
-                results.push(serde_json::json!({
+                serde_json::json!({
                     "object": object,
                     "roleName": name,
                     "roleArn": report.role_arn,
                     "operations": report.ops,
                     "warnings": report.warnings,
-                }));
+                })
+            }
+            Ok(Done::Policy(name, report)) => {
+                changes += report.ops.len();
+                if args.output == OutputFormat::Text {
+                    print_policy_text(&object, &name, &report, mode);
+                }
+                serde_json::json!({
+                    "object": object,
+                    "policyName": name,
+                    "policyArn": report.arn,
+                    "operations": report.ops,
+                    "warnings": report.warnings,
+                })
             }
             Err(error) => {
                 failed = true;
@@ -233,14 +266,15 @@ async fn files(args: FileArgs, mode: Mode) -> ExitCode {
                         error.message()
                     );
                 }
-                results.push(serde_json::json!({
+                serde_json::json!({
                     "object": object,
                     "error": { "category": error.category().as_str(), "message": error.message() },
-                }));
+                })
             }
-        }
+        });
     }
     if args.output == OutputFormat::Json {
+        let results: Vec<serde_json::Value> = results.into_iter().flatten().collect();
         match serde_json::to_string_pretty(&results) {
             Ok(text) => println!("{text}"),
             Err(error) => {
@@ -255,6 +289,46 @@ async fn files(args: FileArgs, mode: Mode) -> ExitCode {
         ExitCode::from(2)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// What one object's plan or apply came to.
+enum Done {
+    Role(String, engine::ApplyReport),
+    Policy(String, engine::managed_policy::PolicyReport),
+}
+
+fn label(meta: &kube::api::ObjectMeta) -> String {
+    format!(
+        "{}/{}",
+        meta.namespace.clone().unwrap_or_default(),
+        meta.name.clone().unwrap_or_default()
+    )
+}
+
+fn print_policy_text(
+    object: &str,
+    name: &str,
+    report: &engine::managed_policy::PolicyReport,
+    mode: Mode,
+) {
+    let verb = match mode {
+        Mode::DryRun => "would apply",
+        Mode::Execute => "applied",
+    };
+    if report.ops.is_empty() {
+        println!("{object}: policy {name} is in sync (no changes)");
+    } else {
+        println!(
+            "{object}: policy {name}: {verb} {} change(s)",
+            report.ops.len()
+        );
+        for op in &report.ops {
+            println!("  {}", op.action());
+        }
+    }
+    for warning in &report.warnings {
+        println!("  warning: {warning}");
     }
 }
 

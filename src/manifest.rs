@@ -1,4 +1,4 @@
-//! Reading IamRoles from the same YAML/JSON manifests kubectl takes (for `plan` and `apply`).
+//! Reading IamRoles and IamPolicies from the same YAML/JSON manifests kubectl takes (for `plan` and `apply`).
 //!
 //! Without an API server nothing prunes or rejects unknown fields, so this does what kubectl's
 //! strict field validation does: a misspelt field (`managedPolicyArn:`) is an error, not a
@@ -8,7 +8,7 @@ use std::path::Path;
 
 use kube::CustomResourceExt;
 
-use crate::api::IamRole;
+use crate::api::{IamPolicy, IamRole};
 use crate::error::{Error, Result};
 
 const API_VERSION: &str = "iam.rolesmith.dev/v1alpha1";
@@ -18,16 +18,41 @@ const TOP_LEVEL_FIELDS: [&str; 5] = ["apiVersion", "kind", "metadata", "spec", "
 /// manifest allows).
 pub type Loaded = std::result::Result<IamRole, (String, Error)>;
 
+/// An object of one of rolesmith's kinds.
+#[derive(Clone, Debug)]
+pub enum Object {
+    Role(IamRole),
+    Policy(IamPolicy),
+}
+
+/// One IamRole or IamPolicy found in the files, or why it could not be read.
+pub type LoadedObject = std::result::Result<Object, (String, Error)>;
+
 /// Every IamRole in the files (multi-document YAML, `List` kinds included); other kinds are
 /// skipped. Objects without a namespace get `default_namespace`, as kubectl would. A file that
 /// cannot be read or parsed at all is an error for the whole call.
 pub fn load(paths: &[impl AsRef<Path>], default_namespace: &str) -> Result<Vec<Loaded>> {
-    let mut roles = Vec::new();
+    Ok(roles_only(load_tagged(paths, default_namespace)?))
+}
+
+/// Like [`load`], for IamRoles and IamPolicies, in file order.
+pub fn load_objects(
+    paths: &[impl AsRef<Path>],
+    default_namespace: &str,
+) -> Result<Vec<LoadedObject>> {
+    Ok(load_tagged(paths, default_namespace)?
+        .into_iter()
+        .map(|(_, loaded)| loaded)
+        .collect())
+}
+
+fn load_tagged(paths: &[impl AsRef<Path>], default_namespace: &str) -> Result<Vec<Tagged>> {
+    let mut objects = Vec::new();
     for path in paths {
         let path = path.as_ref();
         let text = std::fs::read_to_string(path)
             .map_err(|error| Error::InvalidSpec(vec![format!("{}: {error}", path.display())]))?;
-        let parsed = parse_all(&text, default_namespace).map_err(|error| match error {
+        let parsed = parse_tagged(&text, default_namespace).map_err(|error| match error {
             Error::InvalidSpec(problems) => Error::InvalidSpec(
                 problems
                     .into_iter()
@@ -36,9 +61,9 @@ pub fn load(paths: &[impl AsRef<Path>], default_namespace: &str) -> Result<Vec<L
             ),
             other => other,
         })?;
-        roles.extend(parsed);
+        objects.extend(parsed);
     }
-    Ok(roles)
+    Ok(objects)
 }
 
 /// Like [`parse_all`], failing on the first object that cannot be read.
@@ -50,18 +75,70 @@ pub fn parse(text: &str, default_namespace: &str) -> Result<Vec<IamRole>> {
 }
 
 pub fn parse_all(text: &str, default_namespace: &str) -> Result<Vec<Loaded>> {
-    let documents: Vec<serde_json::Value> = serde_saphyr::from_multiple(text)
-        .map_err(|error| Error::InvalidSpec(vec![format!("not valid YAML: {error}")]))?;
-    let known = known_spec_fields();
-    let mut roles = Vec::new();
-    for document in documents {
-        collect(document, default_namespace, &known, &mut roles);
-    }
-    Ok(roles)
+    Ok(roles_only(parse_tagged(text, default_namespace)?))
 }
 
-fn known_spec_fields() -> Vec<String> {
-    let crd = serde_json::to_value(IamRole::crd()).unwrap_or_default();
+/// Which kind an object (or a failed one) is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Role,
+    Policy,
+}
+
+impl Kind {
+    fn of(kind: &str) -> Option<Kind> {
+        match kind {
+            "IamRole" => Some(Kind::Role),
+            "IamPolicy" => Some(Kind::Policy),
+            _ => None,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Role => "IamRole",
+            Kind::Policy => "IamPolicy",
+        }
+    }
+}
+
+type Tagged = (Kind, LoadedObject);
+
+fn roles_only(objects: Vec<Tagged>) -> Vec<Loaded> {
+    objects
+        .into_iter()
+        .filter(|(kind, _)| *kind == Kind::Role)
+        .filter_map(|(_, loaded)| match loaded {
+            Ok(Object::Role(role)) => Some(Ok(role)),
+            Ok(Object::Policy(_)) => None,
+            Err(failed) => Some(Err(failed)),
+        })
+        .collect()
+}
+
+fn parse_tagged(text: &str, default_namespace: &str) -> Result<Vec<Tagged>> {
+    let documents: Vec<serde_json::Value> = serde_saphyr::from_multiple(text)
+        .map_err(|error| Error::InvalidSpec(vec![format!("not valid YAML: {error}")]))?;
+    let known = Known {
+        role: known_spec_fields(&IamRole::crd()),
+        policy: known_spec_fields(&IamPolicy::crd()),
+    };
+    let mut objects = Vec::new();
+    for document in documents {
+        collect(document, default_namespace, &known, &mut objects);
+    }
+    Ok(objects)
+}
+
+struct Known {
+    role: Vec<String>,
+    policy: Vec<String>,
+}
+
+fn known_spec_fields(
+    crd: &k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
+) -> Vec<String> {
+    let crd = serde_json::to_value(crd).unwrap_or_default();
     crd.pointer("/spec/versions/0/schema/openAPIV3Schema/properties/spec/properties")
         .and_then(|p| p.as_object())
         .map(|properties| properties.keys().cloned().collect())
@@ -71,8 +148,8 @@ fn known_spec_fields() -> Vec<String> {
 fn collect(
     document: serde_json::Value,
     default_namespace: &str,
-    known: &[String],
-    roles: &mut Vec<Loaded>,
+    known: &Known,
+    objects: &mut Vec<Tagged>,
 ) {
     if document.is_null() {
         return;
@@ -84,7 +161,7 @@ fn collect(
     if kind == "List" || kind.ends_with("List") {
         if let Some(items) = document.get("items").and_then(|i| i.as_array()) {
             for item in items {
-                collect(item.clone(), default_namespace, known, roles);
+                collect(item.clone(), default_namespace, known, objects);
             }
         }
         return;
@@ -93,9 +170,13 @@ fn collect(
         .get("apiVersion")
         .and_then(|v| v.as_str())
         .unwrap_or_default();
-    if kind != "IamRole" || api_version != API_VERSION {
+    let Some(kind) = Kind::of(kind).filter(|_| api_version == API_VERSION) else {
         return;
-    }
+    };
+    let known = match kind {
+        Kind::Role => &known.role,
+        Kind::Policy => &known.policy,
+    };
     let name = document
         .pointer("/metadata/name")
         .and_then(|n| n.as_str())
@@ -135,19 +216,26 @@ fn collect(
             .unwrap_or_default(),
     );
     if !unknown.is_empty() {
-        roles.push(Err((label, Error::InvalidSpec(unknown))));
+        objects.push((kind, Err((label, Error::InvalidSpec(unknown)))));
         return;
     }
-    match serde_json::from_value::<IamRole>(document) {
-        Ok(mut role) => {
+    let parsed = match kind {
+        Kind::Role => serde_json::from_value::<IamRole>(document).map(|mut role| {
             role.metadata.namespace = Some(namespace);
-            roles.push(Ok(role));
-        }
-        Err(error) => roles.push(Err((
+            Object::Role(role)
+        }),
+        Kind::Policy => serde_json::from_value::<IamPolicy>(document).map(|mut policy| {
+            policy.metadata.namespace = Some(namespace);
+            Object::Policy(policy)
+        }),
+    };
+    let loaded = parsed.map_err(|error| {
+        (
             label.clone(),
-            Error::InvalidSpec(vec![format!("IamRole {label}: {error}")]),
-        ))),
-    }
+            Error::InvalidSpec(vec![format!("{} {label}: {error}", kind.name())]),
+        )
+    });
+    objects.push((kind, loaded));
 }
 
 #[cfg(test)]
