@@ -305,3 +305,97 @@ async fn kubectl_explains_iampolicy_and_refuses_cross_namespace_references() {
     }
     assert!(world.role("team-a.app").await.is_none(), "nothing written");
 }
+
+#[allow(dead_code, reason = "shared with the hostile test binary")]
+#[path = "../hostile/corpus.rs"]
+mod corpus;
+
+/// The IamPolicy cases of the hostile corpus that get past the schema: each is refused by the
+/// operator (Ready False, reason InvalidSpec, a Warning Event) and IAM gets no policy; a risky
+/// but legal document is created with the Warnings condition set.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_iampolicies_are_refused_on_the_object_and_never_reach_iam() {
+    let world = World::start().await;
+    let cases: Vec<_> = corpus::load()
+        .into_iter()
+        .filter(|c| c.text.contains("\nkind: IamPolicy\n"))
+        .filter(|c| c.header.layer == corpus::Layer::Engine)
+        .collect();
+    assert!(
+        cases.len() >= 5,
+        "only {} engine-only IamPolicy cases",
+        cases.len()
+    );
+    for case in &cases {
+        world.apply_yaml(&case.text);
+    }
+    for case in &cases {
+        let object = corpus::manifest_json(case).expect("YAML");
+        let name = object["metadata"]["name"]
+            .as_str()
+            .expect("named")
+            .to_string();
+        let refused = wait_for(&world, "iampolicy", &name, "refused", |o| {
+            o.and_then(|o| condition(o, "Ready"))
+                .is_some_and(|c| c["reason"] == "InvalidSpec")
+        })
+        .await
+        .expect("exists");
+        let message = condition(&refused, "Ready").expect("Ready")["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        assert!(
+            message.contains(&case.header.expect),
+            "{}: {message}",
+            case.name
+        );
+        assert!(
+            events(&world, &name).contains("InvalidSpec"),
+            "{}",
+            case.name
+        );
+    }
+    let policies = world
+        .iam
+        .get_policy("arn:aws:iam::123456789012:policy/default.hostile-104")
+        .await
+        .unwrap();
+    assert!(policies.is_none());
+    let listed = crate::support::sdk_client(&world.moto.endpoint)
+        .await
+        .list_policies()
+        .scope(aws_sdk_iam::types::PolicyScopeType::Local)
+        .send()
+        .await
+        .expect("ListPolicies");
+    assert!(listed.policies().is_empty(), "{:?}", listed.policies());
+
+    let notaction = std::fs::read_to_string(crate::harness::repo(
+        "tests/hostile/findings/iampolicy-notaction.yaml",
+    ))
+    .expect("readable");
+    world.apply_yaml(&notaction);
+    let created = wait_for(
+        &world,
+        "iampolicy",
+        "findings-notaction",
+        "Ready",
+        ready_now,
+    )
+    .await
+    .expect("exists");
+    let warning = condition(&created, "Warnings").expect("Warnings");
+    assert_eq!(warning["status"], "True");
+    assert!(
+        warning["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("NotAction")),
+        "{warning}"
+    );
+    assert!(
+        !world
+            .operator_log()
+            .contains(crate::harness::SECRET_ACCESS_KEY)
+    );
+}
