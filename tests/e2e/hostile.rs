@@ -5,7 +5,7 @@
 
 #[allow(dead_code, reason = "shared with the hostile test binary")]
 #[path = "../hostile/corpus.rs"]
-mod corpus;
+pub(crate) mod corpus;
 
 use std::time::Duration;
 

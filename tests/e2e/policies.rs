@@ -306,9 +306,7 @@ async fn kubectl_explains_iampolicy_and_refuses_cross_namespace_references() {
     assert!(world.role("team-a.app").await.is_none(), "nothing written");
 }
 
-#[allow(dead_code, reason = "shared with the hostile test binary")]
-#[path = "../hostile/corpus.rs"]
-mod corpus;
+use crate::hostile::corpus;
 
 /// The IamPolicy cases of the hostile corpus that get past the schema: each is refused by the
 /// operator (Ready False, reason InvalidSpec, a Warning Event) and IAM gets no policy; a risky
