@@ -211,6 +211,32 @@ pub struct IamRoleStatus {
     /// The last out-of-band change rolesmith undid (`Manage` only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_repair: Option<Repair>,
+    /// When and in which region the role was last used, as IAM reported it at the last
+    /// reconcile (IAM updates it with a delay of hours; absent for a role never used).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used: Option<RoleLastUsed>,
+}
+
+/// IAM's RoleLastUsed.
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RoleLastUsed {
+    /// When a session of the role last made an AWS request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("format" = "date-time"))]
+    pub last_used_date: Option<String>,
+    /// The region of that request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+}
+
+impl From<crate::model::LastUsed> for RoleLastUsed {
+    fn from(used: crate::model::LastUsed) -> RoleLastUsed {
+        RoleLastUsed {
+            last_used_date: used.date,
+            region: used.region,
+        }
+    }
 }
 
 fn default_path() -> String {

@@ -189,7 +189,7 @@ async fn files(args: FileArgs, mode: Mode) -> ExitCode {
     let policies: Vec<&IamPolicy> = objects
         .iter()
         .filter_map(|o| match o {
-            Ok(Object::Policy(policy)) => Some(policy),
+            Ok(Object::Policy(policy)) => Some(policy.as_ref()),
             _ => None,
         })
         .collect();

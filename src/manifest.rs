@@ -21,8 +21,8 @@ pub type Loaded = std::result::Result<IamRole, (String, Error)>;
 /// An object of one of rolesmith's kinds.
 #[derive(Clone, Debug)]
 pub enum Object {
-    Role(IamRole),
-    Policy(IamPolicy),
+    Role(Box<IamRole>),
+    Policy(Box<IamPolicy>),
 }
 
 /// One IamRole or IamPolicy found in the files, or why it could not be read.
@@ -109,7 +109,7 @@ fn roles_only(objects: Vec<Tagged>) -> Vec<Loaded> {
         .into_iter()
         .filter(|(kind, _)| *kind == Kind::Role)
         .filter_map(|(_, loaded)| match loaded {
-            Ok(Object::Role(role)) => Some(Ok(role)),
+            Ok(Object::Role(role)) => Some(Ok(*role)),
             Ok(Object::Policy(_)) => None,
             Err(failed) => Some(Err(failed)),
         })
@@ -222,11 +222,11 @@ fn collect(
     let parsed = match kind {
         Kind::Role => serde_json::from_value::<IamRole>(document).map(|mut role| {
             role.metadata.namespace = Some(namespace);
-            Object::Role(role)
+            Object::Role(Box::new(role))
         }),
         Kind::Policy => serde_json::from_value::<IamPolicy>(document).map(|mut policy| {
             policy.metadata.namespace = Some(namespace);
-            Object::Policy(policy)
+            Object::Policy(Box::new(policy))
         }),
     };
     let loaded = parsed.map_err(|error| {

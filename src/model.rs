@@ -103,6 +103,24 @@ pub struct ObservedRole {
     pub permissions_boundary: Option<String>,
     /// Every tag IAM has, including the ownership tag and `aws:` tags.
     pub tags: BTreeMap<String, String>,
+    /// When and where the role was last used, if IAM tracked it (RoleLastUsed).
+    pub last_used: Option<LastUsed>,
+}
+
+/// IAM's RoleLastUsed: the last time a session of the role made an AWS request, and the region.
+/// IAM tracks a window of about 400 days and updates it with a delay of hours.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LastUsed {
+    /// RFC 3339.
+    pub date: Option<String>,
+    pub region: Option<String>,
+}
+
+impl LastUsed {
+    /// None when IAM said nothing (a role never used, or an endpoint that does not track it).
+    pub fn from_parts(date: Option<String>, region: Option<String>) -> Option<LastUsed> {
+        (date.is_some() || region.is_some()).then_some(LastUsed { date, region })
+    }
 }
 
 /// One bulk read of an account.

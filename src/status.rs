@@ -35,6 +35,8 @@ pub struct RoleIdentity {
     pub name: Option<String>,
     pub arn: Option<String>,
     pub id: Option<String>,
+    /// IAM's RoleLastUsed, when the reconcile read the role and IAM said anything.
+    pub last_used: Option<crate::model::LastUsed>,
 }
 
 pub fn next_status(
@@ -68,6 +70,11 @@ pub fn next_status(
         },
         drift: previous.drift,
         last_repair: previous.last_repair,
+        last_used: role
+            .last_used
+            .clone()
+            .map(Into::into)
+            .or(previous.last_used),
     }
 }
 
@@ -227,7 +234,47 @@ mod tests {
             name: Some("ns-app".into()),
             arn: Some("arn:aws:iam::123456789012:role/ns-app".into()),
             id: Some("AROAEXAMPLE".into()),
+            last_used: None,
         }
+    }
+
+    /// lastUsed follows IAM when it says something, and is kept when a reconcile read nothing.
+    #[test]
+    fn last_used_is_recorded_and_kept() {
+        let used = crate::model::LastUsed {
+            date: Some("2026-12-01T10:00:00Z".into()),
+            region: Some("eu-west-1".into()),
+        };
+        let identity = RoleIdentity {
+            last_used: Some(used),
+            ..role()
+        };
+        let first = next_status(
+            None,
+            Some(1),
+            &Outcome::Synced { changes: 0 },
+            &identity,
+            &[],
+            at(0),
+        );
+        let want = crate::api::RoleLastUsed {
+            last_used_date: Some("2026-12-01T10:00:00Z".into()),
+            region: Some("eu-west-1".into()),
+        };
+        assert_eq!(first.last_used.as_ref(), Some(&want));
+        let failed = Outcome::Retrying {
+            category: Category::IamTransient,
+            message: "x".into(),
+        };
+        let later = next_status(
+            Some(&first),
+            Some(1),
+            &failed,
+            &RoleIdentity::default(),
+            &[],
+            at(5),
+        );
+        assert_eq!(later.last_used.as_ref(), Some(&want));
     }
 
     fn get<'a>(status: &'a IamRoleStatus, kind: &str) -> &'a Condition {

@@ -12,7 +12,7 @@ use aws_smithy_async::future::pagination_stream::PaginationStream;
 use super::aws::AwsIam;
 use super::sdk_error::from_sdk;
 use crate::error::{Category, Error, Result};
-use crate::model::ObservedRole;
+use crate::model::{LastUsed, ObservedRole};
 use crate::policy::decode_iam_text;
 
 /// IAM's default when a role was created without one; GetRole always sends it, moto too.
@@ -126,7 +126,16 @@ fn observed_role(role: &Role) -> ObservedRole {
             .iter()
             .map(|tag| (tag.key.clone(), tag.value.clone()))
             .collect(),
+        last_used: role.role_last_used.as_ref().and_then(last_used),
     }
+}
+
+/// RoleLastUsed as GetRole and GetAccountAuthorizationDetails answer it.
+pub(super) fn last_used(used: &aws_sdk_iam::types::RoleLastUsed) -> Option<LastUsed> {
+    let date = used
+        .last_used_date
+        .and_then(|date| date.fmt(aws_smithy_types::date_time::Format::DateTime).ok());
+    LastUsed::from_parts(date, used.region.clone())
 }
 
 /// Every item of a paginator's pages. The SDK follows the Marker; IAM's own rules stay on top:
@@ -254,6 +263,46 @@ mod tests {
         assert_eq!(observed.assume_role_policy, "");
         assert_eq!(observed.permissions_boundary, None);
         assert!(observed.tags.is_empty());
+        assert_eq!(observed.last_used, None);
+    }
+
+    /// moto never fills RoleLastUsed, so the mapping is tested here on the SDK's own types.
+    #[test]
+    fn last_used_from_get_role() {
+        use aws_sdk_iam::types::RoleLastUsed;
+        let used = role()
+            .role_last_used(
+                RoleLastUsed::builder()
+                    .last_used_date(DateTime::from_secs(1_764_806_400))
+                    .region("eu-west-1")
+                    .build(),
+            )
+            .build()
+            .unwrap();
+        assert_eq!(
+            observed_role(&used).last_used,
+            Some(LastUsed {
+                date: Some("2025-12-04T00:00:00Z".into()),
+                region: Some("eu-west-1".into()),
+            })
+        );
+        let empty = role()
+            .role_last_used(RoleLastUsed::builder().build())
+            .build()
+            .unwrap();
+        assert_eq!(
+            observed_role(&empty).last_used,
+            None,
+            "nothing said, nothing shown"
+        );
+        let region_only = RoleLastUsed::builder().region("us-east-1").build();
+        assert_eq!(
+            last_used(&region_only),
+            Some(LastUsed {
+                date: None,
+                region: Some("us-east-1".into())
+            })
+        );
     }
 
     #[test]
