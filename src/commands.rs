@@ -7,12 +7,13 @@ use std::sync::Arc;
 
 mod policies;
 
+use crate::admission::{self, Confinement, Finding, Problem};
 use crate::api::IamPolicy;
 use crate::cli::{AwsArgs, Cli, Command, FileArgs, OutputFormat, RunArgs};
-use crate::confine::Confinement;
 use crate::controller::{self, Context, Settings};
 use crate::desired;
 use crate::engine::{self, Mode};
+use crate::error::Error;
 use crate::iam::{AwsIam, AwsIamConfig, CallObserver, IamApi, NoopObserver};
 use crate::leader::{self, LeaseSettings};
 use crate::manifest::Object;
@@ -165,8 +166,7 @@ async fn wait_for_signal() {
     }
 }
 
-/// `plan` and `apply`: the controller's engine, driven by files instead of a cluster. IamPolicies
-/// go first (roles attach them), results are listed in file order.
+/// `plan` and `apply`: the controller's engine, driven by files instead of a cluster.
 async fn files(args: FileArgs, mode: Mode) -> ExitCode {
     let objects = match crate::manifest::load_objects(&args.files, &args.namespace) {
         Ok(objects) => objects,
@@ -186,6 +186,15 @@ async fn files(args: FileArgs, mode: Mode) -> ExitCode {
     let iam = AwsIam::new(iam_config(&args.aws), observer)
         .await
         .with_limiter(limiter);
+    let unconfined = Confinement::none();
+    // No confinement: whoever runs the command holds IAM credentials already. A manifest that
+    // carries status (`kubectl get -o yaml`) keeps its name.
+    let context = admission::Context {
+        confinement: &unconfined,
+        ignore_tag_keys: &[],
+        own_account_id: None,
+        cluster_id: &args.cluster_id,
+    };
     let policies: Vec<&IamPolicy> = objects
         .iter()
         .filter_map(|o| match o {
@@ -197,35 +206,38 @@ async fn files(args: FileArgs, mode: Mode) -> ExitCode {
     let mut results: Vec<Option<serde_json::Value>> = vec![None; objects.len()];
     let mut failed = false;
     let mut changes = 0;
-    let policies_first = (0..objects.len())
-        .filter(|i| matches!(objects[*i], Ok(Object::Policy(_))))
-        .chain((0..objects.len()).filter(|i| !matches!(objects[*i], Ok(Object::Policy(_)))));
-    for index in policies_first {
+    // IamPolicies first (roles attach them); results stay in file order.
+    let is_policy = |i: &usize| matches!(objects[*i], Ok(Object::Policy(_)));
+    let order = (0..objects.len())
+        .filter(is_policy)
+        .chain((0..objects.len()).filter(|i| !is_policy(i)));
+    for index in order {
         let (object, outcome) = match &objects[index] {
             Ok(Object::Role(role)) => {
                 let outcome = async {
-                    let desired = desired::desired_role(role)?;
-                    let desired = policies::with_file_refs(&iam, desired, role, &by_key).await?;
-                    let owner = desired::owner(&args.cluster_id, role)?;
+                    let admitted = admission::admit(&desired::input(role), &context)
+                        .map_err(Error::refused)?;
+                    let desired =
+                        policies::with_file_refs(&iam, admitted.desired, role, &by_key, &context)
+                            .await?;
                     let report =
-                        engine::apply(&iam, &desired, &owner, role.spec.adopt, mode).await?;
-                    Ok::<_, crate::error::Error>(Done::Role(desired.name, report))
+                        engine::apply(&iam, &desired, &admitted.owner, role.spec.adopt, mode)
+                            .await?;
+                    Ok::<_, Error>(Done::Role(desired.name, report))
                 }
                 .await;
                 (label(&role.metadata), outcome)
             }
             Ok(Object::Policy(policy)) => {
-                let outcome = policies::run_policy(&iam, &args.cluster_id, policy, mode)
+                let outcome = policies::run_policy(&iam, &context, policy, mode)
                     .await
                     .map(|(name, report)| Done::Policy(name, report));
                 (label(&policy.metadata), outcome)
             }
             Err((object, error)) => {
                 let error = match error {
-                    crate::error::Error::InvalidSpec(problems) => {
-                        crate::error::Error::InvalidSpec(problems.clone())
-                    }
-                    other => crate::error::Error::Internal(other.to_string()),
+                    Error::Refused(problems) => Error::refused(problems.clone()),
+                    other => Error::Internal(other.to_string()),
                 };
                 (object.clone(), Err(error))
             }
@@ -241,20 +253,22 @@ async fn files(args: FileArgs, mode: Mode) -> ExitCode {
                     "roleName": name,
                     "roleArn": report.role_arn,
                     "operations": report.ops,
-                    "warnings": report.warnings,
+                    "warnings": report.findings.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                    "findings": report.findings.iter().map(finding_json).collect::<Vec<_>>(),
                 })
             }
             Ok(Done::Policy(name, report)) => {
                 changes += report.ops.len();
                 if args.output == OutputFormat::Text {
-                    print_policy_text(&object, &name, &report, mode);
+                    policies::print_text(&object, &name, &report, mode);
                 }
                 serde_json::json!({
                     "object": object,
                     "policyName": name,
                     "policyArn": report.arn,
                     "operations": report.ops,
-                    "warnings": report.warnings,
+                    "warnings": report.findings.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                    "findings": report.findings.iter().map(finding_json).collect::<Vec<_>>(),
                 })
             }
             Err(error) => {
@@ -266,9 +280,14 @@ async fn files(args: FileArgs, mode: Mode) -> ExitCode {
                         error.message()
                     );
                 }
+                let problems: Vec<_> = error.problems().iter().map(problem_json).collect();
                 serde_json::json!({
                     "object": object,
-                    "error": { "category": error.category().as_str(), "message": error.message() },
+                    "error": {
+                        "category": error.category().as_str(),
+                        "message": error.message(),
+                        "problems": problems,
+                    },
                 })
             }
         });
@@ -306,32 +325,6 @@ fn label(meta: &kube::api::ObjectMeta) -> String {
     )
 }
 
-fn print_policy_text(
-    object: &str,
-    name: &str,
-    report: &engine::managed_policy::PolicyReport,
-    mode: Mode,
-) {
-    let verb = match mode {
-        Mode::DryRun => "would apply",
-        Mode::Execute => "applied",
-    };
-    if report.ops.is_empty() {
-        println!("{object}: policy {name} is in sync (no changes)");
-    } else {
-        println!(
-            "{object}: policy {name}: {verb} {} change(s)",
-            report.ops.len()
-        );
-        for op in &report.ops {
-            println!("  {}", op.action());
-        }
-    }
-    for warning in &report.warnings {
-        println!("  warning: {warning}");
-    }
-}
-
 fn print_text(object: &str, name: &str, report: &engine::ApplyReport, mode: Mode) {
     let verb = match mode {
         Mode::DryRun => "would apply",
@@ -348,7 +341,27 @@ fn print_text(object: &str, name: &str, report: &engine::ApplyReport, mode: Mode
             println!("  {}", plan::describe(op));
         }
     }
-    for warning in &report.warnings {
-        println!("  warning: {warning}");
+    for finding in &report.findings {
+        println!(
+            "  warning ({}, {}): {finding}",
+            finding.severity, finding.id
+        );
     }
+}
+
+fn finding_json(finding: &Finding) -> serde_json::Value {
+    serde_json::json!({
+        "id": finding.id.id(),
+        "severity": finding.severity.as_str(),
+        "field": finding.field,
+        "message": finding.message,
+    })
+}
+
+fn problem_json(problem: &Problem) -> serde_json::Value {
+    serde_json::json!({
+        "field": problem.field,
+        "rule": problem.rule.id(),
+        "message": problem.message,
+    })
 }

@@ -6,6 +6,7 @@
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 
+use crate::admission::Finding;
 use crate::api::IamRoleStatus;
 use crate::error::{Category, truncate};
 
@@ -44,7 +45,7 @@ pub fn next_status(
     generation: Option<i64>,
     outcome: &Outcome,
     role: &RoleIdentity,
-    warnings: &[String],
+    findings: &[Finding],
     now: jiff::Timestamp,
 ) -> IamRoleStatus {
     let previous = current.cloned().unwrap_or_default();
@@ -52,7 +53,7 @@ pub fn next_status(
         &previous.conditions,
         generation,
         outcome,
-        warnings,
+        findings,
         now,
         "the IAM role matches the spec",
     );
@@ -85,7 +86,7 @@ pub fn conditions(
     previous: &[Condition],
     generation: Option<i64>,
     outcome: &Outcome,
-    warnings: &[String],
+    findings: &[Finding],
     now: jiff::Timestamp,
     in_sync: &str,
 ) -> Vec<Condition> {
@@ -121,10 +122,11 @@ pub fn conditions(
             cond(STALLED, true, category.as_str(), message),
         ),
     };
-    let warning = if warnings.is_empty() {
+    let warning = if findings.is_empty() {
         cond(WARNINGS, false, "NoWarnings", "no risky settings found")
     } else {
-        cond(WARNINGS, true, "RiskySettings", &warnings.join("; "))
+        let text: Vec<String> = findings.iter().map(ToString::to_string).collect();
+        cond(WARNINGS, true, "RiskySettings", &text.join("; "))
     };
     let mut conditions: Vec<Condition> = [ready, reconciling, stalled, warning]
         .into_iter()
@@ -363,7 +365,12 @@ mod tests {
             category: Category::IamTransient,
             message: "5xx".into(),
         };
-        let warned = vec!["trust allows another account without sts:ExternalId".to_string()];
+        let warned = vec![crate::admission::Finding::new(
+            crate::admission::Rule::CrossAccountNoExternalId,
+            crate::admission::Severity::High,
+            "spec.assumeRolePolicy",
+            "trust allows another account without sts:ExternalId",
+        )];
         let next = next_status(Some(&synced), Some(1), &retry, &unknown, &warned, at(5));
         assert_eq!(next.role_arn, synced.role_arn);
         assert_eq!(get(&next, WARNINGS).status, "True");

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::admission::{self, Context, Problem, Rule};
 use crate::api::{IamPolicy, IamRole};
 use crate::desired;
 use crate::engine::Mode;
@@ -11,18 +12,25 @@ use crate::error::{Error, Result};
 use crate::iam::IamApi;
 use crate::model::DesiredRole;
 
-/// One IamPolicy planned or applied.
+/// One IamPolicy admitted, then planned or applied.
 pub(super) async fn run_policy(
     iam: &dyn IamApi,
-    cluster_id: &str,
+    context: &Context<'_>,
     policy: &IamPolicy,
     mode: Mode,
 ) -> Result<(String, PolicyReport)> {
-    let desired = desired::desired_policy(policy)?;
-    let owner = desired::policy_owner(cluster_id, policy)?;
-    let report =
-        managed_policy::apply_policy(iam, &desired, &owner, policy.spec.adopt, None, mode).await?;
-    Ok((desired.name, report))
+    let admitted =
+        admission::admit_policy(&desired::policy_input(policy), context).map_err(Error::refused)?;
+    let report = managed_policy::apply_policy(
+        iam,
+        &admitted.desired,
+        &admitted.owner,
+        policy.spec.adopt,
+        None,
+        mode,
+    )
+    .await?;
+    Ok((admitted.desired.name, report))
 }
 
 /// The IamPolicies of the files, by `namespace/name`.
@@ -46,6 +54,7 @@ pub(super) async fn with_file_refs(
     mut desired: DesiredRole,
     role: &IamRole,
     policies: &BTreeMap<String, IamPolicy>,
+    context: &Context<'_>,
 ) -> Result<DesiredRole> {
     let own = role.metadata.namespace.clone().unwrap_or_default();
     let mut missing = Vec::new();
@@ -53,18 +62,45 @@ pub(super) async fn with_file_refs(
         let namespace = reference.namespace.as_deref().unwrap_or(&own);
         let key = format!("{namespace}/{}", reference.name);
         let Some(policy) = policies.get(&key) else {
-            missing.push(format!(
-                "spec.managedPolicyRefs[{index}]: IamPolicy {key} is not in the given files; without a cluster, references resolve only to IamPolicies given with -f"
+            missing.push(Problem::new(
+                format!("spec.managedPolicyRefs[{index}]"),
+                Rule::PolicyReferenceUnresolved,
+                format!(
+                    "IamPolicy {key} is not in the given files; without a cluster, references resolve only to IamPolicies given with -f"
+                ),
             ));
             continue;
         };
-        let arn = managed_policy::arn_for(iam, &desired::desired_policy(policy)?).await?;
+        let admitted = admission::admit_policy(&desired::policy_input(policy), context)
+            .map_err(Error::refused)?;
+        let arn = managed_policy::arn_for(iam, &admitted.desired).await?;
         if !desired.managed_policy_arns.contains(&arn) {
             desired.managed_policy_arns.push(arn);
         }
     }
     if !missing.is_empty() {
-        return Err(Error::InvalidSpec(missing));
+        return Err(Error::refused(missing));
     }
     Ok(desired)
+}
+
+pub(super) fn print_text(object: &str, name: &str, report: &PolicyReport, mode: Mode) {
+    let verb = match mode {
+        Mode::DryRun => "would apply",
+        Mode::Execute => "applied",
+    };
+    if report.ops.is_empty() {
+        println!("{object}: policy {name} is in sync (no changes)");
+    } else {
+        println!(
+            "{object}: policy {name}: {verb} {} change(s)",
+            report.ops.len()
+        );
+        for op in &report.ops {
+            println!("  {}", op.action());
+        }
+    }
+    for finding in &report.findings {
+        println!("  warning: {finding}");
+    }
 }

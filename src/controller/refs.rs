@@ -4,6 +4,7 @@
 use kube::runtime::reflector::{ObjectRef, Store};
 
 use super::*;
+use crate::admission::{Admitted, Rule};
 use crate::api::{IamPolicy, PolicyRef};
 use crate::model::DesiredRole;
 
@@ -37,6 +38,13 @@ pub(super) fn roles_referring_to(
         .collect()
 }
 
+/// Admission with the operator's settings, and the references resolved.
+pub(super) async fn admit_with_refs(role: &IamRole, ctx: &Context) -> Result<Admitted> {
+    let mut admitted = super::apply::admit(role, &ctx.settings)?;
+    admitted.desired = with_policy_refs(admitted.desired, role, ctx).await?;
+    Ok(admitted)
+}
+
 /// Adds the ARNs of the referenced IamPolicies to `desired`. A reference the namespace may not
 /// make is refused; one whose IamPolicy has no policy in IAM yet makes the role wait.
 pub(super) async fn with_policy_refs(
@@ -51,9 +59,13 @@ pub(super) async fn with_policy_refs(
         let namespace = target_namespace(reference, &own);
         let field = format!("spec.managedPolicyRefs[{index}]");
         if !ctx.settings.confinement.may_refer(&own, namespace) {
-            forbidden.push(format!(
-                "{field}: IamPolicy {namespace}/{} is in another namespace; only namespaces the operator does not confine (--unconfined-namespaces) may refer to other namespaces' policies: use an IamPolicy in {own}",
-                reference.name
+            forbidden.push(crate::admission::Problem::new(
+                field,
+                Rule::CrossNamespaceReference,
+                format!(
+                    "IamPolicy {namespace}/{} is in another namespace; only namespaces the operator does not confine (--unconfined-namespaces) may refer to other namespaces' policies: use an IamPolicy in {own}",
+                    reference.name
+                ),
             ));
             continue;
         }
@@ -71,7 +83,7 @@ pub(super) async fn with_policy_refs(
         }
     }
     if !forbidden.is_empty() {
-        return Err(Error::Forbidden(forbidden));
+        return Err(Error::refused(forbidden));
     }
     if !waiting.is_empty() {
         return Err(Error::PolicyNotReady(format!(

@@ -12,8 +12,7 @@ use futures::channel::mpsc::UnboundedSender;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Resource, ResourceExt};
 
-use super::{Context, Guarded, admissible_desired};
-use crate::desired;
+use super::{Context, Guarded, admit};
 use crate::drift::{self, Managed};
 use crate::model::ManagementPolicy;
 
@@ -92,18 +91,12 @@ async fn managed_roles(ctx: &Context, store: &Store<Guarded>) -> Vec<Managed<Obj
         let Ok(role) = guarded.0.as_ref() else {
             continue;
         };
-        let Ok(desired) = admissible_desired(role, &ctx.settings) else {
-            continue;
-        };
-        let desired = if role.spec.managed_policy_refs.is_empty() {
-            desired
+        let admitted = if role.spec.managed_policy_refs.is_empty() {
+            admit(role, &ctx.settings)
         } else {
-            match super::refs::with_policy_refs(desired, role, ctx).await {
-                Ok(desired) => desired,
-                Err(_) => continue,
-            }
+            super::refs::admit_with_refs(role, ctx).await
         };
-        let Ok(owner) = desired::owner(&ctx.settings.cluster_id, role) else {
+        let Ok(admitted) = admitted else {
             continue;
         };
         let key = ObjectRef::new(&role.name_any()).within(&role.namespace().unwrap_or_default());
@@ -116,8 +109,8 @@ async fn managed_roles(ctx: &Context, store: &Store<Guarded>) -> Vec<Managed<Obj
             });
         managed.push(Managed {
             key,
-            desired,
-            owner,
+            desired: admitted.desired,
+            owner: admitted.owner,
             adopt: role.spec.adopt,
             observed_drift,
         });

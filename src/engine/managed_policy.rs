@@ -2,12 +2,12 @@
 //! as for roles. A policy is found by its ARN, which IAM derives from the account, the path
 //! and the name, so it is known before the policy exists.
 
-use super::{Mode, owner_problems, plan_error};
+use super::{Mode, plan_error};
+use crate::admission::{self, Finding};
 use crate::error::{Error, Result};
 use crate::iam::{IamApi, policy_arn};
 use crate::model::{DeletionPolicy, DesiredPolicy, Owner, PolicyOp};
 use crate::plan::{self, Kind, Ownership, PolicyDeletion};
-use crate::validate;
 
 /// The partition of the policy ARNs rolesmith derives. Status keeps the ARN IAM answered, which
 /// is what every later read uses.
@@ -24,7 +24,8 @@ pub struct PolicyReport {
     pub default_version_id: Option<String>,
     /// Users, groups and roles it is attached to, as GetPolicy counted them before the writes.
     pub attachment_count: i32,
-    pub warnings: Vec<String>,
+    /// Risky but legal documents.
+    pub findings: Vec<Finding>,
 }
 
 /// The ARN of the policy `desired` names in the credentials' account.
@@ -47,17 +48,10 @@ pub async fn apply_policy(
     known_arn: Option<&str>,
     mode: Mode,
 ) -> Result<PolicyReport> {
-    let mut problems = validate::validate_policy(desired);
-    problems.extend(owner_problems(owner));
-    problems.extend(
-        desired
-            .tags
-            .keys()
-            .filter(|key| plan::is_ignored(key, &desired.ignored_tag_keys))
-            .map(|key| format!("spec.tags.{key}: the key is owned by others (spec.ignoreTagKeys or the operator's --ignore-tag-keys), so rolesmith never sets it; remove it from spec.tags or from the ignored keys")),
-    );
+    // Callers admitted the object already; a caller that built `desired` itself did not.
+    let problems = admission::check_policy(desired, owner);
     if !problems.is_empty() {
-        return Err(Error::InvalidSpec(problems));
+        return Err(Error::refused(problems));
     }
     let arn = match known_arn {
         Some(arn) => arn.to_string(),
@@ -78,7 +72,7 @@ pub async fn apply_policy(
         policy_id: owned.map(|o| o.policy_id.clone()),
         default_version_id: owned.map(|o| o.default_version_id.clone()),
         attachment_count: observed.as_ref().map_or(0, |o| o.attachment_count),
-        warnings: validate::policy_warnings(desired),
+        findings: admission::policy_findings(desired),
         ops: Vec::new(),
     };
     if mode == Mode::DryRun {

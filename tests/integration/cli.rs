@@ -90,9 +90,17 @@ async fn plan_apply_plan() {
 async fn apply_creates_a_referenced_policy_before_the_role() {
     let moto = Moto::start();
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
-    let role = root.join("reports-reader.yaml").to_string_lossy().into_owned();
-    let policy = root.join("shared-policy.yaml").to_string_lossy().into_owned();
-    let args = ["apply", "-f", &role, "-f", &policy, "-n", "shop", "-o", "json"];
+    let role = root
+        .join("reports-reader.yaml")
+        .to_string_lossy()
+        .into_owned();
+    let policy = root
+        .join("shared-policy.yaml")
+        .to_string_lossy()
+        .into_owned();
+    let args = [
+        "apply", "-f", &role, "-f", &policy, "-n", "shop", "-o", "json",
+    ];
     let (code, stdout, stderr) = run(&moto, &args);
     assert_eq!(code, 0, "{stdout}{stderr}");
     let applied: serde_json::Value = serde_json::from_str(&stdout).expect("JSON output");
@@ -111,7 +119,10 @@ async fn apply_creates_a_referenced_policy_before_the_role() {
 
     let (code, stdout, stderr) = run(&moto, &["plan", "-f", &policy, "-f", &role, "-n", "shop"]);
     assert_eq!(code, 0, "in sync: {stdout}{stderr}");
-    assert!(stdout.contains("policy shop.shared-reports-read is in sync"), "{stdout}");
+    assert!(
+        stdout.contains("policy shop.shared-reports-read is in sync"),
+        "{stdout}"
+    );
 
     // Without the IamPolicy's file the reference cannot be resolved.
     let (code, stdout, _) = run(&moto, &["plan", "-f", &role, "-n", "shop", "-o", "json"]);

@@ -1,5 +1,6 @@
 //! What one IamPolicy reconcile means for the object: its next status and the Events. Pure.
 
+use crate::admission::Finding;
 use crate::api::IamPolicyStatus;
 use crate::controller::{Failure, Note};
 use crate::status::{self, Outcome, READY, WARNINGS};
@@ -15,7 +16,7 @@ pub struct PolicyAttempt {
     pub attachment_count: Option<i32>,
     /// The IAM writes made, in order.
     pub changes: Vec<&'static str>,
-    pub warnings: Vec<String>,
+    pub findings: Vec<Finding>,
     pub failure: Option<Failure>,
 }
 
@@ -50,7 +51,7 @@ pub fn decide_policy(
         &previous.conditions,
         generation,
         &outcome,
-        &attempt.warnings,
+        &attempt.findings,
         now,
         "the IAM policy matches the spec",
     );
@@ -110,6 +111,7 @@ pub fn decide_policy(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::admission::{Rule, Severity};
     use crate::error::Category;
 
     fn now() -> jiff::Timestamp {
@@ -124,7 +126,7 @@ mod tests {
             default_version_id: Some("v1".into()),
             attachment_count: Some(0),
             changes: vec!["CreatePolicy"],
-            warnings: Vec::new(),
+            findings: Vec::new(),
             failure: None,
         }
     }
@@ -199,7 +201,12 @@ mod tests {
     #[test]
     fn warnings_survive_a_failed_reconcile() {
         let risky = PolicyAttempt {
-            warnings: vec!["admin".into()],
+            findings: vec![Finding::new(
+                Rule::AdminAccess,
+                Severity::High,
+                "spec.document",
+                "admin",
+            )],
             ..created()
         };
         let first = decide_policy(&risky, None, Some(1), now());

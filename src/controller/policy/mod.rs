@@ -18,12 +18,13 @@ use tracing::Instrument;
 
 use super::writes::publish;
 use super::{Context, FIELD_MANAGER, FINALIZER, Note};
+use crate::admission::{self, AdmittedPolicy};
 use crate::api::{IamPolicy, IamPolicyStatus};
 use crate::desired;
 use crate::engine::Mode;
 use crate::engine::managed_policy::{self, PolicyReport};
 use crate::error::{Error, Result};
-use crate::model::{DeletionPolicy, DesiredPolicy};
+use crate::model::DeletionPolicy;
 
 pub use decide::{PolicyAttempt, decide_policy};
 
@@ -110,22 +111,15 @@ fn error_policy(policy: Arc<IamPolicy>, error: &Error, ctx: Arc<Context>) -> Act
     Action::requeue(delay)
 }
 
-/// The desired policy, if this object may have it: the namespace's confinement, and the name it
-/// already created.
-fn admissible(policy: &IamPolicy, ctx: &Context) -> Result<DesiredPolicy> {
-    let mut desired = desired::desired_policy(policy)?;
-    desired
-        .ignored_tag_keys
-        .extend(ctx.settings.ignore_tag_keys.iter().cloned());
-    let namespace = policy.namespace().unwrap_or_default();
-    let problems = ctx
-        .settings
-        .confinement
-        .check_policy(&namespace, &desired.name, &desired.path);
-    if !problems.is_empty() {
-        return Err(Error::Forbidden(problems));
-    }
-    Ok(desired)
+/// Admission with the operator's settings.
+fn admit(policy: &IamPolicy, ctx: &Context) -> Result<AdmittedPolicy> {
+    let context = admission::Context {
+        confinement: &ctx.settings.confinement,
+        ignore_tag_keys: &ctx.settings.ignore_tag_keys,
+        own_account_id: None,
+        cluster_id: &ctx.settings.cluster_id,
+    };
+    admission::admit_policy(&desired::policy_input(policy), &context).map_err(Error::refused)
 }
 
 /// The ARN status recorded for the policy this object manages, if it still names it.
@@ -137,20 +131,19 @@ fn recorded_arn<'a>(policy: &'a IamPolicy, name: &str) -> Option<&'a str> {
 }
 
 async fn apply(policy: Arc<IamPolicy>, ctx: &Context) -> Result<Action> {
-    let owner = desired::policy_owner(&ctx.settings.cluster_id, &policy)?;
-    let result = match admissible(&policy, ctx) {
-        Ok(desired) => {
-            let known = recorded_arn(&policy, &desired.name);
+    let result = match admit(&policy, ctx) {
+        Ok(admitted) => {
+            let known = recorded_arn(&policy, &admitted.desired.name);
             managed_policy::apply_policy(
                 ctx.iam.as_ref(),
-                &desired,
-                &owner,
+                &admitted.desired,
+                &admitted.owner,
                 policy.spec.adopt,
                 known,
                 Mode::Execute,
             )
             .await
-            .map(|report| (desired.name, report))
+            .map(|report| (admitted.desired.name, report))
         }
         Err(error) => Err(error),
     };
@@ -213,8 +206,8 @@ async fn cleanup(policy: Arc<IamPolicy>, ctx: &Context) -> Result<Action> {
     let arn = match recorded {
         Some(arn) => arn,
         // Never created (or status lost): where the spec says it would be.
-        None => match desired::desired_policy(&policy) {
-            Ok(desired) => managed_policy::arn_for(ctx.iam.as_ref(), &desired).await?,
+        None => match admit(&policy, ctx) {
+            Ok(admitted) => managed_policy::arn_for(ctx.iam.as_ref(), &admitted.desired).await?,
             // A spec that never made a policy has none to delete.
             Err(_) => return Ok(Action::await_change()),
         },
@@ -302,7 +295,7 @@ impl PolicyAttempt {
             default_version_id: report.default_version_id.clone(),
             attachment_count: Some(report.attachment_count),
             changes: report.ops.iter().map(|op| op.action()).collect(),
-            warnings: report.warnings.clone(),
+            findings: report.findings.clone(),
             failure: None,
         }
     }

@@ -7,6 +7,8 @@
 //! `<namespace>.<name>` always comply), and optionally only under its own path. Platform
 //! namespaces can be exempted.
 
+use super::problem::{Problem, Rule};
+
 /// The rules, from the command line. Templates may contain `{namespace}`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Confinement {
@@ -46,7 +48,7 @@ impl Confinement {
     }
 
     /// Every reason `role_name` / `path` are not this namespace's to use.
-    pub fn check(&self, namespace: &str, role_name: &str, path: &str) -> Vec<String> {
+    pub fn check(&self, namespace: &str, role_name: &str, path: &str) -> Vec<Problem> {
         if self.exempt(namespace) {
             return Vec::new();
         }
@@ -57,15 +59,23 @@ impl Confinement {
                 .get(..prefix.len())
                 .is_some_and(|head| head.eq_ignore_ascii_case(&prefix));
             if !starts {
-                problems.push(format!(
-                    "spec.roleName: {role_name:?} is outside namespace {namespace}'s roles: names must start with {prefix:?} (operator flag --role-name-prefix); omit roleName to get {prefix}<name>"
+                problems.push(Problem::new(
+                    "spec.roleName",
+                    Rule::ConfinementNamePrefix,
+                    format!(
+                        "{role_name:?} is outside namespace {namespace}'s roles: names must start with {prefix:?} (operator flag --role-name-prefix); omit roleName to get {prefix}<name>"
+                    ),
                 ));
             }
         }
         let path_prefix = render(&self.path_prefix, namespace);
         if !path_prefix.is_empty() && path_prefix != "/" && !path.starts_with(&path_prefix) {
-            problems.push(format!(
-                "spec.path: {path:?} is outside namespace {namespace}'s roles: paths must start with {path_prefix:?} (operator flag --role-path-prefix)"
+            problems.push(Problem::new(
+                "spec.path",
+                Rule::ConfinementPathPrefix,
+                format!(
+                    "{path:?} is outside namespace {namespace}'s roles: paths must start with {path_prefix:?} (operator flag --role-path-prefix)"
+                ),
             ));
         }
         problems
@@ -73,20 +83,6 @@ impl Confinement {
 }
 
 impl Confinement {
-    /// [`Self::check`] for a managed policy (an IamPolicy): the same prefixes apply to its name
-    /// and path, so a namespace cannot squat another team's policy names either.
-    pub fn check_policy(&self, namespace: &str, policy_name: &str, path: &str) -> Vec<String> {
-        self.check(namespace, policy_name, path)
-            .into_iter()
-            .map(|problem| {
-                problem
-                    .replacen("spec.roleName", "spec.policyName", 1)
-                    .replace("omit roleName", "omit policyName")
-                    .replace("'s roles:", "'s policies:")
-            })
-            .collect()
-    }
-
     /// Whether an object in `from` may refer to an IamPolicy in `to`: within a namespace always;
     /// across namespaces only from an unconfined namespace (exempt, or no name confinement at
     /// all), since an attachment grants the referenced policy's permissions to the referring
@@ -102,25 +98,6 @@ fn render(template: &str, namespace: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn policies_are_confined_like_roles() {
-        let confined = Confinement::default();
-        assert!(
-            confined
-                .check_policy("team-a", "team-a.shared", "/")
-                .is_empty()
-        );
-        let problems = confined.check_policy("team-a", "team-b.shared", "/");
-        assert_eq!(problems.len(), 1, "{problems:?}");
-        assert!(
-            problems[0].starts_with(
-                "spec.policyName: \"team-b.shared\" is outside namespace team-a's policies"
-            ),
-            "{problems:?}"
-        );
-        assert!(problems[0].contains("omit policyName"), "{problems:?}");
-    }
-
     #[test]
     fn references_across_namespaces() {
         let confined = Confinement {
