@@ -314,7 +314,7 @@ fn readme_first_command_runs_the_sandbox_and_ctrl_c_stops_everything() {
         "trust policy:",
         "inline ",
         "attached: arn:aws:iam::aws:policy/",
-        "attached: arn:aws:iam::123456789012:policy/default.shared-reports-read",
+        "attached: arn:aws:iam::123456789012:policy/rolesmith/default.shared-reports-read",
         "permissions boundary:",
         "tag rolesmith.dev/owner = sandbox/default/",
     ] {

@@ -106,7 +106,7 @@ async fn apply_creates_a_referenced_policy_before_the_role() {
     let applied: serde_json::Value = serde_json::from_str(&stdout).expect("JSON output");
     assert_eq!(applied[0]["object"], "shop/reports-reader");
     assert_eq!(applied[1]["object"], "shop/shared-reports-read");
-    let arn = "arn:aws:iam::123456789012:policy/shop.shared-reports-read";
+    let arn = "arn:aws:iam::123456789012:policy/rolesmith/shop.shared-reports-read";
     assert_eq!(applied[1]["policyArn"], arn);
     assert_eq!(applied[1]["operations"][0]["operation"], "CreatePolicy");
     let attach = applied[0]["operations"]
