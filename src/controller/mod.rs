@@ -164,7 +164,8 @@ pub async fn run(
     let sweeper = sweeper::run(ctx.clone(), reader.clone(), drifted);
     let config = kube::runtime::controller::Config::default().concurrency(ctx.settings.concurrency);
     let roles = reader.clone();
-    let policies_api: Api<crate::api::IamPolicy> = match &ctx.settings.namespace {
+    // Guarded like the IamRoles: an unreadable IamPolicy must not stall this watch either.
+    let policies_api: Api<DeserializeGuard<crate::api::IamPolicy>> = match &ctx.settings.namespace {
         Some(namespace) => Api::namespaced(ctx.client.clone(), namespace),
         None => Api::all(ctx.client.clone()),
     };
@@ -242,7 +243,7 @@ async fn reconcile(guarded: Arc<Guarded>, ctx: Arc<Context>) -> Result<Action> {
     let result = async {
         match &guarded.0 {
             Ok(role) => reconcile_valid(Arc::new(role.clone()), &ctx).await,
-            Err(invalid) => report_invalid(invalid, &ctx).await,
+            Err(invalid) => report_invalid::<IamRole>(invalid, &ctx).await,
         }
     }
     .instrument(span)
@@ -264,13 +265,18 @@ async fn reconcile_valid(role: Arc<IamRole>, ctx: &Context) -> Result<Action> {
         }
     })
     .await
-    .map_err(|error| match error {
+    .map_err(finalizer_error)
+}
+
+/// kube's finalizer helper wraps our own errors: unwrap them so their category survives.
+fn finalizer_error(error: kube::runtime::finalizer::Error<Error>) -> Error {
+    match error {
         kube::runtime::finalizer::Error::ApplyFailed(error)
         | kube::runtime::finalizer::Error::CleanupFailed(error) => error,
         kube::runtime::finalizer::Error::AddFinalizer(error)
         | kube::runtime::finalizer::Error::RemoveFinalizer(error) => Error::from(error),
         other => Error::Internal(other.to_string()),
-    })
+    }
 }
 
 fn error_policy(role: Arc<Guarded>, error: &Error, ctx: Arc<Context>) -> Action {

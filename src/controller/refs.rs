@@ -25,7 +25,7 @@ pub(super) fn refers_to(role: &IamRole, namespace: &str, name: &str) -> bool {
 /// The IamRoles to reconcile when `policy` changed.
 pub(super) fn roles_referring_to(
     store: &Store<Guarded>,
-    policy: &IamPolicy,
+    policy: &DeserializeGuard<IamPolicy>,
 ) -> Vec<ObjectRef<Guarded>> {
     let namespace = policy.namespace().unwrap_or_default();
     let name = policy.name_any();

@@ -1,20 +1,28 @@
 //! What the controller writes to Kubernetes: status, Events, and the report on an object that
-//! cannot be read as an IamRole.
+//! cannot be read as its kind (an IamRole or an IamPolicy).
 
 use super::*;
 
-/// An object that cannot be read as an IamRole: say so on the object (status and an Event) and
-/// leave IAM alone. Its finalizer stays: deleting IAM's role needs the spec (deletionPolicy), so
-/// the user fixes the object and deletion then proceeds normally — nothing is orphaned.
-pub(super) async fn report_invalid(invalid: &InvalidObject, ctx: &Context) -> Result<Action> {
+/// An object that cannot be read as its kind `K`: say so on the object (status and an Event) and
+/// leave IAM alone. Its finalizer stays: deleting what it made in IAM needs the spec
+/// (deletionPolicy), so the user fixes the object and deletion then proceeds normally — nothing
+/// is orphaned. Both kinds' statuses keep `observedGeneration` and `conditions` alike.
+pub(super) async fn report_invalid<K>(invalid: &InvalidObject, ctx: &Context) -> Result<Action>
+where
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + serde::de::DeserializeOwned
+        + Clone
+        + std::fmt::Debug,
+{
     let meta = &invalid.metadata;
     let namespace = meta.namespace.clone().unwrap_or_default();
     let name = meta.name.clone().unwrap_or_default();
+    let kind = K::kind(&());
     let message = format!(
-        "the object does not match the IamRole schema this operator understands: {} (IAM is left unchanged; fix the object, or upgrade the CRD and the operator together)",
+        "the object does not match the {kind} schema this operator understands: {} (IAM is left unchanged; fix the object, or upgrade the CRD and the operator together)",
         crate::error::truncate(&invalid.error, 512)
     );
-    tracing::warn!(error = %invalid.error, "invalid IamRole");
+    tracing::warn!(error = %invalid.error, %kind, "invalid object");
     let attempt = Attempt {
         failure: Some(Failure {
             category: Category::InvalidSpec,
@@ -26,7 +34,7 @@ pub(super) async fn report_invalid(invalid: &InvalidObject, ctx: &Context) -> Re
     let decision = decide(&attempt, None, meta.generation, jiff::Timestamp::now());
     // A merge patch of the conditions only: the role's name, ARN and id stay in status, because
     // deleting the object once it is fixed must still find the role it created.
-    let api: Api<Guarded> = Api::namespaced(ctx.client.clone(), &namespace);
+    let api: Api<DeserializeGuard<K>> = Api::namespaced(ctx.client.clone(), &namespace);
     api.patch_status(
         &name,
         &PatchParams::default(),
@@ -41,8 +49,8 @@ pub(super) async fn report_invalid(invalid: &InvalidObject, ctx: &Context) -> Re
     let uid = meta.uid.clone().unwrap_or_default();
     if ctx.retry.first_report(&uid, &invalid.error) {
         let reference = k8s_openapi::api::core::v1::ObjectReference {
-            api_version: Some(IamRole::api_version(&()).to_string()),
-            kind: Some(IamRole::kind(&()).to_string()),
+            api_version: Some(K::api_version(&()).to_string()),
+            kind: Some(kind.to_string()),
             name: Some(name),
             namespace: Some(namespace),
             uid: meta.uid.clone(),

@@ -58,7 +58,7 @@ spec:
     )
 }
 
-fn get(world: &World, kind: &str, name: &str) -> Option<Value> {
+pub(crate) fn get(world: &World, kind: &str, name: &str) -> Option<Value> {
     let output = world.kubectl(&["get", kind, name, "-n", "default", "-o", "json"]);
     output
         .status
@@ -66,7 +66,7 @@ fn get(world: &World, kind: &str, name: &str) -> Option<Value> {
         .then(|| serde_json::from_slice(&output.stdout).expect("kubectl -o json prints JSON"))
 }
 
-async fn wait_for(
+pub(crate) async fn wait_for(
     world: &World,
     kind: &str,
     name: &str,
@@ -91,7 +91,7 @@ async fn wait_for(
 }
 
 /// Ready for the object's current generation.
-fn ready_now(object: Option<&Value>) -> bool {
+pub(crate) fn ready_now(object: Option<&Value>) -> bool {
     object.is_some_and(|o| {
         o["status"]["observedGeneration"] == o["metadata"]["generation"]
             && condition_is(o, "Ready", "True")

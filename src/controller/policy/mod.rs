@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use futures::StreamExt;
 use kube::api::{Api, Patch, PatchParams};
+use kube::core::DeserializeGuard;
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
 use kube::runtime::utils::Predicate;
@@ -16,8 +17,8 @@ use kube::runtime::{WatchStreamExt, predicates, reflector, watcher};
 use kube::{Resource, ResourceExt};
 use tracing::Instrument;
 
-use super::writes::publish;
-use super::{Context, FIELD_MANAGER, FINALIZER, Note};
+use super::writes::{publish, report_invalid};
+use super::{Context, FIELD_MANAGER, FINALIZER, Note, finalizer_error};
 use crate::admission::{self, AdmittedPolicy};
 use crate::api::{IamPolicy, IamPolicyStatus};
 use crate::desired;
@@ -28,12 +29,16 @@ use crate::model::DeletionPolicy;
 
 pub use decide::{PolicyAttempt, decide_policy};
 
+type Guarded = DeserializeGuard<IamPolicy>;
+
 /// Runs until `shutdown` resolves.
 pub async fn run(
     ctx: Arc<Context>,
     shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
 ) {
-    let api: Api<IamPolicy> = match &ctx.settings.namespace {
+    // Read through DeserializeGuard, as the IamRoles are: one IamPolicy that does not match the
+    // types is reported on its own instead of failing the list and stalling every other one.
+    let api: Api<Guarded> = match &ctx.settings.namespace {
         Some(namespace) => Api::namespaced(ctx.client.clone(), namespace),
         None => Api::all(ctx.client.clone()),
     };
@@ -62,11 +67,11 @@ pub async fn run(
         .await;
 }
 
-fn deleting(policy: &IamPolicy) -> Option<u64> {
+fn deleting(policy: &Guarded) -> Option<u64> {
     Some(u64::from(policy.meta().deletion_timestamp.is_some()))
 }
 
-fn key(policy: &IamPolicy) -> String {
+fn key(policy: &impl Resource) -> String {
     format!(
         "IamPolicy/{}/{}",
         policy.namespace().unwrap_or_default(),
@@ -74,26 +79,21 @@ fn key(policy: &IamPolicy) -> String {
     )
 }
 
-async fn reconcile(policy: Arc<IamPolicy>, ctx: Arc<Context>) -> Result<Action> {
-    let span = tracing::info_span!("reconcile", object = %key(&policy));
+async fn reconcile(guarded: Arc<Guarded>, ctx: Arc<Context>) -> Result<Action> {
+    let span = tracing::info_span!("reconcile", object = %key(guarded.as_ref()));
     let started = Instant::now();
-    let namespace = policy.namespace().unwrap_or_default();
-    let api: Api<IamPolicy> = Api::namespaced(ctx.client.clone(), &namespace);
-    let result = finalizer(&api, FINALIZER, policy, |event| async {
-        match event {
-            FinalizerEvent::Apply(policy) => apply(policy, &ctx).await,
-            FinalizerEvent::Cleanup(policy) => cleanup(policy, &ctx).await,
+    let result = match &guarded.0 {
+        Ok(policy) => {
+            reconcile_valid(Arc::new(policy.clone()), &ctx)
+                .instrument(span)
+                .await
         }
-    })
-    .instrument(span)
-    .await
-    .map_err(|error| match error {
-        kube::runtime::finalizer::Error::ApplyFailed(error)
-        | kube::runtime::finalizer::Error::CleanupFailed(error) => error,
-        kube::runtime::finalizer::Error::AddFinalizer(error)
-        | kube::runtime::finalizer::Error::RemoveFinalizer(error) => Error::from(error),
-        other => Error::Internal(other.to_string()),
-    });
+        Err(invalid) => {
+            report_invalid::<IamPolicy>(invalid, &ctx)
+                .instrument(span)
+                .await
+        }
+    };
     ctx.metrics.reconciled(started.elapsed());
     if let Err(error) = &result {
         ctx.metrics.failed(error.category());
@@ -101,13 +101,26 @@ async fn reconcile(policy: Arc<IamPolicy>, ctx: Arc<Context>) -> Result<Action> 
     result
 }
 
-fn error_policy(policy: Arc<IamPolicy>, error: &Error, ctx: Arc<Context>) -> Action {
+async fn reconcile_valid(policy: Arc<IamPolicy>, ctx: &Context) -> Result<Action> {
+    let namespace = policy.namespace().unwrap_or_default();
+    let api: Api<IamPolicy> = Api::namespaced(ctx.client.clone(), &namespace);
+    finalizer(&api, FINALIZER, policy, |event| async {
+        match event {
+            FinalizerEvent::Apply(policy) => apply(policy, ctx).await,
+            FinalizerEvent::Cleanup(policy) => cleanup(policy, ctx).await,
+        }
+    })
+    .await
+    .map_err(finalizer_error)
+}
+
+fn error_policy(policy: Arc<Guarded>, error: &Error, ctx: Arc<Context>) -> Action {
     let at_least = match error {
         Error::Iam { retry_after, .. } => *retry_after,
         _ => None,
     };
-    let delay = ctx.retry_delay(&key(&policy), at_least);
-    tracing::warn!(object = %key(&policy), category = %error.category(), error = %error.message(), ?delay, "IamPolicy reconcile failed; retrying");
+    let delay = ctx.retry_delay(&key(policy.as_ref()), at_least);
+    tracing::warn!(object = %key(policy.as_ref()), category = %error.category(), error = %error.message(), ?delay, "IamPolicy reconcile failed; retrying");
     Action::requeue(delay)
 }
 
@@ -163,7 +176,7 @@ async fn apply(policy: Arc<IamPolicy>, ctx: &Context) -> Result<Action> {
     if decision.write_status {
         write_status(&policy, ctx, &decision.status).await?;
     }
-    let key = key(&policy);
+    let key = key(policy.as_ref());
     let uid = policy.uid().unwrap_or_default();
     match result {
         Err(error) if error.is_retryable() => {
@@ -247,7 +260,7 @@ async fn cleanup(policy: Arc<IamPolicy>, ctx: &Context) -> Result<Action> {
         // An error keeps the finalizer; the backoff looks again.
         return Err(Error::PolicyInUse(message));
     }
-    ctx.retry.forget_object(&key(&policy), &uid);
+    ctx.retry.forget_object(&key(policy.as_ref()), &uid);
     let (reason, text) = match (&report.left_alone, deletion) {
         (Some(why), _) => (
             "LeftAlone",
