@@ -9,10 +9,6 @@ use crate::iam::{IamApi, policy_arn};
 use crate::model::{DeletionPolicy, DesiredPolicy, Owner, PolicyOp};
 use crate::plan::{self, Kind, Ownership, PolicyDeletion};
 
-/// The partition of the policy ARNs rolesmith derives. Status keeps the ARN IAM answered, which
-/// is what every later read uses.
-const PARTITION: &str = "aws";
-
 /// What an apply of one IamPolicy found and did.
 #[derive(Clone, Debug, Default)]
 pub struct PolicyReport {
@@ -28,12 +24,13 @@ pub struct PolicyReport {
     pub findings: Vec<Finding>,
 }
 
-/// The ARN of the policy `desired` names in the credentials' account.
+/// The ARN of the policy `desired` names in the credentials' account and partition (GovCloud
+/// and China regions have their own). Status then keeps the ARN IAM answered.
 pub async fn arn_for(iam: &dyn IamApi, desired: &DesiredPolicy) -> Result<String> {
-    let account = iam.caller_account().await?;
+    let identity = iam.caller_identity().await?;
     Ok(policy_arn(
-        PARTITION,
-        &account,
+        &identity.partition,
+        &identity.account,
         &desired.path,
         &desired.name,
     ))

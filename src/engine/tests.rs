@@ -150,8 +150,13 @@ impl IamApi for FakeIam {
         })
     }
 
-    fn caller_account(&self) -> BoxFuture<'_, Result<String>> {
-        Box::pin(async { Ok("123456789012".to_string()) })
+    fn caller_identity(&self) -> BoxFuture<'_, Result<crate::iam::CallerIdentity>> {
+        Box::pin(async {
+            Ok(crate::iam::CallerIdentity {
+                account: "123456789012".to_string(),
+                partition: "aws".to_string(),
+            })
+        })
     }
 }
 

@@ -63,8 +63,8 @@ pub struct AwsIam {
     /// What the IAM client is rebuilt from when a limiter is added.
     sdk_config: SdkConfig,
     observer: Arc<dyn CallObserver>,
-    /// The account the credentials act in, asked of STS once.
-    account_id: tokio::sync::OnceCell<String>,
+    /// Who the credentials are, asked of STS once.
+    identity: tokio::sync::OnceCell<super::CallerIdentity>,
 }
 
 impl AwsIam {
@@ -104,7 +104,7 @@ impl AwsIam {
             sts: aws_sdk_sts::Client::from_conf(sts),
             sdk_config,
             observer,
-            account_id: tokio::sync::OnceCell::new(),
+            identity: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -207,26 +207,22 @@ impl IamApi for AwsIam {
         Box::pin(self.write_policy(op))
     }
 
-    fn caller_account(&self) -> BoxFuture<'_, Result<String>> {
+    fn caller_identity(&self) -> BoxFuture<'_, Result<super::CallerIdentity>> {
         Box::pin(async move {
-            let account = self
-                .account_id
+            let identity = self
+                .identity
                 .get_or_try_init(|| async {
                     // STS needs no permission for this one.
-                    let identity = self
+                    let answer = self
                         .sts
                         .get_caller_identity()
                         .send()
                         .await
                         .map_err(|error| from_sdk("GetCallerIdentity", error))?;
-                    identity.account.ok_or_else(|| {
-                        crate::error::Error::Internal(
-                            "STS GetCallerIdentity answered without an account id".into(),
-                        )
-                    })
+                    super::CallerIdentity::from_sts(answer.account(), answer.arn())
                 })
                 .await?;
-            Ok(account.clone())
+            Ok(identity.clone())
         })
     }
 }

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 
-use crate::error::{Category, Result};
+use crate::error::{Category, Error, Result};
 use crate::model::{IamOp, ObservedPolicy, ObservedRole, PolicyAttachments, PolicyOp};
 
 pub use aws::{AwsIam, AwsIamConfig};
@@ -68,10 +68,47 @@ pub trait IamApi: Send + Sync {
     /// One write on a managed policy, exactly one IAM call.
     fn execute_policy<'a>(&'a self, op: &'a PolicyOp) -> BoxFuture<'a, Result<PolicyOutcome>>;
 
-    /// The account the credentials act in: known before the first role is created, so a trust
-    /// policy naming the own account is never mistaken for cross-account access. Asked once
-    /// (STS GetCallerIdentity, which needs no permission) and cached.
-    fn caller_account(&self) -> BoxFuture<'_, Result<String>>;
+    /// The account the credentials act in and its partition: known before the first role is
+    /// created, so a trust policy naming the own account is never mistaken for cross-account
+    /// access, and a policy's ARN can be derived before it exists. Asked once (STS
+    /// GetCallerIdentity, which needs no permission) and cached.
+    fn caller_identity(&self) -> BoxFuture<'_, Result<CallerIdentity>>;
+
+    /// The account of [`IamApi::caller_identity`].
+    fn caller_account(&self) -> BoxFuture<'_, Result<String>> {
+        Box::pin(async move { Ok(self.caller_identity().await?.account) })
+    }
+}
+
+/// Who the credentials are, as far as rolesmith needs: ARNs it derives use this account and
+/// partition (`aws`, `aws-cn`, `aws-us-gov`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallerIdentity {
+    pub account: String,
+    pub partition: String,
+}
+
+impl CallerIdentity {
+    /// From STS GetCallerIdentity's answer: the partition is only in the caller's ARN, and the
+    /// account is taken from that ARN when the answer lacks it.
+    pub fn from_sts(account: Option<&str>, arn: Option<&str>) -> Result<CallerIdentity> {
+        let unreadable = || {
+            Error::Internal(format!(
+                "STS GetCallerIdentity answered without a readable caller ARN and account ({arn:?}, {account:?}); check the STS endpoint the operator uses"
+            ))
+        };
+        let parsed = arn
+            .and_then(|arn| crate::arn::Arn::parse(arn).ok())
+            .ok_or_else(unreadable)?;
+        let account = account
+            .filter(|account| crate::arn::is_account_id(account))
+            .or(parsed.account_id())
+            .ok_or_else(unreadable)?;
+        Ok(CallerIdentity {
+            account: account.to_string(),
+            partition: parsed.partition.to_string(),
+        })
+    }
 }
 
 pub use crate::model::Sweep;
@@ -122,6 +159,55 @@ mod tests {
         ];
         for (action, read) in cases {
             assert_eq!(is_read_action(action), read, "{action}");
+        }
+    }
+
+    #[test]
+    fn caller_identity_from_sts() {
+        let ok = |account: &str, partition: &str| {
+            Some(CallerIdentity {
+                account: account.into(),
+                partition: partition.into(),
+            })
+        };
+        let cases = [
+            (
+                Some("123456789012"),
+                Some("arn:aws:iam::123456789012:user/ops"),
+                ok("123456789012", "aws"),
+            ),
+            (
+                Some("123456789012"),
+                Some("arn:aws-us-gov:sts::123456789012:assumed-role/operator/pod"),
+                ok("123456789012", "aws-us-gov"),
+            ),
+            (
+                Some("123456789012"),
+                Some("arn:aws-cn:sts::123456789012:assumed-role/operator/pod"),
+                ok("123456789012", "aws-cn"),
+            ),
+            // No account in the answer: the ARN's.
+            (
+                None,
+                Some("arn:aws-cn:iam::210987654321:root"),
+                ok("210987654321", "aws-cn"),
+            ),
+            // An account that is not one: the ARN's.
+            (
+                Some("moto"),
+                Some("arn:aws:iam::123456789012:user/x"),
+                ok("123456789012", "aws"),
+            ),
+            (Some("123456789012"), None, None),
+            (Some("123456789012"), Some("not-an-arn"), None),
+            (None, Some("arn:aws:iam::aws:policy/ReadOnlyAccess"), None),
+        ];
+        for (account, arn, expected) in cases {
+            assert_eq!(
+                CallerIdentity::from_sts(account, arn).ok(),
+                expected,
+                "{account:?} {arn:?}"
+            );
         }
     }
 }

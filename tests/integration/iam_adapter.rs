@@ -57,7 +57,12 @@ async fn a_missing_role_reads_as_none_for_one_call() {
     assert_eq!(calls.snapshot(), BTreeMap::from([("GetRole", 1)]));
     // The account comes from STS before any role is seen, and only once.
     assert_eq!(iam.caller_account().await.unwrap(), MOTO_ACCOUNT_ID);
-    assert_eq!(iam.caller_account().await.unwrap(), MOTO_ACCOUNT_ID);
+    // The partition comes from the caller's ARN, in the same answer.
+    let identity = iam.caller_identity().await.unwrap();
+    assert_eq!(
+        (identity.account.as_str(), identity.partition.as_str()),
+        (MOTO_ACCOUNT_ID, "aws")
+    );
     assert_eq!(
         calls.snapshot(),
         BTreeMap::from([("GetCallerIdentity", 1), ("GetRole", 1)])
