@@ -162,31 +162,42 @@ async fn confirm_claim(
     desired: &DesiredRole,
     owner: &Owner,
 ) -> Result<ObservedRole> {
-    let name = &desired.name;
-    let Some(observed) = iam.get_role(name).await? else {
+    let subject = format!("IAM role {}", desired.name);
+    let Some(observed) = iam.get_role(&desired.name).await? else {
         return Err(not_visible_yet(
-            name,
+            "GetRole",
+            &subject,
             "is not visible after rolesmith claimed it",
         ));
     };
-    match plan::ownership(&observed, owner, false) {
-        Ownership::Owned => Ok(observed),
+    // Read as adopting: untagged means our claim is not visible yet, not someone else's.
+    claim_held(plan::ownership(&observed, owner, true), "GetRole", &subject)?;
+    Ok(observed)
+}
+
+/// Whether the claim of `subject` (a role or a policy, read back by `read_action`) is the one
+/// IAM kept. Two objects may both have read it untagged and both claimed it. `ownership` is
+/// judged as when adopting, so an untagged read back is `Adoptable`.
+fn claim_held(ownership: Ownership, read_action: &'static str, subject: &str) -> Result<()> {
+    match ownership {
+        Ownership::Owned => Ok(()),
         // Our claim is not visible yet: IAM's reads lag its writes. The next pass decides.
         Ownership::Adoptable => Err(not_visible_yet(
-            name,
+            read_action,
+            subject,
             "does not show rolesmith's ownership tag yet after rolesmith claimed it",
         )),
         Ownership::Foreign { reason } => Err(Error::OwnershipConflict(format!(
-            "IAM role {name} was claimed by another owner at the same time as this object adopted it: it {reason}"
+            "{subject} was claimed by another owner at the same time as this object adopted it: it {reason}"
         ))),
     }
 }
 
-fn not_visible_yet(role: &str, what: &str) -> Error {
+fn not_visible_yet(read_action: &'static str, subject: &str, what: &str) -> Error {
     Error::Iam {
-        action: "GetRole",
+        action: read_action,
         code: "NoSuchEntity".into(),
-        message: format!("IAM role {role} {what}; IAM propagates changes with a delay, retrying"),
+        message: format!("{subject} {what}; IAM propagates changes with a delay, retrying"),
         category: crate::error::Category::IamTransient,
         retry_after: None,
     }

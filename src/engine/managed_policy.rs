@@ -6,7 +6,7 @@ use super::{Mode, plan_error};
 use crate::admission::{self, Finding};
 use crate::error::{Error, Result};
 use crate::iam::{IamApi, policy_arn};
-use crate::model::{DeletionPolicy, DesiredPolicy, Owner, PolicyOp};
+use crate::model::{DeletionPolicy, DesiredPolicy, ObservedPolicy, Owner, PolicyOp};
 use crate::plan::{self, Kind, Ownership, PolicyDeletion};
 
 /// What an apply of one IamPolicy found and did.
@@ -76,23 +76,62 @@ pub async fn apply_policy(
         report.ops = ops;
         return Ok(report);
     }
-    for op in ops {
-        let outcome = iam
-            .execute_policy(&op)
-            .await
-            .map_err(explain_invisible_policy)?;
-        if let Some(arn) = outcome.arn {
-            report.arn = Some(arn);
-        }
-        if let Some(id) = outcome.policy_id {
-            report.policy_id = Some(id);
-        }
-        if let Some(version) = outcome.version_id {
-            report.default_version_id = Some(version);
-        }
+    let adopting = observed.as_ref().is_some_and(|o| {
+        plan::ownership_of(&o.tags, owner, adopt, Kind::Policy) == Ownership::Adoptable
+    });
+    let mut pending = ops;
+    if adopting && !pending.is_empty() {
+        let claim = pending.remove(0);
+        execute(iam, &claim, &mut report).await?;
+        report.ops.push(claim);
+        // As for roles: only the claim IAM kept counts, and the loser writes nothing more. The
+        // rest is planned again from this read, which may differ from the first.
+        let claimed = confirm_claim(iam, &arn, owner).await?;
+        report.arn = Some(claimed.arn.clone());
+        report.policy_id = Some(claimed.policy_id.clone());
+        report.default_version_id = Some(claimed.default_version_id.clone());
+        report.attachment_count = claimed.attachment_count;
+        pending =
+            plan::plan_policy_apply(desired, Some(&claimed), owner, false).map_err(plan_error)?;
+    }
+    for op in pending {
+        execute(iam, &op, &mut report).await?;
         report.ops.push(op);
     }
     Ok(report)
+}
+
+async fn execute(iam: &dyn IamApi, op: &PolicyOp, report: &mut PolicyReport) -> Result<()> {
+    let outcome = iam
+        .execute_policy(op)
+        .await
+        .map_err(explain_invisible_policy)?;
+    if let Some(arn) = outcome.arn {
+        report.arn = Some(arn);
+    }
+    if let Some(id) = outcome.policy_id {
+        report.policy_id = Some(id);
+    }
+    if let Some(version) = outcome.version_id {
+        report.default_version_id = Some(version);
+    }
+    Ok(())
+}
+
+/// Reads the policy back after claiming it: ours, or someone else's claim won.
+async fn confirm_claim(iam: &dyn IamApi, arn: &str, owner: &Owner) -> Result<ObservedPolicy> {
+    let subject = format!("IAM policy {arn}");
+    let Some(claimed) = iam.get_policy(arn).await? else {
+        return Err(super::not_visible_yet(
+            "GetPolicy",
+            &subject,
+            "is not visible after rolesmith claimed it",
+        ));
+    };
+    // Read as adopting: untagged means our claim is not visible yet, not someone else's.
+    let ownership = plan::ownership_of(&claimed.tags, owner, true, Kind::Policy);
+    super::claim_held(ownership, "GetPolicy", &subject)?;
+    Ok(claimed)
 }
 
 /// CreatePolicy after a read that found nothing, answered "already exists": IAM's reads lag its
@@ -172,3 +211,6 @@ pub async fn delete_policy(
         ..PolicyDeleteReport::default()
     })
 }
+
+#[cfg(test)]
+mod tests;

@@ -196,6 +196,26 @@ async fn the_losing_adopter_writes_nothing_after_its_claim() {
     );
 }
 
+/// IAM's reads lag its writes: the read after the claim still shows the role untagged. That is
+/// not someone else's claim; the next pass decides, and nothing more is written now.
+#[tokio::test]
+async fn a_claim_not_visible_yet_is_retried_not_a_conflict() {
+    let mut role = untagged();
+    role.description = "made by hand".into();
+    let iam = FakeIam::new(Some(role));
+    *iam.meddle.lock().unwrap() = Box::new(|op, iam| {
+        if let (IamOp::TagRole { .. }, Some(role)) = (op, iam.role.as_mut()) {
+            role.tags.remove(OWNER_TAG_KEY);
+        }
+    });
+    let failure = apply(&iam, &desired(), &owner(), true, Mode::Execute)
+        .await
+        .expect_err("not visible yet");
+    assert_eq!(failure.error.category(), Category::IamTransient);
+    assert_eq!(iam.writes(), ["TagRole"], "only the claim was written");
+    assert_eq!(iam.role().unwrap().description, "made by hand");
+}
+
 #[tokio::test]
 async fn an_uncontested_adoption_claims_then_repairs() {
     let mut role = untagged();
