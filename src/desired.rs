@@ -44,16 +44,23 @@ pub fn role_name(role: &IamRole) -> String {
 
 /// The object's owner, for the ownership tag.
 pub fn owner(cluster: &str, role: &IamRole) -> Result<Owner> {
+    owner_of(cluster, &role.metadata)
+}
+
+/// The owner of the object with `metadata` (an IamRole or an IamPolicy): both need a namespace
+/// and a name, which the API server always sets.
+pub(crate) fn owner_of(
+    cluster: &str,
+    metadata: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+) -> Result<Owner> {
     let missing = |field: &str| Error::invalid(field, Rule::MissingMetadata, "is missing");
     Ok(Owner {
         cluster: cluster.to_string(),
-        namespace: role
-            .metadata
+        namespace: metadata
             .namespace
             .clone()
             .ok_or_else(|| missing("metadata.namespace"))?,
-        name: role
-            .metadata
+        name: metadata
             .name
             .clone()
             .ok_or_else(|| missing("metadata.name"))?,

@@ -65,22 +65,8 @@ pub fn admit_policy(
     input: &PolicyInput,
     context: &Context<'_>,
 ) -> Result<AdmittedPolicy, Vec<Problem>> {
-    let (Some(namespace), Some(name)) = (&input.namespace, &input.name) else {
-        let missing = [
-            ("metadata.namespace", input.namespace.is_none()),
-            ("metadata.name", input.name.is_none()),
-        ];
-        return Err(missing
-            .into_iter()
-            .filter(|(_, absent)| *absent)
-            .map(|(field, _)| Problem::new(field, Rule::MissingMetadata, "is missing"))
-            .collect());
-    };
-    let owner = Owner {
-        cluster: context.cluster_id.to_string(),
-        namespace: namespace.clone(),
-        name: name.clone(),
-    };
+    let owner = super::owner(&input.namespace, &input.name, context)?;
+    let (namespace, name) = (&owner.namespace, &owner.name);
     let spec = &input.spec;
     let document = policy::document_text(&spec.document).map_err(|error| {
         vec![Problem::new(

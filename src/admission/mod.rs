@@ -95,25 +95,35 @@ pub struct Admitted {
     pub findings: Vec<Finding>,
 }
 
-/// The role `input` asks for, if it may have it; otherwise every problem found, in field
-/// order within each check.
-pub fn admit(input: &Input, context: &Context<'_>) -> Result<Admitted, Vec<Problem>> {
-    let (namespace, name) = match (&input.namespace, &input.name) {
-        (Some(namespace), Some(name)) => (namespace, name),
+/// The owner of the object `namespace/name` (an IamRole or an IamPolicy), or a problem for
+/// each of the two that the manifest lacks.
+fn owner(
+    namespace: &Option<String>,
+    name: &Option<String>,
+    context: &Context<'_>,
+) -> Result<Owner, Vec<Problem>> {
+    match (namespace, name) {
+        (Some(namespace), Some(name)) => Ok(Owner {
+            cluster: context.cluster_id.to_string(),
+            namespace: namespace.clone(),
+            name: name.clone(),
+        }),
         (namespace, name) => {
             let missing = [("metadata.namespace", namespace), ("metadata.name", name)];
-            return Err(missing
+            Err(missing
                 .into_iter()
                 .filter(|(_, value)| value.is_none())
                 .map(|(field, _)| Problem::new(field, Rule::MissingMetadata, "is missing"))
-                .collect());
+                .collect())
         }
-    };
-    let owner = Owner {
-        cluster: context.cluster_id.to_string(),
-        namespace: namespace.clone(),
-        name: name.clone(),
-    };
+    }
+}
+
+/// The role `input` asks for, if it may have it; otherwise every problem found, in field
+/// order within each check.
+pub fn admit(input: &Input, context: &Context<'_>) -> Result<Admitted, Vec<Problem>> {
+    let owner = owner(&input.namespace, &input.name, context)?;
+    let (namespace, name) = (&owner.namespace, &owner.name);
     let mut problems = Vec::new();
     let desired = translate(namespace, name, input, &mut problems);
     let mut desired = desired.ok_or_else(|| problems.clone())?;

@@ -76,16 +76,11 @@ pub struct Decision {
     pub requeue: Requeue,
 }
 
-pub fn decide(
-    attempt: &Attempt,
-    prior: Option<&IamRoleStatus>,
-    generation: Option<i64>,
-    now: jiff::Timestamp,
-) -> Decision {
-    let outcome = match &attempt.failure {
-        None => Outcome::Synced {
-            changes: attempt.changes.len(),
-        },
+/// How a reconcile ended, for the Ready condition: synced after `changes` writes, or failed
+/// and retried (transient categories) or blocked until the object or IAM changes.
+pub(super) fn outcome_of(failure: Option<&Failure>, changes: usize) -> Outcome {
+    match failure {
+        None => Outcome::Synced { changes },
         Some(failure) if failure.category.is_retryable() => Outcome::Retrying {
             category: failure.category,
             message: failure.message.clone(),
@@ -94,7 +89,16 @@ pub fn decide(
             category: failure.category,
             message: failure.message.clone(),
         },
-    };
+    }
+}
+
+pub fn decide(
+    attempt: &Attempt,
+    prior: Option<&IamRoleStatus>,
+    generation: Option<i64>,
+    now: jiff::Timestamp,
+) -> Decision {
+    let outcome = outcome_of(attempt.failure.as_ref(), attempt.changes.len());
     let mut next = status::next_status(
         prior,
         generation,

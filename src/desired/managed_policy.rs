@@ -1,8 +1,8 @@
 //! From an `IamPolicy` object to the plain [`PolicyInput`] admission reads.
 
-use crate::admission::{PolicyInput, PolicySpec, Rule};
+use crate::admission::{PolicyInput, PolicySpec};
 use crate::api::IamPolicy;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::model::Owner;
 
 /// The object as admission reads it.
@@ -24,20 +24,7 @@ pub fn policy_input(policy: &IamPolicy) -> PolicyInput {
 
 /// The object's owner, for the ownership tag.
 pub fn policy_owner(cluster: &str, policy: &IamPolicy) -> Result<Owner> {
-    let missing = |field: &str| Error::invalid(field, Rule::MissingMetadata, "is missing");
-    Ok(Owner {
-        cluster: cluster.to_string(),
-        namespace: policy
-            .metadata
-            .namespace
-            .clone()
-            .ok_or_else(|| missing("metadata.namespace"))?,
-        name: policy
-            .metadata
-            .name
-            .clone()
-            .ok_or_else(|| missing("metadata.name"))?,
-    })
+    super::owner_of(cluster, &policy.metadata)
 }
 
 #[cfg(test)]

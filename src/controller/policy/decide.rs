@@ -3,7 +3,7 @@
 use crate::admission::Finding;
 use crate::api::IamPolicyStatus;
 use crate::controller::{Failure, Note};
-use crate::status::{self, Outcome, READY, WARNINGS};
+use crate::status::{self, READY, WARNINGS};
 
 /// What a reconcile found and did.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -34,19 +34,8 @@ pub fn decide_policy(
     now: jiff::Timestamp,
 ) -> PolicyDecision {
     let previous = prior.cloned().unwrap_or_default();
-    let outcome = match &attempt.failure {
-        None => Outcome::Synced {
-            changes: attempt.changes.len(),
-        },
-        Some(failure) if failure.category.is_retryable() => Outcome::Retrying {
-            category: failure.category,
-            message: failure.message.clone(),
-        },
-        Some(failure) => Outcome::Blocked {
-            category: failure.category,
-            message: failure.message.clone(),
-        },
-    };
+    let outcome =
+        crate::controller::decide::outcome_of(attempt.failure.as_ref(), attempt.changes.len());
     let mut conditions = status::conditions(
         &previous.conditions,
         generation,

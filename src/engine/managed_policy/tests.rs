@@ -134,21 +134,19 @@ fn desired() -> DesiredPolicy {
 
 /// Made by hand: no ownership tag, another document.
 fn untagged() -> ObservedPolicy {
+    // Only what the plan compares; the rest IAM would fill in does not matter here.
     ObservedPolicy {
-        name: "team-a.shared".into(),
-        path: "/".into(),
         arn: ARN.into(),
-        policy_id: "ANPAEXAMPLE".into(),
+        path: "/".into(),
         description: "shared reads".into(),
-        default_version_id: "v1".into(),
         document: DOC_HAND.into(),
+        default_version_id: "v1".into(),
         versions: vec![crate::model::PolicyVersion {
             id: "v1".into(),
             is_default: true,
             created: 100,
         }],
-        attachment_count: 0,
-        tags: BTreeMap::new(),
+        ..ObservedPolicy::default()
     }
 }
 
