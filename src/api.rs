@@ -105,13 +105,6 @@ pub struct IamRoleSpec {
     /// Exclusive, except `aws:` tags and rolesmith's ownership tag.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(schema_with = "tags_schema")]
-    // Rules stay cheap for the API server's CEL cost estimator: map keys have no length bound,
-    // so only O(1) checks (size, fixed prefixes) run on keys; the character rules for keys are
-    // enforced by admission (crate::admission) instead.
-    #[x_kube(validation = Rule::new("self.all(k, !(k.startsWith('aws:') || k.startsWith('awS:') || k.startsWith('aWs:') || k.startsWith('aWS:') || k.startsWith('Aws:') || k.startsWith('AwS:') || k.startsWith('AWs:') || k.startsWith('AWS:')))").message("tag keys starting with aws: (any case) are reserved by AWS"))]
-    #[x_kube(validation = Rule::new("self.all(k, size(k) >= 1 && size(k) <= 128)").message("tag keys must be 1 to 128 characters long"))]
-    #[x_kube(validation = Rule::new("self.all(k, self[k].matches('^[\\\\p{L}\\\\p{Z}\\\\p{N}_.:/=+@-]*$'))").message("tag values may contain only letters, digits, spaces and _ . : / = + - @"))]
-    #[x_kube(validation = Rule::new("!('rolesmith.dev/owner' in self)").message("the tag rolesmith.dev/owner is set by rolesmith itself"))]
     pub tags: BTreeMap<String, String>,
 
     /// What happens to the IAM role when this object is deleted: `Delete` (default) removes it,
@@ -270,11 +263,33 @@ fn inline_policies_schema(_: &mut SchemaGenerator) -> Schema {
     })
 }
 
+/// `spec.tags` of both kinds, with the rules IAM would otherwise refuse at the first write.
 fn tags_schema(_: &mut SchemaGenerator) -> Schema {
+    // Rules stay cheap for the API server's CEL cost estimator: map keys have no length bound,
+    // so only O(1) checks (size, fixed prefixes) run on keys; the character rules for keys are
+    // enforced by admission (crate::admission) instead.
     json_schema!({
         "type": "object",
         "maxProperties": limits::SPEC_TAGS_MAX,
-        "additionalProperties": { "type": "string", "maxLength": limits::TAG_VALUE_MAX }
+        "additionalProperties": { "type": "string", "maxLength": limits::TAG_VALUE_MAX },
+        "x-kubernetes-validations": [
+            {
+                "rule": "self.all(k, !(k.startsWith('aws:') || k.startsWith('awS:') || k.startsWith('aWs:') || k.startsWith('aWS:') || k.startsWith('Aws:') || k.startsWith('AwS:') || k.startsWith('AWs:') || k.startsWith('AWS:')))",
+                "message": "tag keys starting with aws: (any case) are reserved by AWS"
+            },
+            {
+                "rule": "self.all(k, size(k) >= 1 && size(k) <= 128)",
+                "message": "tag keys must be 1 to 128 characters long"
+            },
+            {
+                "rule": "self.all(k, self[k].matches('^[\\\\p{L}\\\\p{Z}\\\\p{N}_.:/=+@-]*$'))",
+                "message": "tag values may contain only letters, digits, spaces and _ . : / = + - @"
+            },
+            {
+                "rule": "!('rolesmith.dev/owner' in self)",
+                "message": "the tag rolesmith.dev/owner is set by rolesmith itself"
+            }
+        ]
     })
 }
 

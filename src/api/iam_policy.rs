@@ -67,10 +67,6 @@ pub struct IamPolicySpec {
     /// `aws:` tags, rolesmith's ownership tag and keys the operator ignores (--ignore-tag-keys).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(schema_with = "tags_schema")]
-    #[x_kube(validation = Rule::new("self.all(k, !(k.startsWith('aws:') || k.startsWith('awS:') || k.startsWith('aWs:') || k.startsWith('aWS:') || k.startsWith('Aws:') || k.startsWith('AwS:') || k.startsWith('AWs:') || k.startsWith('AWS:')))").message("tag keys starting with aws: (any case) are reserved by AWS"))]
-    #[x_kube(validation = Rule::new("self.all(k, size(k) >= 1 && size(k) <= 128)").message("tag keys must be 1 to 128 characters long"))]
-    #[x_kube(validation = Rule::new("self.all(k, self[k].matches('^[\\\\p{L}\\\\p{Z}\\\\p{N}_.:/=+@-]*$'))").message("tag values may contain only letters, digits, spaces and _ . : / = + - @"))]
-    #[x_kube(validation = Rule::new("!('rolesmith.dev/owner' in self)").message("the tag rolesmith.dev/owner is set by rolesmith itself"))]
     pub tags: BTreeMap<String, String>,
 
     /// What happens to the IAM policy when this object is deleted: `Delete` (default) removes it
