@@ -66,23 +66,31 @@ pub enum ManagementPolicy {
     Observe,
 }
 
-/// What the user asked for, after defaults, ready to send to IAM.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DesiredRole {
-    pub name: String,
+/// The parts of a role that the user asks for and IAM shows alike: what the plan compares.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RoleSettings {
     pub path: String,
     /// Empty means "no description".
     pub description: String,
     pub max_session_duration: i32,
-    /// The trust policy as JSON text, exactly as it will be sent to IAM.
+    /// The trust policy as JSON text (desired: exactly as it will be sent to IAM; observed:
+    /// URL-decoded).
     pub assume_role_policy: String,
     /// Inline policy name → JSON text.
     pub inline_policies: BTreeMap<String, String>,
-    /// In the order the user wrote them; compared as a set.
+    /// Desired: in the order the user wrote them. Compared as a set.
     pub managed_policy_arns: Vec<String>,
     pub permissions_boundary: Option<String>,
-    /// The user's tags. The ownership tag is not in here: the plan adds it.
+    /// Desired: the user's tags; the ownership tag is not in here, the plan adds it. Observed:
+    /// every tag IAM has, including the ownership tag and `aws:` tags.
     pub tags: BTreeMap<String, String>,
+}
+
+/// What the user asked for, after defaults, ready to send to IAM.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DesiredRole {
+    pub name: String,
+    pub settings: RoleSettings,
     /// Tag keys owned by others, never removed, changed or set: exact keys or `prefix*`,
     /// case-insensitive.
     pub ignored_tag_keys: Vec<String>,
@@ -92,19 +100,39 @@ pub struct DesiredRole {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ObservedRole {
     pub name: String,
-    pub path: String,
     pub arn: String,
     pub role_id: String,
-    pub description: String,
-    pub max_session_duration: i32,
-    pub assume_role_policy: String,
-    pub inline_policies: BTreeMap<String, String>,
-    pub managed_policy_arns: Vec<String>,
-    pub permissions_boundary: Option<String>,
-    /// Every tag IAM has, including the ownership tag and `aws:` tags.
-    pub tags: BTreeMap<String, String>,
+    pub settings: RoleSettings,
     /// When and where the role was last used, if IAM tracked it (RoleLastUsed).
     pub last_used: Option<LastUsed>,
+}
+
+// Both read as their settings: the plan, drift and admission compare and check the shared
+// fields by name on either side.
+impl std::ops::Deref for DesiredRole {
+    type Target = RoleSettings;
+    fn deref(&self) -> &RoleSettings {
+        &self.settings
+    }
+}
+
+impl std::ops::DerefMut for DesiredRole {
+    fn deref_mut(&mut self) -> &mut RoleSettings {
+        &mut self.settings
+    }
+}
+
+impl std::ops::Deref for ObservedRole {
+    type Target = RoleSettings;
+    fn deref(&self) -> &RoleSettings {
+        &self.settings
+    }
+}
+
+impl std::ops::DerefMut for ObservedRole {
+    fn deref_mut(&mut self) -> &mut RoleSettings {
+        &mut self.settings
+    }
 }
 
 /// IAM's RoleLastUsed: the last time a session of the role made an AWS request, and the region.

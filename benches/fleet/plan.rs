@@ -28,14 +28,16 @@ pub fn run() {
             .collect();
         let desired = DesiredRole {
             name: "default.app".into(),
-            path: "/".into(),
-            description: "bench".into(),
-            max_session_duration: 3600,
-            assume_role_policy: trust.into(),
-            inline_policies: policies.clone(),
-            managed_policy_arns: vec!["arn:aws:iam::aws:policy/ReadOnlyAccess".into()],
-            permissions_boundary: None,
-            tags: tags.clone(),
+            settings: rolesmith::model::RoleSettings {
+                path: "/".into(),
+                description: "bench".into(),
+                max_session_duration: 3600,
+                assume_role_policy: trust.into(),
+                inline_policies: policies.clone(),
+                managed_policy_arns: vec!["arn:aws:iam::aws:policy/ReadOnlyAccess".into()],
+                permissions_boundary: None,
+                tags: tags.clone(),
+            },
             ignored_tag_keys: Vec::new(),
         };
         // What IAM answers: reformatted (spaces, reordered lists), as after a round trip.
@@ -43,27 +45,29 @@ pub fn run() {
         observed_tags.insert(rolesmith::model::OWNER_TAG_KEY.into(), owner.tag_value());
         let observed = ObservedRole {
             name: desired.name.clone(),
-            path: "/".into(),
+            settings: rolesmith::model::RoleSettings {
+                path: "/".into(),
+                description: "bench".into(),
+                max_session_duration: 3600,
+                assume_role_policy: trust.replace(',', ", "),
+                inline_policies: policies
+                    .iter()
+                    .map(|(k, v)| {
+                        (
+                            k.clone(),
+                            v.replace(
+                                "[\"s3:GetObject\",\"s3:PutObject\"",
+                                "[\"s3:PutObject\",\"s3:GetObject\"",
+                            ),
+                        )
+                    })
+                    .collect(),
+                managed_policy_arns: desired.managed_policy_arns.clone(),
+                permissions_boundary: None,
+                tags: observed_tags,
+            },
             arn: "arn:aws:iam::123456789012:role/default.app".into(),
             role_id: "AROA".into(),
-            description: "bench".into(),
-            max_session_duration: 3600,
-            assume_role_policy: trust.replace(',', ", "),
-            inline_policies: policies
-                .iter()
-                .map(|(k, v)| {
-                    (
-                        k.clone(),
-                        v.replace(
-                            "[\"s3:GetObject\",\"s3:PutObject\"",
-                            "[\"s3:PutObject\",\"s3:GetObject\"",
-                        ),
-                    )
-                })
-                .collect(),
-            managed_policy_arns: desired.managed_policy_arns.clone(),
-            permissions_boundary: None,
-            tags: observed_tags,
             last_used: None,
         };
         let iterations = 20_000 / inline.max(1);

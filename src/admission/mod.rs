@@ -224,14 +224,16 @@ fn translate(
     }
     Some(DesiredRole {
         name: role_name,
-        path: spec.path.clone(),
-        description: spec.description.clone().unwrap_or_default(),
-        max_session_duration: spec.max_session_duration,
-        assume_role_policy,
-        inline_policies,
-        managed_policy_arns: spec.managed_policy_arns.clone(),
-        permissions_boundary: spec.permissions_boundary.clone(),
-        tags: spec.tags.clone(),
+        settings: crate::model::RoleSettings {
+            path: spec.path.clone(),
+            description: spec.description.clone().unwrap_or_default(),
+            max_session_duration: spec.max_session_duration,
+            assume_role_policy,
+            inline_policies,
+            managed_policy_arns: spec.managed_policy_arns.clone(),
+            permissions_boundary: spec.permissions_boundary.clone(),
+            tags: spec.tags.clone(),
+        },
         ignored_tag_keys: spec.ignore_tag_keys.clone(),
     })
 }

@@ -18,12 +18,15 @@ fn role(name: &str, inline: &[(&str, &str)], created: &str) -> ScannedRole {
         role: ObservedRole {
             name: name.into(),
             arn: format!("arn:aws:iam::{ACCOUNT}:role/{name}"),
-            assume_role_policy: EC2_TRUST.into(),
-            inline_policies: inline
-                .iter()
-                .map(|(n, d)| (n.to_string(), d.to_string()))
-                .collect(),
-            permissions_boundary: Some(format!("arn:aws:iam::{ACCOUNT}:policy/boundary")),
+            settings: crate::model::RoleSettings {
+                assume_role_policy: EC2_TRUST.into(),
+                inline_policies: inline
+                    .iter()
+                    .map(|(n, d)| (n.to_string(), d.to_string()))
+                    .collect(),
+                permissions_boundary: Some(format!("arn:aws:iam::{ACCOUNT}:policy/boundary")),
+                ..Default::default()
+            },
             ..ObservedRole::default()
         },
         created: Some(at(created)),

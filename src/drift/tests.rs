@@ -161,8 +161,8 @@ fn differences_field_by_field() {
         (
             "inline changed, removed, added",
             |o| {
-                o.inline_policies
-                    .insert("logs".into(), o.inline_policies["s3"].clone());
+                let s3 = o.inline_policies["s3"].clone();
+                o.inline_policies.insert("logs".into(), s3);
                 o.inline_policies.remove("s3");
                 o.inline_policies.insert("extra".into(), "{}".into());
             },

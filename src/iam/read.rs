@@ -101,27 +101,29 @@ impl AwsIam {
 fn observed_role(role: &Role) -> ObservedRole {
     ObservedRole {
         name: role.role_name.clone(),
-        path: role.path.clone(),
+        settings: crate::model::RoleSettings {
+            path: role.path.clone(),
+            description: role.description.clone().unwrap_or_default(),
+            max_session_duration: role.max_session_duration.unwrap_or(SESSION_DEFAULT),
+            assume_role_policy: role
+                .assume_role_policy_document
+                .as_deref()
+                .map(decode_iam_text)
+                .unwrap_or_default(),
+            inline_policies: BTreeMap::new(),
+            managed_policy_arns: Vec::new(),
+            permissions_boundary: role
+                .permissions_boundary
+                .as_ref()
+                .and_then(|boundary| boundary.permissions_boundary_arn.clone()),
+            tags: role
+                .tags()
+                .iter()
+                .map(|tag| (tag.key.clone(), tag.value.clone()))
+                .collect(),
+        },
         arn: role.arn.clone(),
         role_id: role.role_id.clone(),
-        description: role.description.clone().unwrap_or_default(),
-        max_session_duration: role.max_session_duration.unwrap_or(SESSION_DEFAULT),
-        assume_role_policy: role
-            .assume_role_policy_document
-            .as_deref()
-            .map(decode_iam_text)
-            .unwrap_or_default(),
-        inline_policies: BTreeMap::new(),
-        managed_policy_arns: Vec::new(),
-        permissions_boundary: role
-            .permissions_boundary
-            .as_ref()
-            .and_then(|boundary| boundary.permissions_boundary_arn.clone()),
-        tags: role
-            .tags()
-            .iter()
-            .map(|tag| (tag.key.clone(), tag.value.clone()))
-            .collect(),
         last_used: role.role_last_used.as_ref().and_then(last_used),
     }
 }

@@ -94,44 +94,46 @@ pub(super) fn next_marker(is_truncated: bool, marker: Option<String>) -> Option<
 pub(super) fn observed_role(detail: RoleDetail, description: String, session: i32) -> ObservedRole {
     ObservedRole {
         name: detail.role_name.unwrap_or_default(),
-        path: detail.path.unwrap_or_default(),
+        settings: crate::model::RoleSettings {
+            path: detail.path.unwrap_or_default(),
+            description,
+            max_session_duration: session,
+            assume_role_policy: detail
+                .assume_role_policy_document
+                .as_deref()
+                .map(decode_iam_text)
+                .unwrap_or_default(),
+            inline_policies: detail
+                .role_policy_list
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|policy| {
+                    let document = decode_iam_text(policy.policy_document.as_deref()?);
+                    Some((policy.policy_name?, document))
+                })
+                .collect::<BTreeMap<_, _>>(),
+            managed_policy_arns: detail
+                .attached_managed_policies
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|policy| policy.policy_arn)
+                .collect(),
+            permissions_boundary: detail
+                .permissions_boundary
+                .and_then(|boundary| boundary.permissions_boundary_arn),
+            tags: detail
+                .tags
+                .unwrap_or_default()
+                .into_iter()
+                .map(|tag| (tag.key, tag.value))
+                .collect(),
+        },
         arn: detail.arn.unwrap_or_default(),
         role_id: detail.role_id.unwrap_or_default(),
-        description,
-        max_session_duration: session,
-        assume_role_policy: detail
-            .assume_role_policy_document
-            .as_deref()
-            .map(decode_iam_text)
-            .unwrap_or_default(),
-        inline_policies: detail
-            .role_policy_list
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|policy| {
-                let document = decode_iam_text(policy.policy_document.as_deref()?);
-                Some((policy.policy_name?, document))
-            })
-            .collect::<BTreeMap<_, _>>(),
-        managed_policy_arns: detail
-            .attached_managed_policies
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|policy| policy.policy_arn)
-            .collect(),
-        permissions_boundary: detail
-            .permissions_boundary
-            .and_then(|boundary| boundary.permissions_boundary_arn),
         last_used: detail
             .role_last_used
             .as_ref()
             .and_then(super::read::last_used),
-        tags: detail
-            .tags
-            .unwrap_or_default()
-            .into_iter()
-            .map(|tag| (tag.key, tag.value))
-            .collect(),
     }
 }
 

@@ -123,10 +123,13 @@ mod tests {
     fn tagged(tags: &[(&str, &str)]) -> ObservedRole {
         ObservedRole {
             name: "app-x".into(),
-            tags: tags
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
+            settings: crate::model::RoleSettings {
+                tags: tags
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+                ..Default::default()
+            },
             ..ObservedRole::default()
         }
     }

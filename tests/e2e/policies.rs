@@ -102,7 +102,7 @@ async fn attached(world: &World, role: &str) -> Vec<String> {
     world
         .role(role)
         .await
-        .map(|r| r.managed_policy_arns)
+        .map(|r| r.settings.managed_policy_arns)
         .unwrap_or_default()
 }
 

@@ -22,20 +22,22 @@ fn owner(name: &str) -> Owner {
 fn desired(name: &str) -> DesiredRole {
     DesiredRole {
         name: name.into(),
-        path: "/it/".into(),
-        description: "integration".into(),
-        max_session_duration: 3600,
-        assume_role_policy: service_trust("lambda.amazonaws.com"),
-        inline_policies: BTreeMap::from([
-            (
-                "read".to_string(),
-                allow("s3:GetObject", "arn:aws:s3:::b/*"),
-            ),
-            ("list".to_string(), allow("s3:ListBucket", "arn:aws:s3:::b")),
-        ]),
-        managed_policy_arns: vec!["arn:aws:iam::aws:policy/ReadOnlyAccess".into()],
-        permissions_boundary: Some("arn:aws:iam::aws:policy/PowerUserAccess".into()),
-        tags: BTreeMap::from([("team".to_string(), "a".to_string())]),
+        settings: rolesmith::model::RoleSettings {
+            path: "/it/".into(),
+            description: "integration".into(),
+            max_session_duration: 3600,
+            assume_role_policy: service_trust("lambda.amazonaws.com"),
+            inline_policies: BTreeMap::from([
+                (
+                    "read".to_string(),
+                    allow("s3:GetObject", "arn:aws:s3:::b/*"),
+                ),
+                ("list".to_string(), allow("s3:ListBucket", "arn:aws:s3:::b")),
+            ]),
+            managed_policy_arns: vec!["arn:aws:iam::aws:policy/ReadOnlyAccess".into()],
+            permissions_boundary: Some("arn:aws:iam::aws:policy/PowerUserAccess".into()),
+            tags: BTreeMap::from([("team".to_string(), "a".to_string())]),
+        },
         ignored_tag_keys: Vec::new(),
     }
 }

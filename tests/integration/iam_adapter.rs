@@ -126,23 +126,25 @@ async fn a_created_role_reads_back_exactly_for_three_plus_n_calls() {
 
     calls.reset();
     let mut observed = read(&iam, "app").await;
-    observed.managed_policy_arns = sorted(observed.managed_policy_arns);
+    observed.managed_policy_arns = sorted(std::mem::take(&mut observed.managed_policy_arns));
     let expected = ObservedRole {
         name: "app".to_string(),
-        path: "/team/".to_string(),
+        settings: rolesmith::model::RoleSettings {
+            path: "/team/".to_string(),
+            description: "Runs the app".to_string(),
+            max_session_duration: 7200,
+            assume_role_policy: trust.to_string(),
+            inline_policies: BTreeMap::from([
+                ("read-bucket".to_string(), read_bucket),
+                ("send-queue".to_string(), send_queue),
+            ]),
+            managed_policy_arns: sorted(vec![READ_ONLY.to_string(), S3_READ_ONLY.to_string()]),
+            permissions_boundary: Some(POWER_USER.to_string()),
+            tags: wanted_tags,
+            // moto never fills RoleLastUsed; src/iam/read.rs tests the mapping on the SDK's types.
+        },
         arn,
         role_id,
-        description: "Runs the app".to_string(),
-        max_session_duration: 7200,
-        assume_role_policy: trust.to_string(),
-        inline_policies: BTreeMap::from([
-            ("read-bucket".to_string(), read_bucket),
-            ("send-queue".to_string(), send_queue),
-        ]),
-        managed_policy_arns: sorted(vec![READ_ONLY.to_string(), S3_READ_ONLY.to_string()]),
-        permissions_boundary: Some(POWER_USER.to_string()),
-        tags: wanted_tags,
-        // moto never fills RoleLastUsed; src/iam/read.rs tests the mapping on the SDK's types.
         last_used: None,
     };
     assert_eq!(observed, expected);
@@ -384,7 +386,10 @@ async fn every_page_of_attached_policies_is_read() {
     }
     calls.reset();
     let observed = read(&iam, "many").await;
-    assert_eq!(sorted(observed.managed_policy_arns), sorted(managed));
+    assert_eq!(
+        sorted(observed.settings.managed_policy_arns),
+        sorted(managed)
+    );
     assert_eq!(calls.count("ListAttachedRolePolicies"), 2);
     assert_eq!(calls.total(), 4);
 }

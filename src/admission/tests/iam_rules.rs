@@ -14,14 +14,16 @@ const READ: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Ac
 fn role() -> DesiredRole {
     DesiredRole {
         name: "app-role".into(),
-        path: "/".into(),
-        description: String::new(),
-        max_session_duration: 3600,
-        assume_role_policy: TRUST.into(),
-        inline_policies: BTreeMap::from([("read".to_string(), READ.to_string())]),
-        managed_policy_arns: vec!["arn:aws:iam::aws:policy/ReadOnlyAccess".into()],
-        permissions_boundary: None,
-        tags: BTreeMap::from([("team".to_string(), "payments".to_string())]),
+        settings: crate::model::RoleSettings {
+            path: "/".into(),
+            description: String::new(),
+            max_session_duration: 3600,
+            assume_role_policy: TRUST.into(),
+            inline_policies: BTreeMap::from([("read".to_string(), READ.to_string())]),
+            managed_policy_arns: vec!["arn:aws:iam::aws:policy/ReadOnlyAccess".into()],
+            permissions_boundary: None,
+            tags: BTreeMap::from([("team".to_string(), "payments".to_string())]),
+        },
         ignored_tag_keys: Vec::new(),
     }
 }

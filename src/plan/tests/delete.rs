@@ -3,7 +3,7 @@
 use super::fixtures::*;
 use super::iam_model::Iam;
 use crate::model::DeletionPolicy;
-use crate::model::{IamOp, OWNER_TAG_KEY, ObservedRole};
+use crate::model::{IamOp, OWNER_TAG_KEY};
 use crate::plan::{Ownership, ownership, plan_delete};
 
 fn profiles() -> Vec<String> {
@@ -72,9 +72,10 @@ fn retain_only_drops_the_claim() {
 
 #[test]
 fn a_role_that_is_not_ours_is_never_deleted_or_untagged() {
-    let with_tags = |tags: &[(&str, &str)]| ObservedRole {
-        tags: map(tags),
-        ..observed()
+    let with_tags = |tags: &[(&str, &str)]| {
+        let mut role = observed();
+        role.tags = map(tags);
+        role
     };
     let cases = [
         ("untagged", with_tags(&[("team", "a")])),

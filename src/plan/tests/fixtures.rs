@@ -35,14 +35,16 @@ pub fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
 pub fn desired() -> DesiredRole {
     DesiredRole {
         name: ROLE.into(),
-        path: "/".into(),
-        description: "app role".into(),
-        max_session_duration: 3600,
-        assume_role_policy: TRUST.into(),
-        inline_policies: map(&[("logs", LOGS), ("s3", S3)]),
-        managed_policy_arns: vec![READ_ONLY.into(), CLOUDWATCH.into()],
-        permissions_boundary: Some(BOUNDARY.into()),
-        tags: map(&[("env", "prod"), ("team", "a")]),
+        settings: crate::model::RoleSettings {
+            path: "/".into(),
+            description: "app role".into(),
+            max_session_duration: 3600,
+            assume_role_policy: TRUST.into(),
+            inline_policies: map(&[("logs", LOGS), ("s3", S3)]),
+            managed_policy_arns: vec![READ_ONLY.into(), CLOUDWATCH.into()],
+            permissions_boundary: Some(BOUNDARY.into()),
+            tags: map(&[("env", "prod"), ("team", "a")]),
+        },
         ignored_tag_keys: Vec::new(),
     }
 }
@@ -54,16 +56,9 @@ pub fn observed() -> ObservedRole {
     tags.insert(OWNER_TAG_KEY.into(), OWNER_VALUE.into());
     ObservedRole {
         name: d.name,
-        path: d.path,
+        settings: crate::model::RoleSettings { tags, ..d.settings },
         arn: format!("arn:aws:iam::123456789012:role/{ROLE}"),
         role_id: "AROAEXAMPLEID".into(),
-        description: d.description,
-        max_session_duration: d.max_session_duration,
-        assume_role_policy: d.assume_role_policy,
-        inline_policies: d.inline_policies,
-        managed_policy_arns: d.managed_policy_arns,
-        permissions_boundary: d.permissions_boundary,
-        tags,
         last_used: None,
     }
 }

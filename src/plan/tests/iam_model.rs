@@ -54,12 +54,15 @@ impl Iam {
                     arn: format!("arn:aws:iam::123456789012:role{path}{name}"),
                     role_id: "AROANEW".into(),
                     name: name.clone(),
-                    path: path.clone(),
-                    description: description.clone(),
-                    max_session_duration: *max_session_duration,
-                    assume_role_policy: trust.clone(),
-                    permissions_boundary: boundary.clone(),
-                    tags: tags.clone(),
+                    settings: crate::model::RoleSettings {
+                        path: path.clone(),
+                        description: description.clone(),
+                        max_session_duration: *max_session_duration,
+                        assume_role_policy: trust.clone(),
+                        permissions_boundary: boundary.clone(),
+                        tags: tags.clone(),
+                        ..Default::default()
+                    },
                     ..ObservedRole::default()
                 });
             }

@@ -134,7 +134,7 @@ fn tag_key_case_change_ends_with_the_new_spelling() {
     assert_eq!(ops, vec![untag(&["team"]), tag(&[("Team", "a")])]);
     let mut iam = Iam::with(observed());
     iam.run(&ops).unwrap();
-    let tags = iam.role.unwrap().tags;
+    let tags = iam.role.unwrap().settings.tags;
     assert_eq!(tags.get("Team").map(String::as_str), Some("a"));
     assert!(!tags.contains_key("team"));
 }
