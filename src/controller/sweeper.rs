@@ -14,7 +14,7 @@ use kube::{Resource, ResourceExt};
 
 use super::{Context, Guarded, admissible_desired};
 use crate::desired;
-use crate::drift::{self, Managed};
+use crate::drift::{self, LastSync, Managed};
 use crate::model::ManagementPolicy;
 
 /// Runs until dropped: the controller's shutdown ends it.
@@ -33,6 +33,7 @@ pub async fn run(
         let managed = managed_roles(&ctx, &store);
         let per_role = drift::per_role_calls(&managed);
         let started = Instant::now();
+        let started_at = jiff::Timestamp::now();
         let (swept, stale) = if managed.is_empty() {
             (false, Vec::new())
         } else if drift::sweep_pays_off(ctx.settings.drift_check, per_role, roles_in_account) {
@@ -50,7 +51,7 @@ pub async fn run(
                     );
                     (
                         true,
-                        drift::drifted(&managed, &sweep)
+                        drift::drifted(&managed, &sweep, started_at)
                             .into_iter()
                             .cloned()
                             .collect(),
@@ -100,12 +101,21 @@ fn managed_roles(ctx: &Context, store: &Store<Guarded>) -> Vec<Managed<ObjectRef
                         .map(|s| s.drift.iter().map(|d| d.field.clone()).collect())
                         .unwrap_or_default()
                 });
+            let last_sync = match &role.status {
+                None => LastSync::Pending,
+                Some(status) => status
+                    .last_sync_time
+                    .as_deref()
+                    .and_then(|t| t.parse().ok())
+                    .map_or(LastSync::Never, LastSync::At),
+            };
             Some(Managed {
                 key,
                 desired,
                 owner,
                 adopt: role.spec.adopt,
                 observed_drift,
+                last_sync,
             })
         })
         .collect()
