@@ -16,6 +16,7 @@ use super::{Context, Guarded, admissible_desired};
 use crate::desired;
 use crate::drift::{self, LastSync, Managed};
 use crate::model::ManagementPolicy;
+use crate::telemetry::DriftCheckDone;
 
 /// Runs until dropped: the controller's shutdown ends it.
 pub async fn run(
@@ -42,27 +43,44 @@ pub async fn run(
             match ctx.iam.sweep(&wanted).await {
                 Ok(sweep) => {
                     roles_in_account = Some(sweep.roles_in_account);
+                    let drifted: Vec<_> = drift::drifted(&managed, &sweep, started_at)
+                        .into_iter()
+                        .cloned()
+                        .collect();
+                    let elapsed = started.elapsed();
                     tracing::info!(
                         managed = managed.len(),
                         roles_in_account = sweep.roles_in_account,
                         calls = sweep.calls,
-                        elapsed = ?started.elapsed(),
+                        ?elapsed,
                         "swept the account"
                     );
-                    (
-                        true,
-                        drift::drifted(&managed, &sweep, started_at)
-                            .into_iter()
-                            .cloned()
-                            .collect(),
-                    )
+                    ctx.metrics.drift_checked(DriftCheckDone::Swept {
+                        elapsed,
+                        calls: sweep.calls,
+                        checked: managed
+                            .iter()
+                            .filter(|m| m.last_sync.judged_by(started_at))
+                            .count(),
+                        drifted: drifted.len(),
+                        roles_in_account: sweep.roles_in_account,
+                    });
+                    (true, drifted)
                 }
                 Err(error) => {
                     tracing::warn!(category = %error.category(), error = %error.message(), "account sweep failed; reading every role on its own instead");
+                    ctx.metrics.drift_checked(DriftCheckDone::PerRole {
+                        roles: managed.len(),
+                        sweep_failed: true,
+                    });
                     (false, managed.iter().map(|m| m.key.clone()).collect())
                 }
             }
         } else {
+            ctx.metrics.drift_checked(DriftCheckDone::PerRole {
+                roles: managed.len(),
+                sweep_failed: false,
+            });
             (false, managed.iter().map(|m| m.key.clone()).collect())
         };
         if !stale.is_empty() {

@@ -160,6 +160,24 @@ async fn the_sweep_finds_every_kind_of_drift_and_only_drifted_roles_are_read() {
         (7..=14).contains(&reads),
         "only the drifted roles are read on their own (once, or twice if a sweep came between): {reads}"
     );
+    // The sweeps as the metrics tell them: moto answers the whole account in one page per read.
+    let metrics = world
+        .http_get("/metrics")
+        .await
+        .map(|(_, body)| body)
+        .unwrap_or_default();
+    let value = |series: &str| -> f64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("{series} not in\n{metrics}"))
+    };
+    assert!(value("rolesmith_drift_checks_total{method=\"sweep\"}") >= (sweeps + 1) as f64);
+    assert!(value("rolesmith_drift_sweep_duration_seconds_count") >= (sweeps + 1) as f64);
+    assert_eq!(value("rolesmith_drift_sweep_calls"), 2.0);
+    assert!(value("rolesmith_drift_sweep_roles_in_account") >= 8.0);
+    assert!((1.0..=8.0).contains(&value("rolesmith_drift_sweep_roles_checked")));
+    assert!(value("rolesmith_drift_roles_drifted_total") >= 7.0);
     println!(
         "sweep drift check: every kind repaired within {:.1?} of a {resync:?} interval; {writes} writes, {reads} GetRole",
         repaired.iter().map(|(_, t)| *t).max().unwrap_or_default()
