@@ -2,7 +2,7 @@
 //!
 //! Every static IAM rule the schema can express lives here (patterns, bounds, CEL), so `kubectl`
 //! rejects a bad manifest before the operator sees it. The engine checks the same rules again
-//! (`crate::validate`): an old CRD, `rolesmith plan/apply` and rules CEL cannot express rely on it.
+//! (`crate::admission`): an old CRD, `rolesmith plan/apply` and rules CEL cannot express rely on it.
 
 use std::collections::BTreeMap;
 
@@ -10,6 +10,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::{CustomResource, CustomResourceExt, KubeSchema};
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Serialize};
+
+use crate::admission::limits;
 
 /// IAM's role-name characters (its `\w` is ASCII only).
 pub const ROLE_NAME_PATTERN: &str = r"^[A-Za-z0-9+=,.@_-]{1,64}$";
@@ -44,23 +46,23 @@ pub struct IamRoleSpec {
     /// `<namespace>.<name>` (shortened with a hash when longer than 64 characters). By default
     /// it must start with `<namespace>.` (the operator's --role-name-prefix). Immutable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(regex(pattern = ROLE_NAME_PATTERN), length(min = 1, max = 64))]
+    #[schemars(regex(pattern = ROLE_NAME_PATTERN), length(min = 1, max = limits::ROLE_NAME_MAX))]
     pub role_name: Option<String>,
 
     /// IAM path of the role: `/` or `/segment/…/`. Immutable (IAM cannot move a role).
     #[serde(default = "default_path")]
-    #[schemars(regex(pattern = PATH_PATTERN), length(min = 1, max = 512))]
+    #[schemars(regex(pattern = PATH_PATTERN), length(min = 1, max = limits::PATH_MAX))]
     #[x_kube(validation = Rule::new("self == oldSelf").message("path is immutable: IAM cannot move a role to another path"))]
     pub path: String,
 
     /// Description of the role (at most 1000 characters).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 1000), regex(pattern = DESCRIPTION_PATTERN))]
+    #[schemars(length(max = limits::DESCRIPTION_MAX), regex(pattern = DESCRIPTION_PATTERN))]
     pub description: Option<String>,
 
     /// Maximum session duration in seconds, 3600 (1 hour) to 43200 (12 hours).
     #[serde(default = "default_max_session_duration")]
-    #[schemars(range(min = 3600, max = 43200))]
+    #[schemars(range(min = limits::SESSION_MIN, max = limits::SESSION_MAX))]
     pub max_session_duration: i32,
 
     /// The trust policy: who may assume the role. An IAM policy document written as YAML
@@ -78,7 +80,7 @@ pub struct IamRoleSpec {
 
     /// ARNs of managed policies to attach (at most 20). Exclusive: other attachments are removed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(length(max = 20), inner(regex(pattern = POLICY_ARN_PATTERN)))]
+    #[schemars(length(max = limits::MANAGED_POLICIES_MAX), inner(regex(pattern = POLICY_ARN_PATTERN)))]
     #[x_kube(merge_strategy = ListMerge::Set)]
     pub managed_policy_arns: Vec<String>,
 
@@ -94,7 +96,7 @@ pub struct IamRoleSpec {
     #[schemars(schema_with = "tags_schema")]
     // Rules stay cheap for the API server's CEL cost estimator: map keys have no length bound,
     // so only O(1) checks (size, fixed prefixes) run on keys; the character rules for keys are
-    // enforced by the engine (crate::validate) instead.
+    // enforced by admission (crate::admission) instead.
     #[x_kube(validation = Rule::new("self.all(k, !(k.startsWith('aws:') || k.startsWith('awS:') || k.startsWith('aWs:') || k.startsWith('aWS:') || k.startsWith('Aws:') || k.startsWith('AwS:') || k.startsWith('AWs:') || k.startsWith('AWS:')))").message("tag keys starting with aws: (any case) are reserved by AWS"))]
     #[x_kube(validation = Rule::new("self.all(k, size(k) >= 1 && size(k) <= 128)").message("tag keys must be 1 to 128 characters long"))]
     #[x_kube(validation = Rule::new("self.all(k, self[k].matches('^[\\\\p{L}\\\\p{Z}\\\\p{N}_.:/=+@-]*$'))").message("tag values may contain only letters, digits, spaces and _ . : / = + - @"))]
@@ -125,7 +127,10 @@ pub struct IamRoleSpec {
     /// a prefix ending in `*`. Adds to the operator's --ignore-tag-keys. A key matched here
     /// cannot also be in `tags`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(length(max = 50), inner(length(min = 1, max = 129)))]
+    #[schemars(
+        length(max = limits::IGNORE_TAG_KEYS_MAX),
+        inner(length(min = 1, max = limits::IGNORE_TAG_KEY_MAX))
+    )]
     pub ignore_tag_keys: Vec<String>,
 }
 
@@ -193,7 +198,7 @@ fn default_path() -> String {
 }
 
 fn default_max_session_duration() -> i32 {
-    3600
+    limits::SESSION_DEFAULT
 }
 
 fn policy_document_schema(_: &mut SchemaGenerator) -> Schema {
@@ -204,10 +209,9 @@ fn policy_document_schema(_: &mut SchemaGenerator) -> Schema {
 }
 
 fn inline_policies_schema(_: &mut SchemaGenerator) -> Schema {
-    // IAM's 10,240-character total makes more than ~150 inline policies impossible anyway.
     json_schema!({
         "type": "object",
-        "maxProperties": 100,
+        "maxProperties": limits::INLINE_POLICIES_MAX,
         "description": "Inline policies: name to policy document.",
         "additionalProperties": {
             "description": "An IAM policy document: a YAML/JSON object with Version and Statement, or the same as a JSON string.",
@@ -219,8 +223,8 @@ fn inline_policies_schema(_: &mut SchemaGenerator) -> Schema {
 fn tags_schema(_: &mut SchemaGenerator) -> Schema {
     json_schema!({
         "type": "object",
-        "maxProperties": 49,
-        "additionalProperties": { "type": "string", "maxLength": 256 }
+        "maxProperties": limits::SPEC_TAGS_MAX,
+        "additionalProperties": { "type": "string", "maxLength": limits::TAG_VALUE_MAX }
     })
 }
 
@@ -309,6 +313,49 @@ mod tests {
         assert!(
             missing.is_empty(),
             "fields without a description: {missing:?}"
+        );
+    }
+
+    /// The schema takes its bounds from `limits` where an attribute can; the pattern and the CEL
+    /// rule below are text, so they are checked against the same constants here.
+    #[test]
+    fn literal_limits_in_the_schema_are_iams() {
+        assert!(ROLE_NAME_PATTERN.ends_with(&format!("{{1,{}}}$", limits::ROLE_NAME_MAX)));
+        let crd = serde_json::to_value(IamRole::crd()).expect("CRD serializes");
+        let spec = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"];
+        let tag_rules = spec["tags"]["x-kubernetes-validations"].to_string();
+        let key_rule = format!("size(k) <= {}", limits::TAG_KEY_MAX);
+        assert!(tag_rules.contains(&key_rule), "{tag_rules}");
+        assert!(
+            tag_rules.contains(crate::model::OWNER_TAG_KEY),
+            "{tag_rules}"
+        );
+        for (field, key, want) in [
+            ("roleName", "maxLength", limits::ROLE_NAME_MAX),
+            ("path", "maxLength", limits::PATH_MAX),
+            ("description", "maxLength", limits::DESCRIPTION_MAX),
+            (
+                "managedPolicyArns",
+                "maxItems",
+                limits::MANAGED_POLICIES_MAX,
+            ),
+            ("tags", "maxProperties", limits::SPEC_TAGS_MAX),
+            (
+                "inlinePolicies",
+                "maxProperties",
+                limits::INLINE_POLICIES_MAX,
+            ),
+        ] {
+            assert_eq!(spec[field][key], want, "{field}.{key}");
+        }
+        let session = &spec["maxSessionDuration"];
+        assert_eq!(
+            session["minimum"].as_f64(),
+            Some(f64::from(limits::SESSION_MIN))
+        );
+        assert_eq!(
+            session["maximum"].as_f64(),
+            Some(f64::from(limits::SESSION_MAX))
         );
     }
 

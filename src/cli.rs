@@ -92,7 +92,7 @@ pub struct RunArgs {
     pub propagation_window: Duration,
     /// Role names an IamRole may use must start with this (`{namespace}` is replaced); empty
     /// disables the rule. Keeps one namespace from squatting or adopting another's roles.
-    #[arg(long, env = "ROLESMITH_ROLE_NAME_PREFIX", default_value = crate::confine::DEFAULT_NAME_PREFIX)]
+    #[arg(long, env = "ROLESMITH_ROLE_NAME_PREFIX", default_value = crate::admission::DEFAULT_NAME_PREFIX)]
     pub role_name_prefix: String,
     /// Role paths an IamRole may use must start with this (`{namespace}` is replaced); empty
     /// or `/` allows every path.

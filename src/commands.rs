@@ -5,11 +5,12 @@ use std::process::ExitCode;
 use futures::FutureExt;
 use std::sync::Arc;
 
+use crate::admission::{self, Confinement, Finding, Problem};
 use crate::cli::{AwsArgs, Cli, Command, FileArgs, OutputFormat, RunArgs};
-use crate::confine::Confinement;
 use crate::controller::{self, Context, Settings};
 use crate::desired;
 use crate::engine::{self, Mode};
+use crate::error::Error;
 use crate::iam::{AwsIam, AwsIamConfig, CallObserver, IamApi, NoopObserver};
 use crate::leader::{self, LeaseSettings};
 use crate::plan;
@@ -178,6 +179,7 @@ async fn files(args: FileArgs, mode: Mode) -> ExitCode {
     let iam = AwsIam::new(iam_config(&args.aws), observer)
         .await
         .with_limiter(limiter);
+    let unconfined = Confinement::none();
     let mut results = Vec::new();
     let mut failed = false;
     let mut changes = 0;
@@ -190,21 +192,33 @@ async fn files(args: FileArgs, mode: Mode) -> ExitCode {
                     role.metadata.name.clone().unwrap_or_default()
                 );
                 let outcome = async {
-                    let desired = desired::desired_role(role)?;
-                    let owner = desired::owner(&args.cluster_id, role)?;
-                    let report =
-                        engine::apply(&iam, &desired, &owner, role.spec.adopt, mode).await?;
-                    Ok::<_, crate::error::Error>((desired.name, report))
+                    // No confinement: whoever runs the command holds IAM credentials already.
+                    // A manifest that carries status (`kubectl get -o yaml`) keeps its role name.
+                    let context = admission::Context {
+                        confinement: &unconfined,
+                        ignore_tag_keys: &[],
+                        own_account_id: None,
+                        cluster_id: &args.cluster_id,
+                    };
+                    let admitted = admission::admit(&desired::input(role), &context)
+                        .map_err(Error::refused)?;
+                    let report = engine::apply(
+                        &iam,
+                        &admitted.desired,
+                        &admitted.owner,
+                        role.spec.adopt,
+                        mode,
+                    )
+                    .await?;
+                    Ok::<_, Error>((admitted.desired.name, report))
                 }
                 .await;
                 (object, outcome)
             }
             Err((object, error)) => {
                 let error = match error {
-                    crate::error::Error::InvalidSpec(problems) => {
-                        crate::error::Error::InvalidSpec(problems.clone())
-                    }
-                    other => crate::error::Error::Internal(other.to_string()),
+                    Error::Refused(problems) => Error::refused(problems.clone()),
+                    other => Error::Internal(other.to_string()),
                 };
                 (object.clone(), Err(error))
             }
@@ -220,7 +234,8 @@ async fn files(args: FileArgs, mode: Mode) -> ExitCode {
                     "roleName": name,
                     "roleArn": report.role_arn,
                     "operations": report.ops,
-                    "warnings": report.warnings,
+                    "warnings": report.findings.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                    "findings": report.findings.iter().map(finding_json).collect::<Vec<_>>(),
                 }));
             }
             Err(error) => {
@@ -232,9 +247,14 @@ async fn files(args: FileArgs, mode: Mode) -> ExitCode {
                         error.message()
                     );
                 }
+                let problems: Vec<_> = error.problems().iter().map(problem_json).collect();
                 results.push(serde_json::json!({
                     "object": object,
-                    "error": { "category": error.category().as_str(), "message": error.message() },
+                    "error": {
+                        "category": error.category().as_str(),
+                        "message": error.message(),
+                        "problems": problems,
+                    },
                 }));
             }
         }
@@ -273,7 +293,27 @@ fn print_text(object: &str, name: &str, report: &engine::ApplyReport, mode: Mode
             println!("  {}", plan::describe(op));
         }
     }
-    for warning in &report.warnings {
-        println!("  warning: {warning}");
+    for finding in &report.findings {
+        println!(
+            "  warning ({}, {}): {finding}",
+            finding.severity, finding.id
+        );
     }
+}
+
+fn finding_json(finding: &Finding) -> serde_json::Value {
+    serde_json::json!({
+        "id": finding.id.id(),
+        "severity": finding.severity.as_str(),
+        "field": finding.field,
+        "message": finding.message,
+    })
+}
+
+fn problem_json(problem: &Problem) -> serde_json::Value {
+    serde_json::json!({
+        "field": problem.field,
+        "rule": problem.rule.id(),
+        "message": problem.message,
+    })
 }

@@ -1,16 +1,17 @@
-//! observe → validate → plan → execute, shared by the controller and the CLI.
+//! observe → plan → execute, shared by the controller and the CLI. Callers admit the object first
+//! ([`crate::admission::admit`]); the engine repeats the role's checks before it writes.
 //!
 //! The engine holds no state: every call reads IAM afresh, so a crash at any point is repaired by
 //! the next call, and the ownership tag written by CreateRole itself means a role never exists
 //! unclaimed.
 
+use crate::admission::{self, Finding, Rule};
 use crate::drift::{self, Difference};
 use crate::error::{Error, Result};
 use crate::iam::IamApi;
 use crate::model::{DeletionPolicy, DesiredRole, IamOp, ObservedRole, Owner};
 use crate::plan::{self, Ownership, PlanError};
 use crate::policy;
-use crate::validate;
 
 /// What an apply found and did.
 #[derive(Clone, Debug, Default)]
@@ -22,7 +23,7 @@ pub struct ApplyReport {
     pub role_arn: Option<String>,
     pub role_id: Option<String>,
     /// Risky but legal settings: surfaced, never blocking.
-    pub warnings: Vec<String>,
+    pub findings: Vec<Finding>,
     /// Whether the role existed before.
     pub existed: bool,
     /// How the role differed from the spec before this apply (empty for a new role).
@@ -67,11 +68,10 @@ pub async fn apply(
     adopt: bool,
     mode: Mode,
 ) -> Result<ApplyReport, ApplyFailure> {
-    let mut problems = validate::validate_desired(desired);
-    problems.extend(owner_problems(owner));
-    problems.extend(ignored_tag_problems(desired));
+    // Callers admitted the object already; a caller that built `desired` itself did not.
+    let problems = admission::check_desired(desired, owner);
     if !problems.is_empty() {
-        return Err(Error::InvalidSpec(problems).into());
+        return Err(Error::refused(problems).into());
     }
     let account = iam.caller_account().await?;
     let observed = iam.get_role(&desired.name).await?;
@@ -84,7 +84,7 @@ pub async fn apply(
         .as_ref()
         .filter(|o| plan::ownership(o, owner, false) == Ownership::Owned);
     let mut report = ApplyReport {
-        warnings: validate::warnings(desired, Some(&account)),
+        findings: admission::findings(desired, Some(&account)),
         existed: observed.is_some(),
         role_arn: owned.map(|o| o.arn.clone()),
         role_id: owned.map(|o| o.role_id.clone()),
@@ -194,17 +194,20 @@ fn not_visible_yet(role: &str, what: &str) -> Error {
 pub struct ObserveReport {
     pub role_arn: String,
     pub role_id: String,
-    pub warnings: Vec<String>,
+    pub findings: Vec<Finding>,
     pub differences: Vec<Difference>,
 }
 
 /// Reads the role and says how it differs from `desired`: never a write, and no ownership
 /// needed. A role that does not exist is an error: there is nothing to observe.
-pub async fn observe(iam: &dyn IamApi, desired: &DesiredRole) -> Result<ObserveReport> {
-    let mut problems = validate::validate_desired(desired);
-    problems.extend(ignored_tag_problems(desired));
+pub async fn observe(
+    iam: &dyn IamApi,
+    desired: &DesiredRole,
+    owner: &Owner,
+) -> Result<ObserveReport> {
+    let problems = admission::check_desired(desired, owner);
     if !problems.is_empty() {
-        return Err(Error::InvalidSpec(problems));
+        return Err(Error::refused(problems));
     }
     let account = iam.caller_account().await?;
     let Some(observed) = iam.get_role(&desired.name).await? else {
@@ -215,25 +218,10 @@ pub async fn observe(iam: &dyn IamApi, desired: &DesiredRole) -> Result<ObserveR
     };
     Ok(ObserveReport {
         differences: drift::differences(desired, &observed),
-        warnings: validate::warnings(desired, Some(&account)),
+        findings: admission::findings(desired, Some(&account)),
         role_arn: observed.arn,
         role_id: observed.role_id,
     })
-}
-
-/// A tag in the spec whose key belongs to others would be set by rolesmith and then never
-/// maintained: a contradiction the user must resolve.
-fn ignored_tag_problems(desired: &DesiredRole) -> Vec<String> {
-    desired
-        .tags
-        .keys()
-        .filter(|key| plan::is_ignored(key, &desired.ignored_tag_keys))
-        .map(|key| {
-            format!(
-                "spec.tags.{key}: the key is owned by others (spec.ignoreTagKeys or the operator's --ignore-tag-keys), so rolesmith never sets it; remove it from spec.tags or from the ignored keys"
-            )
-        })
-        .collect()
 }
 
 /// What a delete found and did.
@@ -287,26 +275,6 @@ pub async fn delete(
     })
 }
 
-/// The ownership tag's value must be a valid IAM tag value, or CreateRole fails in real IAM
-/// (moto would take it): a `--cluster-id` with `#`, or an object name with a comma from a
-/// file given to the CLI.
-fn owner_problems(owner: &Owner) -> Vec<String> {
-    let value = owner.tag_value();
-    let allowed = |c: char| c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c);
-    let mut problems = Vec::new();
-    if let Some(bad) = value.chars().find(|c| !allowed(*c)) {
-        problems.push(format!(
-            "the ownership tag value {value:?} (cluster id/namespace/name) contains {bad:?}, which IAM does not allow in tag values"
-        ));
-    }
-    if value.chars().count() > 256 {
-        problems.push(format!(
-            "the ownership tag value {value:?} is longer than IAM's 256 characters"
-        ));
-    }
-    problems
-}
-
 /// CreateRole after a read that found nothing, answered "already exists": the role is there
 /// but IAM did not show it yet (its reads lag its writes), or a lost answer to our own create
 /// was retried. Say so instead of leaving a puzzling "already exists" in the status.
@@ -352,7 +320,9 @@ fn is_already_gone(op: &IamOp, error: &Error) -> bool {
 fn plan_error(error: PlanError) -> Error {
     match error {
         PlanError::NotOwned { .. } => Error::OwnershipConflict(error.to_string()),
-        PlanError::PathChanged { .. } => Error::InvalidSpec(vec![error.to_string()]),
+        PlanError::PathChanged { .. } => {
+            Error::invalid("spec.path", Rule::PathImmutable, error.to_string())
+        }
     }
 }
 

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use crate::admission::{Problem, Rule};
+
 /// Bounded error categories. Never add a variant that carries data: labels must stay finite.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Category {
@@ -77,17 +79,15 @@ impl std::fmt::Display for Category {
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("invalid spec: {}", .0.join("; "))]
-    InvalidSpec(Vec<String>),
+    /// The object may not proceed: every problem admission found (see [`Error::refused`]).
+    #[error("{}", refusal_text(.0))]
+    Refused(Vec<Problem>),
 
     #[error("{0}")]
     OwnershipConflict(String),
 
     #[error("{0}")]
     RoleNotFound(String),
-
-    #[error("not allowed in this namespace: {}", .0.join("; "))]
-    Forbidden(Vec<String>),
 
     /// An error answered by IAM. `code` is IAM's error code (e.g. `MalformedPolicyDocument`).
     #[error("IAM {action} failed: {code}: {message}")]
@@ -108,12 +108,29 @@ pub enum Error {
 }
 
 impl Error {
+    /// The error for an object admission refused.
+    pub fn refused(problems: Vec<Problem>) -> Error {
+        Error::Refused(problems)
+    }
+
+    /// A refusal with one problem.
+    pub fn invalid(field: impl Into<String>, rule: Rule, message: impl Into<String>) -> Error {
+        Error::Refused(vec![Problem::new(field, rule, message)])
+    }
+
+    /// The problems, when admission refused the object.
+    pub fn problems(&self) -> &[Problem] {
+        match self {
+            Error::Refused(problems) => problems,
+            _ => &[],
+        }
+    }
+
     pub fn category(&self) -> Category {
         match self {
-            Error::InvalidSpec(_) => Category::InvalidSpec,
+            Error::Refused(problems) => refusal_category(problems),
             Error::OwnershipConflict(_) => Category::OwnershipConflict,
             Error::RoleNotFound(_) => Category::RoleNotFound,
-            Error::Forbidden(_) => Category::Forbidden,
             Error::Iam { category, .. } => *category,
             Error::Kube(_) => Category::Kube,
             Error::Internal(_) => Category::Internal,
@@ -127,25 +144,20 @@ impl Error {
     /// An IAM error with its message replaced by `explain(action, code, message)` when that
     /// has more to say; anything else unchanged.
     pub fn explained(
-        self,
+        mut self,
         explain: impl FnOnce(&'static str, &str, &str) -> Option<String>,
     ) -> Error {
-        match self {
-            Error::Iam {
-                action,
-                code,
-                message,
-                category,
-                retry_after,
-            } => Error::Iam {
-                message: explain(action, &code, &message).unwrap_or(message),
-                action,
-                code,
-                category,
-                retry_after,
-            },
-            other => other,
+        if let Error::Iam {
+            action,
+            code,
+            message,
+            ..
+        } = &mut self
+            && let Some(explanation) = explain(action, code, message)
+        {
+            *message = explanation;
         }
+        self
     }
 
     /// The message shown in status and Events: the whole chain, cut to a sane length.
@@ -159,6 +171,27 @@ impl Error {
         }
         truncate(&text, 1024)
     }
+}
+
+/// Forbidden when any problem is a namespace's limit (the object could never have that role
+/// here), else InvalidSpec.
+fn refusal_category(problems: &[Problem]) -> Category {
+    let forbidden = problems
+        .iter()
+        .any(|problem| problem.rule.category() == Category::Forbidden);
+    if forbidden {
+        Category::Forbidden
+    } else {
+        Category::InvalidSpec
+    }
+}
+
+fn refusal_text(problems: &[Problem]) -> String {
+    let what = match refusal_category(problems) {
+        Category::Forbidden => "not allowed in this namespace",
+        _ => "invalid spec",
+    };
+    format!("{what}: {}", crate::admission::joined(problems))
 }
 
 impl From<kube::Error> for Error {

@@ -6,9 +6,11 @@
 //! **Core** — pure decisions over plain data, no IO, no Kubernetes or AWS types:
 //! - [`model`]: the plain data every layer shares (desired and observed role, IAM writes, owner);
 //! - [`error`]: the one error type and its bounded category;
+//! - [`arn`]: the one reading of an ARN (partition, account, resource);
 //! - [`policy`]: policy documents: IAM's encoding, semantic equivalence, grammar, guardrails;
-//! - [`validate`]: IAM's input rules and quotas, checked before any call;
-//! - [`confine`]: which role names and paths a namespace may use;
+//! - [`admission`]: whether an object may proceed, in one step: IAM's limits (named once), its
+//!   input rules, derived role names, namespace confinement, the rename guard; refusals
+//!   ([`admission::Problem`]) and findings ([`admission::Finding`]) by stable rule id;
 //! - [`plan`]: desired + observed → the ordered IAM writes; ownership; deletion;
 //! - [`drift`]: the periodic drift check: what differs, and whether a bulk read pays off;
 //! - [`consistency`]: how long IAM's eventual consistency may explain an error.
@@ -18,24 +20,25 @@
 //!   writes, error classification) and call counting;
 //! - [`ratelimit`]: one IAM rate limit per account, paused by throttling.
 //!
-//! **Engine** — [`engine`]: observe → validate → plan → execute, shared by the controller and the
-//! command line.
+//! **Engine** — [`engine`]: observe → plan → execute (after a defensive admission check), shared
+//! by the controller and the command line.
 //!
 //! **Kubernetes** — the API and the operator:
 //! - [`api`]: the `IamRole` types; the CRD is generated from them;
-//! - [`desired`]: an `IamRole` object → the desired role, its owner and derived name;
+//! - [`desired`]: an `IamRole` object → the plain input admission reads, its owner;
 //! - [`status`]: conditions (kstatus), pure;
 //! - [`controller`]: the watch, the pure per-reconcile decision, retries, the drift sweeper;
 //! - [`leader`]: leader election on a Lease;
 //! - [`telemetry`]: metrics, health endpoints, logging.
 //!
-//! **Command line** — [`cli`] (flags), [`commands`] (run, crd, plan, apply), [`manifest`]
-//! (IamRole files for `plan`/`apply`).
+//! **Command line** — [`cli`] (flags), [`commands`] (run, crd, plan, apply: each object through
+//! [`admission::admit`]), [`manifest`] (IamRole files for `plan`/`apply`).
 
+pub mod admission;
 pub mod api;
+pub mod arn;
 pub mod cli;
 pub mod commands;
-pub mod confine;
 pub mod consistency;
 pub mod controller;
 pub mod desired;
@@ -51,7 +54,6 @@ pub mod policy;
 pub mod ratelimit;
 pub mod status;
 pub mod telemetry;
-pub mod validate;
 
 #[cfg(test)]
 mod layers {
@@ -60,9 +62,9 @@ mod layers {
 
     const CORE: [&str; 8] = [
         "model",
+        "arn",
         "policy",
-        "validate",
-        "confine",
+        "admission",
         "plan",
         "drift",
         "consistency",
@@ -147,6 +149,68 @@ mod layers {
                     "{file} reaches into a lower layer: {bad:#?}"
                 );
             }
+        }
+    }
+
+    /// The README's architecture table lists every module (`name.rs` or `name/`) and names no
+    /// file that is gone.
+    #[test]
+    fn the_readme_architecture_table_matches_the_modules() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let read = |path: &str| std::fs::read_to_string(root.join(path)).unwrap_or_default();
+        let readme = read("README.md");
+        let table: String = readme
+            .split("## Architecture")
+            .nth(1)
+            .and_then(|rest| rest.split("\nTests").next())
+            .unwrap_or_default()
+            .to_string();
+        let modules: Vec<String> = read("src/lib.rs")
+            .lines()
+            .filter_map(|line| line.strip_prefix("pub mod "))
+            .map(|name| name.trim_end_matches(';').to_string())
+            .collect();
+        assert!(modules.len() > 10, "{modules:?}");
+        for module in &modules {
+            let file = format!("`{module}.rs`");
+            let dir = format!("`{module}/`");
+            assert!(
+                table.contains(&file) || table.contains(&dir),
+                "README's architecture table lacks {module}"
+            );
+        }
+        let mut paths = Vec::new();
+        let mut dirs = vec![root.join("src")];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                let relative = path
+                    .strip_prefix(root)
+                    .unwrap_or(&path)
+                    .display()
+                    .to_string();
+                if path.is_dir() {
+                    paths.push(format!("/{relative}/"));
+                    dirs.push(path);
+                } else {
+                    paths.push(format!("/{relative}"));
+                }
+            }
+        }
+        let files = table
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .filter(|named| named.ends_with(".rs") || named.ends_with('/'))
+            // Directories of the repository (`src/`, `crds/`) are not modules.
+            .filter(|named| !root.join(named).is_dir());
+        for named in files {
+            assert!(
+                paths
+                    .iter()
+                    .any(|path| path.ends_with(&format!("/{named}"))),
+                "README's architecture table names {named}, which src/ lacks"
+            );
         }
     }
 }

@@ -1,18 +1,21 @@
 //! Reading IamRoles from the same YAML/JSON manifests kubectl takes (for `plan` and `apply`).
 //!
 //! Without an API server nothing prunes or rejects unknown fields, so this does what kubectl's
-//! strict field validation does: a misspelt field (`managedPolicyArn:`) is an error, not a
-//! silently ignored line. One broken object does not stop the others.
+//! strict field validation does: a misspelt field (`managedPolicyArn:`) anywhere in the object is
+//! an error, not a silently ignored line (serde_ignored), and a value of the wrong type is named
+//! by its path (serde_path_to_error). One broken object does not stop the others.
 
 use std::path::Path;
 
 use kube::CustomResourceExt;
 
+use crate::admission::{Problem, Rule};
 use crate::api::IamRole;
 use crate::error::{Error, Result};
 
 const API_VERSION: &str = "iam.rolesmith.dev/v1alpha1";
-const TOP_LEVEL_FIELDS: [&str; 5] = ["apiVersion", "kind", "metadata", "spec", "status"];
+/// Read from the document before the object is (to tell IamRoles from other kinds).
+const TYPE_FIELDS: [&str; 2] = ["apiVersion", "kind"];
 
 /// One IamRole found in the files, or why the object could not be read (named as well as the
 /// manifest allows).
@@ -26,12 +29,15 @@ pub fn load(paths: &[impl AsRef<Path>], default_namespace: &str) -> Result<Vec<L
     for path in paths {
         let path = path.as_ref();
         let text = std::fs::read_to_string(path)
-            .map_err(|error| Error::InvalidSpec(vec![format!("{}: {error}", path.display())]))?;
+            .map_err(|error| unreadable(format!("{}: {error}", path.display())))?;
         let parsed = parse_all(&text, default_namespace).map_err(|error| match error {
-            Error::InvalidSpec(problems) => Error::InvalidSpec(
+            Error::Refused(problems) => Error::refused(
                 problems
                     .into_iter()
-                    .map(|p| format!("{}: {p}", path.display()))
+                    .map(|p| Problem {
+                        message: format!("{}: {}", path.display(), p.message),
+                        ..p
+                    })
                     .collect(),
             ),
             other => other,
@@ -51,7 +57,7 @@ pub fn parse(text: &str, default_namespace: &str) -> Result<Vec<IamRole>> {
 
 pub fn parse_all(text: &str, default_namespace: &str) -> Result<Vec<Loaded>> {
     let documents: Vec<serde_json::Value> = serde_saphyr::from_multiple(text)
-        .map_err(|error| Error::InvalidSpec(vec![format!("not valid YAML: {error}")]))?;
+        .map_err(|error| unreadable(format!("not valid YAML: {error}")))?;
     let known = known_spec_fields();
     let mut roles = Vec::new();
     for document in documents {
@@ -107,47 +113,90 @@ fn collect(
         .unwrap_or(default_namespace)
         .to_string();
     let label = format!("{namespace}/{name}");
-    let mut unknown: Vec<String> = document
-        .as_object()
-        .map(|object| {
-            object
-                .keys()
-                .filter(|key| !TOP_LEVEL_FIELDS.contains(&key.as_str()))
-                .map(|key| format!("{key}: unknown field (spec fields go under spec:)"))
-                .collect()
-        })
-        .unwrap_or_default();
-    unknown.extend(
-        document
-            .get("spec")
-            .and_then(|spec| spec.as_object())
-            .map(|spec| {
-                spec.keys()
-                    .filter(|key| !known.contains(key))
-                    .map(|key| {
-                        format!(
-                            "spec.{key}: unknown field (a typo? known fields: {})",
-                            known.join(", ")
-                        )
-                    })
-                    .collect::<Vec<_>>()
-            })
-            .unwrap_or_default(),
-    );
-    if !unknown.is_empty() {
-        roles.push(Err((label, Error::InvalidSpec(unknown))));
-        return;
-    }
-    match serde_json::from_value::<IamRole>(document) {
+    match read_role(document, known) {
         Ok(mut role) => {
             role.metadata.namespace = Some(namespace);
             roles.push(Ok(role));
         }
-        Err(error) => roles.push(Err((
-            label.clone(),
-            Error::InvalidSpec(vec![format!("IamRole {label}: {error}")]),
-        ))),
+        Err(problems) => roles.push(Err((label, Error::refused(problems)))),
     }
+}
+
+/// The document as an IamRole, or every field the kind does not have (serde_ignored) and the
+/// value of the wrong type, all by path (serde_path_to_error): what kubectl's strict field
+/// validation would refuse.
+fn read_role(
+    document: serde_json::Value,
+    known: &[String],
+) -> std::result::Result<IamRole, Vec<Problem>> {
+    let mut ignored = Vec::new();
+    let mut note = |path: serde_ignored::Path<'_>| ignored.push(dotted(&path));
+    let parsed: std::result::Result<IamRole, _> =
+        serde_path_to_error::deserialize(serde_ignored::Deserializer::new(document, &mut note));
+    let mut problems: Vec<Problem> = ignored
+        .into_iter()
+        // The type's own fields, which the derived struct keeps outside its data.
+        .filter(|field| !TYPE_FIELDS.contains(&field.as_str()))
+        .map(|field| unknown_field(field, known))
+        .collect();
+    match parsed {
+        Ok(role) if problems.is_empty() => return Ok(role),
+        Ok(_) => {}
+        Err(error) => problems.push(Problem::new(
+            dotted_error_path(error.path()),
+            Rule::MalformedField,
+            error.inner().to_string(),
+        )),
+    }
+    Err(problems)
+}
+
+fn unknown_field(field: String, known: &[String]) -> Problem {
+    let message = if !field.contains('.') {
+        "unknown field (spec fields go under spec:)".to_string()
+    } else if field.starts_with("spec.") && field.matches('.').count() == 1 {
+        format!("unknown field (a typo? known fields: {})", known.join(", "))
+    } else {
+        "unknown field".to_string()
+    };
+    Problem::new(field, Rule::UnknownField, message)
+}
+
+/// `spec.tags.team`, `metadata.labels`: map keys and list indexes joined by dots, without
+/// serde_ignored's markers for optional values.
+fn dotted(path: &serde_ignored::Path<'_>) -> String {
+    use serde_ignored::Path;
+    match path {
+        Path::Root => String::new(),
+        Path::Seq { parent, index } => join(dotted(parent), &format!("[{index}]")),
+        Path::Map { parent, key } => join(dotted(parent), key),
+        Path::Some { parent }
+        | Path::NewtypeStruct { parent }
+        | Path::NewtypeVariant { parent } => dotted(parent),
+    }
+}
+
+fn dotted_error_path(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    path.iter()
+        .fold(String::new(), |field, segment| match segment {
+            Segment::Seq { index } => join(field, &format!("[{index}]")),
+            Segment::Map { key } | Segment::Enum { variant: key } => join(field, key),
+            Segment::Unknown => field,
+        })
+}
+
+fn join(parent: String, child: &str) -> String {
+    if parent.is_empty() || child.starts_with('[') {
+        parent + child
+    } else {
+        format!("{parent}.{child}")
+    }
+}
+
+/// A file that cannot be read as YAML at all.
+fn unreadable(message: String) -> Error {
+    Error::refused(vec![Problem::new("", Rule::ManifestUnreadable, message)])
 }
 
 #[cfg(test)]
@@ -208,20 +257,79 @@ spec: {assumeRolePolicy: {}}
         assert_eq!(loaded.len(), 3);
         let broken = loaded[0].as_ref().unwrap_err();
         assert_eq!(broken.0, "default/broken");
-        assert!(
-            broken.1.to_string().contains("IamRole default/broken"),
-            "{}",
-            broken.1
+        assert_eq!(
+            broken.1.to_string(),
+            "invalid spec: spec.maxSessionDuration: invalid type: string \"soon\", expected i32"
         );
         let typo = loaded[1].as_ref().unwrap_err();
+        let fields: Vec<(&str, Rule)> = typo
+            .1
+            .problems()
+            .iter()
+            .map(|p| (p.field.as_str(), p.rule))
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                ("spec.managedPolicyArn", Rule::UnknownField),
+                ("tags", Rule::UnknownField)
+            ]
+        );
         assert!(
             typo.1
                 .to_string()
-                .contains("spec.managedPolicyArn: unknown field"),
+                .contains("spec.managedPolicyArn: unknown field (a typo? known fields: adopt,"),
             "{}",
             typo.1
         );
         assert!(loaded[2].is_ok());
         assert!(parse(text, "default").is_err());
+    }
+
+    /// Every field the kind does not have and every value of the wrong type is named by its
+    /// path, wherever it is; what an API server fills in (`kubectl get -o yaml`) is known.
+    #[test]
+    fn unknown_fields_and_wrong_types_by_path() {
+        let object = |rest: &str| {
+            format!(
+                "apiVersion: iam.rolesmith.dev/v1alpha1\nkind: IamRole\nmetadata: {{name: a, uid: x, resourceVersion: '1', generation: 2, finalizers: [f], managedFields: []}}\nspec: {{assumeRolePolicy: {{}}}}\n{rest}"
+            )
+        };
+        let cases: &[(&str, &[(&str, Rule)])] = &[
+            ("", &[]),
+            (
+                "status: {roleName: x, conditions: [{type: Ready, status: 'True', reason: Synced, message: m, lastTransitionTime: '2026-01-01T00:00:00Z'}]}",
+                &[],
+            ),
+            ("spek: {}", &[("spek", Rule::UnknownField)]),
+            (
+                "status: {roleNam: x}",
+                &[("status.roleNam", Rule::UnknownField)],
+            ),
+            (
+                "status: {drift: [{field: tags, summery: x}]}",
+                &[
+                    ("status.drift[0].summery", Rule::UnknownField),
+                    ("status.drift[0]", Rule::MalformedField),
+                ],
+            ),
+            (
+                "status: {observedGeneration: soon}",
+                &[("status.observedGeneration", Rule::MalformedField)],
+            ),
+        ];
+        for (rest, want) in cases {
+            let loaded = parse_all(&object(rest), "default").expect("YAML");
+            let got: Vec<(String, Rule)> = match &loaded[0] {
+                Ok(_) => Vec::new(),
+                Err((_, error)) => error
+                    .problems()
+                    .iter()
+                    .map(|p| (p.field.clone(), p.rule))
+                    .collect(),
+            };
+            let want: Vec<(String, Rule)> = want.iter().map(|(f, r)| (f.to_string(), *r)).collect();
+            assert_eq!(got, want, "{rest}");
+        }
     }
 }

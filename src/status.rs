@@ -6,6 +6,7 @@
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 
+use crate::admission::Finding;
 use crate::api::IamRoleStatus;
 use crate::error::{Category, truncate};
 
@@ -42,7 +43,7 @@ pub fn next_status(
     generation: Option<i64>,
     outcome: &Outcome,
     role: &RoleIdentity,
-    warnings: &[String],
+    findings: &[Finding],
     now: jiff::Timestamp,
 ) -> IamRoleStatus {
     let previous = current.cloned().unwrap_or_default();
@@ -78,10 +79,11 @@ pub fn next_status(
             cond(STALLED, true, category.as_str(), message),
         ),
     };
-    let warning = if warnings.is_empty() {
+    let warning = if findings.is_empty() {
         cond(WARNINGS, false, "NoWarnings", "no risky settings found")
     } else {
-        cond(WARNINGS, true, "RiskySettings", &warnings.join("; "))
+        let text: Vec<String> = findings.iter().map(ToString::to_string).collect();
+        cond(WARNINGS, true, "RiskySettings", &text.join("; "))
     };
     let mut conditions: Vec<Condition> = [ready, reconciling, stalled, warning]
         .into_iter()
@@ -296,7 +298,12 @@ mod tests {
             category: Category::IamTransient,
             message: "5xx".into(),
         };
-        let warned = vec!["trust allows another account without sts:ExternalId".to_string()];
+        let warned = vec![crate::admission::Finding::new(
+            crate::admission::Rule::CrossAccountNoExternalId,
+            crate::admission::Severity::High,
+            "spec.assumeRolePolicy",
+            "trust allows another account without sts:ExternalId",
+        )];
         let next = next_status(Some(&synced), Some(1), &retry, &unknown, &warned, at(5));
         assert_eq!(next.role_arn, synced.role_arn);
         assert_eq!(get(&next, WARNINGS).status, "True");

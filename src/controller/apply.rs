@@ -2,6 +2,7 @@
 //! attempt means for status, Events and the next look.
 
 use super::*;
+use crate::admission::{self, Admitted};
 
 pub(super) fn object_key(role: &IamRole) -> String {
     format!(
@@ -17,11 +18,7 @@ pub(super) fn managed_role_name(role: &IamRole) -> Result<String> {
     if let Some(name) = role.status.as_ref().and_then(|s| s.role_name.clone()) {
         return Ok(name);
     }
-    Ok(desired::role_name(
-        &role.namespace().unwrap_or_default(),
-        &role.name_any(),
-        role.spec.role_name.as_deref(),
-    ))
+    Ok(desired::role_name(role))
 }
 
 pub(super) async fn apply(role: Arc<IamRole>, ctx: &Context) -> Result<Action> {
@@ -66,18 +63,17 @@ pub(super) async fn apply(role: Arc<IamRole>, ctx: &Context) -> Result<Action> {
 
 /// Makes IAM match the spec, and says what happened.
 pub(super) async fn manage(role: &IamRole, ctx: &Context, uid: &str) -> Result<Attempt> {
-    let owner = desired::owner(&ctx.settings.cluster_id, role)?;
-    let (name, result) = match admissible_desired(role, &ctx.settings) {
-        Ok(desired) => {
+    let (name, result) = match admit(role, &ctx.settings) {
+        Ok(admitted) => {
             let result = engine::apply(
                 ctx.iam.as_ref(),
-                &desired,
-                &owner,
+                &admitted.desired,
+                &admitted.owner,
                 role.spec.adopt,
                 Mode::Execute,
             )
             .await;
-            (Some(desired.name), result)
+            (Some(admitted.desired.name), result)
         }
         Err(error) => (None, Err(ApplyFailure::from(error))),
     };
@@ -100,7 +96,7 @@ pub(super) async fn manage(role: &IamRole, ctx: &Context, uid: &str) -> Result<A
             id: report.role_id.clone(),
         },
         changes: report.ops.iter().map(|op| op.action()).collect(),
-        warnings: (error.is_none() || !report.warnings.is_empty()).then_some(report.warnings),
+        findings: (error.is_none() || !report.findings.is_empty()).then_some(report.findings),
         failure: error.as_ref().map(Failure::from),
         differences: report.differences,
         observing: false,
@@ -110,10 +106,10 @@ pub(super) async fn manage(role: &IamRole, ctx: &Context, uid: &str) -> Result<A
 
 /// Reads the role and reports how it differs; never writes to IAM.
 pub(super) async fn observe(role: &IamRole, ctx: &Context) -> Attempt {
-    let result = match admissible_desired(role, &ctx.settings) {
-        Ok(desired) => engine::observe(ctx.iam.as_ref(), &desired)
+    let result = match admit(role, &ctx.settings) {
+        Ok(admitted) => engine::observe(ctx.iam.as_ref(), &admitted.desired, &admitted.owner)
             .await
-            .map(|report| (desired.name, report)),
+            .map(|report| (admitted.desired.name, report)),
         Err(error) => Err(error),
     };
     match result {
@@ -123,7 +119,7 @@ pub(super) async fn observe(role: &IamRole, ctx: &Context) -> Attempt {
                 arn: Some(report.role_arn),
                 id: Some(report.role_id),
             },
-            warnings: Some(report.warnings),
+            findings: Some(report.findings),
             differences: report.differences,
             observing: true,
             spec_changed: spec_changed(role),
@@ -142,32 +138,14 @@ pub(super) fn spec_changed(role: &IamRole) -> bool {
     role.status.as_ref().and_then(|s| s.observed_generation) != role.metadata.generation
 }
 
-/// The desired role, if this object may have it: the namespace's confinement, and the name it
-/// already created (an old CRD without the CEL immutability rule must not rename and orphan it).
-pub(super) fn admissible_desired(
-    role: &IamRole,
-    settings: &Settings,
-) -> Result<crate::model::DesiredRole> {
-    let mut desired = desired::desired_role(role)?;
-    desired
-        .ignored_tag_keys
-        .extend(settings.ignore_tag_keys.iter().cloned());
-    let namespace = role.namespace().unwrap_or_default();
-    let problems = settings
-        .confinement
-        .check(&namespace, &desired.name, &desired.path);
-    if !problems.is_empty() {
-        return Err(Error::Forbidden(problems));
-    }
-    if let Some(status) = &role.status
-        && status.role_arn.is_some()
-        && let Some(recorded) = &status.role_name
-        && recorded != &desired.name
-    {
-        return Err(Error::InvalidSpec(vec![format!(
-            "spec.roleName: this object manages role {recorded}; renaming it to {} would orphan that role: create a new IamRole instead",
-            desired.name
-        )]));
-    }
-    Ok(desired)
+/// Admission with the operator's settings. Findings are left to the engine, which knows the
+/// account.
+pub(super) fn admit(role: &IamRole, settings: &Settings) -> Result<Admitted> {
+    let context = admission::Context {
+        confinement: &settings.confinement,
+        ignore_tag_keys: &settings.ignore_tag_keys,
+        own_account_id: None,
+        cluster_id: &settings.cluster_id,
+    };
+    admission::admit(&desired::input(role), &context).map_err(Error::refused)
 }

@@ -1,6 +1,7 @@
 //! What one reconcile's result means for the object: its next status, the Events announcing the
 //! change, and when to look again. Pure, so every transition is a row in a table.
 
+use crate::admission::Finding;
 use crate::api::{DriftEntry, IamRoleStatus, Repair};
 use crate::drift::Difference;
 use crate::error::Category;
@@ -15,7 +16,7 @@ pub struct Attempt {
     pub changes: Vec<&'static str>,
     /// Risky settings found; `None` when the reconcile failed before checking, in which case
     /// the prior Warnings condition stands (it must not flap with every transient failure).
-    pub warnings: Option<Vec<String>>,
+    pub findings: Option<Vec<Finding>>,
     /// Why it did not finish, if it did not.
     pub failure: Option<Failure>,
     /// How IAM differed from the spec when the reconcile read it.
@@ -99,10 +100,10 @@ pub fn decide(
         generation,
         &outcome,
         &attempt.role,
-        attempt.warnings.as_deref().unwrap_or_default(),
+        attempt.findings.as_deref().unwrap_or_default(),
         now,
     );
-    if attempt.warnings.is_none() {
+    if attempt.findings.is_none() {
         keep_prior_warnings(prior, &mut next);
     }
     let drift_before = next.drift.clone();

@@ -24,8 +24,8 @@ use kube::runtime::{WatchStreamExt, predicates, reflector, watcher};
 use kube::{Client, Resource, ResourceExt};
 use tracing::Instrument;
 
+use crate::admission::Confinement;
 use crate::api::{IamRole, IamRoleStatus};
-use crate::confine::Confinement;
 use crate::consistency;
 use crate::desired;
 use crate::engine::{self, ApplyFailure, Mode};
@@ -37,7 +37,7 @@ use crate::telemetry::{Health, Metrics};
 
 pub use decide::{Attempt, Decision, Failure, Note, Requeue, decide};
 
-use apply::{admissible_desired, apply, object_key};
+use apply::{admit, apply, object_key};
 use delete::cleanup;
 use writes::{publish, report_invalid, write_status};
 

@@ -12,8 +12,7 @@ use futures::channel::mpsc::UnboundedSender;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Resource, ResourceExt};
 
-use super::{Context, Guarded, admissible_desired};
-use crate::desired;
+use super::{Context, Guarded, admit};
 use crate::drift::{self, LastSync, Managed};
 use crate::model::ManagementPolicy;
 use crate::telemetry::DriftCheckDone;
@@ -108,8 +107,7 @@ fn managed_roles(ctx: &Context, store: &Store<Guarded>) -> Vec<Managed<ObjectRef
         .filter(|guarded| guarded.meta().deletion_timestamp.is_none())
         .filter_map(|guarded| {
             let role = guarded.0.as_ref().ok()?;
-            let desired = admissible_desired(role, &ctx.settings).ok()?;
-            let owner = desired::owner(&ctx.settings.cluster_id, role).ok()?;
+            let admitted = admit(role, &ctx.settings).ok()?;
             let key =
                 ObjectRef::new(&role.name_any()).within(&role.namespace().unwrap_or_default());
             let observed_drift =
@@ -129,8 +127,8 @@ fn managed_roles(ctx: &Context, store: &Store<Guarded>) -> Vec<Managed<ObjectRef
             };
             Some(Managed {
                 key,
-                desired,
-                owner,
+                desired: admitted.desired,
+                owner: admitted.owner,
                 adopt: role.spec.adopt,
                 observed_drift,
                 last_sync,

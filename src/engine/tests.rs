@@ -180,7 +180,7 @@ async fn own_account_trust_does_not_warn_on_create() {
         .await
         .expect("created");
     assert_eq!(iam.writes()[0], "CreateRole");
-    assert_eq!(report.warnings, Vec::<String>::new());
+    assert_eq!(report.findings, Vec::new());
 
     let mut other = want.clone();
     other.assume_role_policy = other
@@ -189,8 +189,12 @@ async fn own_account_trust_does_not_warn_on_create() {
     let report = apply(&iam, &other, &owner(), false, Mode::DryRun)
         .await
         .expect("planned");
-    assert_eq!(report.warnings.len(), 1, "{:?}", report.warnings);
-    assert!(report.warnings[0].contains("210987654321"));
+    assert_eq!(report.findings.len(), 1, "{:?}", report.findings);
+    assert_eq!(
+        report.findings[0].id,
+        crate::admission::Rule::CrossAccountNoExternalId
+    );
+    assert!(report.findings[0].message.contains("210987654321"));
 }
 
 /// A trust policy naming a deleted role: IAM shows its unique id and refuses the ARN. Every

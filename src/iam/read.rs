@@ -11,12 +11,10 @@ use aws_smithy_async::future::pagination_stream::PaginationStream;
 
 use super::aws::AwsIam;
 use super::sdk_error::from_sdk;
+use crate::admission::limits::SESSION_DEFAULT;
 use crate::error::{Category, Error, Result};
 use crate::model::ObservedRole;
 use crate::policy::decode_iam_text;
-
-/// IAM's default when a role was created without one; GetRole always sends it, moto too.
-const DEFAULT_MAX_SESSION_DURATION: i32 = 3600;
 
 /// One page of a paginated IAM list: items, IsTruncated, and the marker of the next page.
 type Page<T> = (Vec<T>, bool, Option<String>);
@@ -107,9 +105,7 @@ fn observed_role(role: &Role) -> ObservedRole {
         arn: role.arn.clone(),
         role_id: role.role_id.clone(),
         description: role.description.clone().unwrap_or_default(),
-        max_session_duration: role
-            .max_session_duration
-            .unwrap_or(DEFAULT_MAX_SESSION_DURATION),
+        max_session_duration: role.max_session_duration.unwrap_or(SESSION_DEFAULT),
         assume_role_policy: role
             .assume_role_policy_document
             .as_deref()

@@ -10,14 +10,12 @@ use aws_sdk_iam::types::{EntityType, RoleDetail};
 
 use super::Sweep;
 use super::aws::AwsIam;
+use crate::admission::limits::SESSION_DEFAULT;
 use crate::error::Result;
 use crate::model::ObservedRole;
 use crate::policy::decode_iam_text;
 
 pub use crate::model::BULK_PAGE_SIZE as PAGE_SIZE;
-
-/// IAM's default when a role was created without one.
-const DEFAULT_MAX_SESSION_DURATION: i32 = 3600;
 
 impl AwsIam {
     pub(super) async fn read_account(
@@ -41,9 +39,7 @@ impl AwsIam {
             in_account += page.roles.len();
             for role in page.roles {
                 if wanted(&role.role_name) {
-                    let session = role
-                        .max_session_duration
-                        .unwrap_or(DEFAULT_MAX_SESSION_DURATION);
+                    let session = role.max_session_duration.unwrap_or(SESSION_DEFAULT);
                     let description = role.description.unwrap_or_default();
                     settings.insert(role.role_name, (description, session));
                 }

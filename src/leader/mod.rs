@@ -7,6 +7,10 @@
 //! acting a quarter of the lease duration before others may take over ([`timing`]), and a lost
 //! leader never comes back in the same process: the binary exits and Kubernetes restarts it, so
 //! no state from the leader period survives.
+//!
+//! Not kube-lease-manager (0.13, on kube 5): it renews and takes the Lease with patches that carry
+//! no resourceVersion and keeps acting until it notices a loss, so neither the 409 that settles
+//! every race nor the quarter-lease margin that tests/leader checks would hold.
 
 mod campaign;
 mod decision;

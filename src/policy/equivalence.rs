@@ -6,6 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value};
 
+use crate::arn::Arn;
+
 /// Whether two JSON policy documents are semantically the same.
 ///
 /// If either text is not JSON, only identical text counts as the same. If either document
@@ -207,14 +209,7 @@ fn same_principal(a: &str, b: &str) -> bool {
 }
 
 fn is_root_of(arn: &str, account: &str) -> bool {
-    if !(account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())) {
-        return false;
-    }
-    let parts: Vec<&str> = arn.splitn(6, ':').collect();
-    matches!(
-        parts.as_slice(),
-        ["arn", partition, "iam", "", id, "root"] if !partition.is_empty() && *id == account
-    )
+    Arn::parse(arn).is_ok_and(|arn| arn.is_root_of(account))
 }
 
 /// A multiset comparison of statements: every statement must pair with a distinct equivalent
@@ -323,5 +318,4 @@ fn others(object: &Map<String, Value>, known: &[&str]) -> BTreeMap<String, Value
 }
 
 #[cfg(test)]
-#[path = "equivalence_tests.rs"]
 mod tests;

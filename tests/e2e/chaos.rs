@@ -174,8 +174,16 @@ async fn assert_iam_matches(world: &World, yaml: &str) {
         .expect("test manifest parses")
         .pop()
         .expect("one object");
-    let desired = rolesmith::desired::desired_role(&object).expect("test spec is valid");
-    let owner = rolesmith::desired::owner(CLUSTER_ID, &object).expect("object has a name");
+    let unconfined = rolesmith::admission::Confinement::none();
+    let context = rolesmith::admission::Context {
+        confinement: &unconfined,
+        ignore_tag_keys: &[],
+        own_account_id: None,
+        cluster_id: CLUSTER_ID,
+    };
+    let admitted = rolesmith::admission::admit(&rolesmith::desired::input(&object), &context)
+        .expect("test spec is valid");
+    let (desired, owner) = (admitted.desired, admitted.owner);
     let report = engine::apply(&world.iam, &desired, &owner, false, Mode::DryRun)
         .await
         .expect("dry run reads IAM");

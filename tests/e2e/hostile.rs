@@ -62,10 +62,15 @@ async fn engine_refusals_reach_status_and_events_and_never_iam() {
         // refuses of the *stored* object.
         let stored: rolesmith::api::IamRole =
             serde_json::from_value(world.get_json("default", &name)).expect("stored object reads");
-        let engine_refuses = match rolesmith::desired::desired_role(&stored) {
-            Err(_) => true,
-            Ok(desired) => !rolesmith::validate::validate_desired(&desired).is_empty(),
+        let unconfined = rolesmith::admission::Confinement::none();
+        let context = rolesmith::admission::Context {
+            confinement: &unconfined,
+            ignore_tag_keys: &[],
+            own_account_id: None,
+            cluster_id: crate::harness::CLUSTER_ID,
         };
+        let input = rolesmith::desired::input(&stored);
+        let engine_refuses = rolesmith::admission::admit(&input, &context).is_err();
         if !engine_refuses {
             normalized.push(name);
             continue;

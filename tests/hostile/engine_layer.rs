@@ -237,7 +237,7 @@ async fn an_object_that_cannot_be_read_does_not_stop_the_good_one_next_to_it() {
     assert_eq!(
         lines.first().copied(),
         Some(
-            "default/hostile-86: error (InvalidSpec): invalid spec: IamRole default/hostile-86: invalid type: string \"3600\", expected i32"
+            "default/hostile-86: error (InvalidSpec): invalid spec: spec.maxSessionDuration: invalid type: string \"3600\", expected i32"
         ),
         "{}",
         plan.describe()
@@ -290,11 +290,11 @@ async fn an_object_that_cannot_be_read_does_not_stop_the_good_one_next_to_it() {
     for (result, fragment) in [
         (
             &results[0],
-            "IamRole default/hostile-88: invalid type: boolean `false`",
+            "spec.tags.country: invalid type: boolean `false`",
         ),
         (
             &results[2],
-            "IamRole default/hostile-87: unknown variant `Destroy`",
+            "spec.deletionPolicy: unknown variant `Destroy`",
         ),
     ] {
         let message = result["error"]["message"].as_str().unwrap_or_default();

@@ -92,7 +92,7 @@ class Workflows(unittest.TestCase):
                     if one(p)["spec"].get("deletionPolicy") == "Retain"]
         self.assertEqual(len(retained), 1)
         obj = retained[0]
-        # Without spec.roleName the operator derives <namespace>.<name> (src/confine.rs).
+        # Without spec.roleName the operator derives <namespace>.<name> (src/admission/names.rs).
         name = obj["spec"].get("roleName", f"default.{obj['metadata']['name']}")
         self.assertIn(f'[ "$left" = "{name}" ]', text)
         # The leftover check lists /rolesmith/: every example must live under it.

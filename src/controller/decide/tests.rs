@@ -1,6 +1,7 @@
 //! Every transition a reconcile can cause, one row each: status, Events, requeue.
 
 use super::*;
+use crate::admission::{Rule, Severity};
 use crate::drift::Difference;
 use crate::status::{DRIFTED, READY, RECONCILING, STALLED, WARNINGS};
 
@@ -20,7 +21,12 @@ fn synced(changes: &[&'static str], warnings: &[&str]) -> Attempt {
     Attempt {
         role: role(),
         changes: changes.to_vec(),
-        warnings: Some(warnings.iter().map(|w| w.to_string()).collect()),
+        findings: Some(
+            warnings
+                .iter()
+                .map(|w| Finding::new(Rule::AdminAccess, Severity::High, "", *w))
+                .collect(),
+        ),
         ..Attempt::default()
     }
 }

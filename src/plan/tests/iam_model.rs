@@ -38,27 +38,27 @@ impl Iam {
 
     fn step(&mut self, op: &IamOp) -> Result<(), String> {
         match op {
+            IamOp::CreateRole { .. } if self.role.is_some() => {
+                return Err("EntityAlreadyExists".into());
+            }
             IamOp::CreateRole {
-                role,
+                role: name,
                 path,
                 description,
                 max_session_duration,
-                assume_role_policy,
-                permissions_boundary,
+                assume_role_policy: trust,
+                permissions_boundary: boundary,
                 tags,
             } => {
-                if self.role.is_some() {
-                    return Err("EntityAlreadyExists".into());
-                }
                 self.role = Some(ObservedRole {
-                    name: role.clone(),
-                    path: path.clone(),
-                    arn: format!("arn:aws:iam::123456789012:role{path}{role}"),
+                    arn: format!("arn:aws:iam::123456789012:role{path}{name}"),
                     role_id: "AROANEW".into(),
+                    name: name.clone(),
+                    path: path.clone(),
                     description: description.clone(),
                     max_session_duration: *max_session_duration,
-                    assume_role_policy: assume_role_policy.clone(),
-                    permissions_boundary: permissions_boundary.clone(),
+                    assume_role_policy: trust.clone(),
+                    permissions_boundary: boundary.clone(),
                     tags: tags.clone(),
                     ..ObservedRole::default()
                 });

@@ -53,7 +53,7 @@ impl Fleet {
 
     /// The name rolesmith derives: the fleet sets no roleName.
     pub fn role_name(&self, index: usize) -> String {
-        rolesmith::desired::role_name(NAMESPACE, &self.object_name(index), None)
+        rolesmith::admission::role_name(NAMESPACE, &self.object_name(index), None)
     }
 
     pub fn role_names(&self) -> Vec<String> {

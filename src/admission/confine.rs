@@ -7,6 +7,8 @@
 //! `<namespace>.<name>` always comply), and optionally only under its own path. Platform
 //! namespaces can be exempted.
 
+use super::problem::{Problem, Rule};
+
 /// The rules, from the command line. Templates may contain `{namespace}`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Confinement {
@@ -46,7 +48,7 @@ impl Confinement {
     }
 
     /// Every reason `role_name` / `path` are not this namespace's to use.
-    pub fn check(&self, namespace: &str, role_name: &str, path: &str) -> Vec<String> {
+    pub fn check(&self, namespace: &str, role_name: &str, path: &str) -> Vec<Problem> {
         if self.exempt(namespace) {
             return Vec::new();
         }
@@ -57,15 +59,23 @@ impl Confinement {
                 .get(..prefix.len())
                 .is_some_and(|head| head.eq_ignore_ascii_case(&prefix));
             if !starts {
-                problems.push(format!(
-                    "spec.roleName: {role_name:?} is outside namespace {namespace}'s roles: names must start with {prefix:?} (operator flag --role-name-prefix); omit roleName to get {prefix}<name>"
+                problems.push(Problem::new(
+                    "spec.roleName",
+                    Rule::ConfinementNamePrefix,
+                    format!(
+                        "{role_name:?} is outside namespace {namespace}'s roles: names must start with {prefix:?} (operator flag --role-name-prefix); omit roleName to get {prefix}<name>"
+                    ),
                 ));
             }
         }
         let path_prefix = render(&self.path_prefix, namespace);
         if !path_prefix.is_empty() && path_prefix != "/" && !path.starts_with(&path_prefix) {
-            problems.push(format!(
-                "spec.path: {path:?} is outside namespace {namespace}'s roles: paths must start with {path_prefix:?} (operator flag --role-path-prefix)"
+            problems.push(Problem::new(
+                "spec.path",
+                Rule::ConfinementPathPrefix,
+                format!(
+                    "{path:?} is outside namespace {namespace}'s roles: paths must start with {path_prefix:?} (operator flag --role-path-prefix)"
+                ),
             ));
         }
         problems

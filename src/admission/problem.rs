@@ -1,0 +1,228 @@
+//! The vocabulary of admission: a [`Rule`] names one thing rolesmith checks, by a stable
+//! kebab-case id. A refusal is a [`Problem`]; a risky but legal choice is a [`Finding`] with a
+//! [`Severity`]. Both use the same ids, so a rule can move from warning to refusal (or back)
+//! without renaming it, and the ids are a bounded set fit for a metric label.
+
+use crate::error::Category;
+
+/// Declares [`Rule`] with its id, and [`Rule::ALL`] in declaration order.
+macro_rules! rules {
+    ($($(#[doc = $doc:literal])* $variant:ident => $id:literal,)*) => {
+        /// One check, by its stable id (never reword an id: dashboards and tests key on it).
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Rule {
+            $($(#[doc = $doc])* $variant,)*
+        }
+
+        impl Rule {
+            pub const ALL: &[Rule] = &[$(Rule::$variant,)*];
+
+            /// The stable kebab-case id.
+            pub fn id(self) -> &'static str {
+                match self {
+                    $(Rule::$variant => $id,)*
+                }
+            }
+        }
+    };
+}
+
+rules! {
+    /// metadata.namespace or metadata.name is missing.
+    MissingMetadata => "missing-metadata",
+    /// A manifest file cannot be read or is not YAML.
+    ManifestUnreadable => "manifest-unreadable",
+    /// A manifest field the IamRole kind does not have.
+    UnknownField => "unknown-field",
+    /// A manifest field of the wrong type.
+    MalformedField => "malformed-field",
+    RoleNameEmpty => "role-name-empty",
+    RoleNameTooLong => "role-name-too-long",
+    RoleNameCharacters => "role-name-characters",
+    /// No roleName, and the namespace leaves no room to derive one.
+    RoleNameUnderivable => "role-name-underivable",
+    PathEmpty => "path-empty",
+    PathTooLong => "path-too-long",
+    PathForm => "path-form",
+    PathCharacters => "path-characters",
+    /// The path differs from the existing role's: IAM cannot move a role.
+    PathImmutable => "path-immutable",
+    DescriptionTooLong => "description-too-long",
+    DescriptionCharacters => "description-characters",
+    SessionDurationRange => "session-duration-range",
+    /// A policy document that is not a JSON object, or has a key twice.
+    PolicyUnreadable => "policy-unreadable",
+    /// A policy document that breaks IAM's policy grammar.
+    PolicyGrammar => "policy-grammar",
+    TrustPolicyTooLarge => "trust-policy-too-large",
+    /// Principal "*" without a condition that narrows who may assume the role.
+    WildcardTrust => "wildcard-trust",
+    PolicyNameEmpty => "policy-name-empty",
+    PolicyNameTooLong => "policy-name-too-long",
+    PolicyNameCharacters => "policy-name-characters",
+    PolicyNamesDifferInCase => "policy-names-differ-in-case",
+    InlinePoliciesTooLarge => "inline-policies-too-large",
+    ManagedPoliciesTooMany => "managed-policies-too-many",
+    ManagedPolicyListedTwice => "managed-policy-listed-twice",
+    PolicyArnInvalid => "policy-arn-invalid",
+    PolicyArnsMixedPartitions => "policy-arns-mixed-partitions",
+    TagsTooMany => "tags-too-many",
+    TagKeyEmpty => "tag-key-empty",
+    TagKeyTooLong => "tag-key-too-long",
+    TagKeyCharacters => "tag-key-characters",
+    /// `aws:` keys belong to AWS.
+    TagKeyReserved => "tag-key-reserved",
+    /// rolesmith's ownership tag in spec.tags.
+    OwnerTagInSpec => "owner-tag-in-spec",
+    TagValueTooLong => "tag-value-too-long",
+    TagValueCharacters => "tag-value-characters",
+    TagKeysDifferInCase => "tag-keys-differ-in-case",
+    /// A tag rolesmith was told never to set (spec.ignoreTagKeys, --ignore-tag-keys).
+    IgnoredTagInSpec => "ignored-tag-in-spec",
+    /// The ownership tag value (cluster id/namespace/name) is not a valid IAM tag value.
+    OwnerTagInvalid => "owner-tag-invalid",
+    ConfinementNamePrefix => "confinement-name-prefix",
+    ConfinementPathPrefix => "confinement-path-prefix",
+    /// A new role name for an object that already manages a role.
+    RenameOrphansRole => "rename-orphans-role",
+    /// Every action on every resource.
+    AdminAccess => "admin-access",
+    /// Another account may assume the role without sts:ExternalId.
+    CrossAccountNoExternalId => "cross-account-no-external-id",
+    /// A web identity provider trusted without a :sub or :aud condition.
+    WebIdentityNoSubject => "web-identity-no-subject",
+    /// A SAML provider trusted without a SAML:aud condition.
+    SamlNoAudience => "saml-no-audience",
+}
+
+impl Rule {
+    /// The error category a refusal under this rule gets: the namespace rules are a matter of
+    /// permission, the rest of a spec IAM would not take.
+    pub fn category(self) -> Category {
+        match self {
+            Rule::ConfinementNamePrefix | Rule::ConfinementPathPrefix => Category::Forbidden,
+            _ => Category::InvalidSpec,
+        }
+    }
+}
+
+impl std::fmt::Display for Rule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.id())
+    }
+}
+
+/// Why an object may not proceed: the field at fault, the rule it breaks, and a message that says
+/// what is wrong and what to do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    /// The field's path (`spec.tags.team`); empty when the problem is in no one field (the
+    /// operator's --cluster-id).
+    pub field: String,
+    pub rule: Rule,
+    /// The explanation, without the field.
+    pub message: String,
+}
+
+impl Problem {
+    pub fn new(field: impl Into<String>, rule: Rule, message: impl Into<String>) -> Problem {
+        Problem {
+            field: field.into(),
+            rule,
+            message: message.into(),
+        }
+    }
+}
+
+/// `field: message`, as users read it in status, Events and `rolesmith plan`.
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write_field_and_message(f, &self.field, &self.message)
+    }
+}
+
+fn write_field_and_message(
+    f: &mut std::fmt::Formatter<'_>,
+    field: &str,
+    message: &str,
+) -> std::fmt::Result {
+    if field.is_empty() {
+        f.write_str(message)
+    } else {
+        write!(f, "{field}: {message}")
+    }
+}
+
+/// How much a finding matters; a bounded set, fit for a metric label.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Severity {
+    Critical,
+    High,
+    Medium,
+    Low,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 4] = [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Critical => "critical",
+            Severity::High => "high",
+            Severity::Medium => "medium",
+            Severity::Low => "low",
+        }
+    }
+}
+
+impl std::fmt::Display for Severity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A risky but legal choice: shown to the user, never blocking.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    pub id: Rule,
+    pub severity: Severity,
+    pub field: String,
+    pub message: String,
+}
+
+impl Finding {
+    pub fn new(
+        id: Rule,
+        severity: Severity,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Finding {
+        Finding {
+            id,
+            severity,
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// `field: message`, like [`Problem`].
+impl std::fmt::Display for Finding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write_field_and_message(f, &self.field, &self.message)
+    }
+}
+
+/// One line per problem, for errors and logs.
+pub fn joined(problems: &[Problem]) -> String {
+    problems
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
