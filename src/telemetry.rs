@@ -58,8 +58,10 @@ pub enum DriftCheckDone {
         drifted: usize,
         roles_in_account: usize,
     },
-    /// Every managed role re-read on its own: cheaper than a sweep, or the sweep failed.
+    /// Every managed role re-read on its own: cheaper than a sweep, or IAM refused the sweep.
     PerRole { roles: usize, sweep_failed: bool },
+    /// IAM did not answer the sweep; it is tried again shortly.
+    SweepFailed,
 }
 
 /// Drift-check metrics: the last sweep's figures as gauges, totals as counters.
@@ -87,7 +89,7 @@ impl DriftMetrics {
         };
         registry.register(
             "drift_checks",
-            "Periodic drift checks by method: sweep, per_role, or per_role_after_failed_sweep",
+            "Periodic drift checks by method: sweep, sweep_failed (tried again shortly), per_role, or per_role_after_failed_sweep (IAM refused the sweep)",
             metrics.checks.clone(),
         );
         registry.register(
@@ -151,6 +153,7 @@ impl DriftMetrics {
                 };
                 (method, roles)
             }
+            DriftCheckDone::SweepFailed => ("sweep_failed", 0),
         };
         self.checks.get_or_create(&MethodLabel { method }).inc();
         self.drifted.inc_by(drifted as u64);

@@ -14,6 +14,7 @@ use kube::{Resource, ResourceExt};
 
 use super::{Context, Guarded, admit};
 use crate::drift::{self, LastSync, Managed};
+use crate::error::Category;
 use crate::model::ManagementPolicy;
 use crate::telemetry::DriftCheckDone;
 
@@ -34,6 +35,7 @@ pub async fn run(
         let per_role = drift::per_role_calls(&managed);
         let started = Instant::now();
         let started_at = jiff::Timestamp::now();
+        let mut sweep_again_soon = false;
         let (swept, stale) = if managed.is_empty() {
             (false, Vec::new())
         } else if drift::sweep_pays_off(ctx.settings.drift_check, per_role, roles_in_account) {
@@ -66,8 +68,16 @@ pub async fn run(
                     });
                     (true, drifted)
                 }
+                // IAM did not answer: per-role reads would meet the same IAM, thousands of
+                // times over. The sweep is tried again shortly instead.
+                Err(error) if error.category() == Category::IamTransient => {
+                    tracing::warn!(error = %error.message(), "account sweep failed; sweeping again shortly");
+                    ctx.metrics.drift_checked(DriftCheckDone::SweepFailed);
+                    sweep_again_soon = true;
+                    (true, Vec::new())
+                }
                 Err(error) => {
-                    tracing::warn!(category = %error.category(), error = %error.message(), "account sweep failed; reading every role on its own instead");
+                    tracing::warn!(category = %error.category(), error = %error.message(), "account sweep refused; reading every role on its own instead");
                     ctx.metrics.drift_checked(DriftCheckDone::PerRole {
                         roles: managed.len(),
                         sweep_failed: true,
@@ -94,7 +104,12 @@ pub async fn run(
                 return;
             }
         }
-        tokio::time::sleep(ctx.resync_after(swept, managed.len())).await;
+        let pause = if sweep_again_soon {
+            retry_failed_sweep(ctx.settings.resync)
+        } else {
+            ctx.resync_after(swept, managed.len())
+        };
+        tokio::time::sleep(pause).await;
     }
 }
 
@@ -142,4 +157,24 @@ fn managed_roles(ctx: &Context, store: &Store<Guarded>) -> Vec<Managed<ObjectRef
 pub fn interval(configured: Duration, swept: bool, stretched: Duration) -> Duration {
     let base = if swept { configured } else { stretched };
     base.mul_f64(0.9 + fastrand::f64() * 0.2)
+}
+
+/// How soon a sweep IAM did not answer is tried again: a tenth of the interval, 1 s to 1 min.
+pub fn retry_failed_sweep(configured: Duration) -> Duration {
+    let base = (configured / 10).clamp(Duration::from_secs(1), Duration::from_secs(60));
+    interval(base, true, base)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_sweep_is_retried_within_a_tenth_of_the_interval() {
+        let cases = [(3, 0.9, 1.1), (300, 27.0, 33.0), (3600, 54.0, 66.0)];
+        for (configured, low, high) in cases {
+            let retry = retry_failed_sweep(Duration::from_secs(configured)).as_secs_f64();
+            assert!((low..=high).contains(&retry), "{configured} s: {retry}");
+        }
+    }
 }
