@@ -20,6 +20,10 @@ pub struct Churn {
     pub took: Duration,
 }
 
+/// How long kube's `Recorder` keeps a published Event (its `CACHE_TTL`).
+const EVENT_CACHE: Duration = Duration::from_secs(360);
+
+/// `waves` waves back to back, then one more after the event recorder's cache expired.
 pub async fn run(objects: usize, waves: usize) -> Churn {
     let mut world = process::start_world(Duration::from_secs(30)).await;
     start_operator(&mut world, "auto", "warn");
@@ -27,7 +31,14 @@ pub async fn run(objects: usize, waves: usize) -> Churn {
     let watched = Watched::start(&api).await;
     let started = Instant::now();
     let mut rss_after_wave = Vec::new();
-    for wave in 0..waves {
+    for wave in 0..waves + 1 {
+        if wave == waves {
+            // kube's event recorder keeps every Event it published for 6 minutes (and forgets
+            // them on its next publish): one more wave after that shows whether what grew was
+            // that cache or something per object.
+            println!("churn: waiting out the event recorder's 6-minute cache, then one more wave");
+            tokio::time::sleep(EVENT_CACHE + Duration::from_secs(10)).await;
+        }
         let names: Vec<String> = (0..objects).map(|i| format!("churn-{wave}-{i}")).collect();
         let manifests = names
             .iter()
@@ -49,14 +60,15 @@ pub async fn run(objects: usize, waves: usize) -> Churn {
         let pid = world.operator.as_ref().expect("operator").pid();
         rss_after_wave.push(process::usage(pid).rss_kib);
         println!(
-            "churn wave {}/{waves}: {objects} created and deleted, operator RSS {:.1} MiB",
+            "churn wave {}/{}: {objects} created and deleted, operator RSS {:.1} MiB",
             wave + 1,
+            waves + 1,
             *rss_after_wave.last().unwrap_or(&0) as f64 / 1024.0
         );
     }
     Churn {
         objects,
-        waves,
+        waves: waves + 1,
         rss_after_wave,
         took: started.elapsed(),
     }
