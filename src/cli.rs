@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::findings::{DEFAULT_SOURCE_SERVICES, Severity};
 use crate::telemetry::LogFormat;
 
 #[derive(Debug, Parser)]
@@ -31,6 +32,9 @@ pub enum Command {
     /// Make IAM match the IamRoles in the files, without a cluster (e.g. to bootstrap the
     /// operator's own role).
     Apply(FileArgs),
+    /// Check every role of the account (not only rolesmith's) for risky settings; reads IAM,
+    /// never writes. Exit code: 0 no finding at or above --min-severity, 3 findings, 1 error.
+    Audit(AuditArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -135,6 +139,43 @@ pub struct FileArgs {
     pub aws: AwsArgs,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuditFormat {
+    Table,
+    Json,
+    Sarif,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AuditArgs {
+    /// The account to audit: the audit refuses to run when the credentials act in another.
+    #[arg(long)]
+    pub account_id: Option<String>,
+    #[arg(short = 'o', long, value_enum, default_value = "table")]
+    pub output: AuditFormat,
+    /// Report (and exit 3 for) findings of this severity or worse: info, low, medium, high,
+    /// critical.
+    #[arg(long, default_value = "low", value_parser = Severity::parse)]
+    pub min_severity: Severity,
+    /// A role neither used nor created within this long is reported as unused (e.g. 90d, 720h).
+    #[arg(long, default_value = "90d", value_parser = parse_age)]
+    pub unused_after: Duration,
+    /// Service principals whose trust must name the resource or account they act for
+    /// (aws:SourceArn / aws:SourceAccount), comma-separated.
+    #[arg(long, value_delimiter = ',', default_values_t = DEFAULT_SOURCE_SERVICES.map(String::from))]
+    pub source_services: Vec<String>,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+/// A duration that may also be a whole number of days (`90d`, a day being 24 hours).
+pub fn parse_age(text: &str) -> Result<Duration, String> {
+    match text.strip_suffix('d').map(str::parse::<u64>) {
+        Some(Ok(days)) => Ok(Duration::from_secs(days.saturating_mul(86_400))),
+        _ => parse_duration(text),
+    }
+}
+
 /// `90`, `90s`, `10m`, `1h`, `1h30m`, or an ISO 8601 duration.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     if let Ok(seconds) = text.parse::<u64>() {
@@ -164,6 +205,27 @@ mod tests {
         for (text, expected) in cases {
             assert_eq!(
                 parse_duration(text).ok().map(|d| d.as_secs()),
+                expected,
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn ages() {
+        let cases = [
+            ("90d", Some(90 * 86_400)),
+            ("1d", Some(86_400)),
+            ("0d", Some(0)),
+            ("12h", Some(43_200)),
+            ("30", Some(30)),
+            ("d", None),
+            ("1.5d", None),
+            ("-1d", None),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(
+                parse_age(text).ok().map(|d| d.as_secs()),
                 expected,
                 "{text}"
             );

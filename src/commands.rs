@@ -6,7 +6,7 @@ use futures::FutureExt;
 use std::sync::Arc;
 
 use crate::admission::{self, Confinement, Finding, Problem};
-use crate::cli::{AwsArgs, Cli, Command, FileArgs, OutputFormat, RunArgs};
+use crate::cli::{AuditArgs, AuditFormat, AwsArgs, Cli, Command, FileArgs, OutputFormat, RunArgs};
 use crate::controller::{self, Context, Settings};
 use crate::desired;
 use crate::engine::{self, Mode};
@@ -32,6 +32,7 @@ pub async fn dispatch(cli: Cli) -> ExitCode {
         Command::Run(args) => run(*args).await,
         Command::Plan(args) => files(args, Mode::DryRun).await,
         Command::Apply(args) => files(args, Mode::Execute).await,
+        Command::Audit(args) => audit(args).await,
     }
 }
 
@@ -316,4 +317,66 @@ fn problem_json(problem: &Problem) -> serde_json::Value {
         "rule": problem.rule.id(),
         "message": problem.message,
     })
+}
+
+/// `audit`: reads the whole account, prints its findings; never writes to IAM.
+async fn audit(args: AuditArgs) -> ExitCode {
+    let observer: Arc<dyn CallObserver> = Arc::new(NoopObserver);
+    let limiter = Arc::new(AccountLimiter::new(args.aws.iam_rate_limit, 1));
+    let iam = AwsIam::new(iam_config(&args.aws), observer)
+        .await
+        .with_limiter(limiter);
+    let account = match iam.caller_account().await {
+        Ok(account) => account,
+        Err(error) => {
+            eprintln!("error ({}): {}", error.category(), error.message());
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Some(wanted) = args.account_id.as_deref()
+        && wanted != account
+    {
+        eprintln!(
+            "error: the credentials act in account {account}, not {wanted}; use credentials for account {wanted}, or drop --account-id"
+        );
+        return ExitCode::FAILURE;
+    }
+    let scan = match iam.scan_account().await {
+        Ok(scan) => scan,
+        Err(error) => {
+            eprintln!("error ({}): {}", error.category(), error.message());
+            return ExitCode::FAILURE;
+        }
+    };
+    let settings = crate::findings::Settings {
+        source_services: args.source_services.clone(),
+        unused_after: args.unused_after,
+    };
+    let report = crate::audit::report(
+        &scan,
+        &account,
+        &settings,
+        args.min_severity,
+        jiff::Timestamp::now(),
+    );
+    let text = match args.output {
+        AuditFormat::Table => Ok(report.table()),
+        AuditFormat::Json => serde_json::to_string_pretty(&report.json()),
+        AuditFormat::Sarif => serde_json::to_string_pretty(&report.sarif()),
+    };
+    match text {
+        Ok(text) => println!("{}", text.trim_end()),
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::FAILURE;
+        }
+    }
+    if args.output != AuditFormat::Table {
+        eprintln!("{}", report.summary());
+    }
+    if report.rows.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(3)
+    }
 }

@@ -11,6 +11,7 @@
 //! - [`admission`]: whether an object may proceed, in one step: IAM's limits (named once), its
 //!   input rules, derived role names, namespace confinement, the rename guard; refusals
 //!   ([`admission::Problem`]) and findings ([`admission::Finding`]) by stable rule id;
+//! - [`findings`]: the risk checks behind admission's findings and `audit`, by family;
 //! - [`plan`]: desired + observed → the ordered IAM writes; ownership; deletion;
 //! - [`drift`]: the periodic drift check: what differs, and whether a bulk read pays off;
 //! - [`consistency`]: how long IAM's eventual consistency may explain an error.
@@ -32,11 +33,13 @@
 //! - [`telemetry`]: metrics, health endpoints, logging.
 //!
 //! **Command line** — [`cli`] (flags), [`commands`] (run, crd, plan, apply: each object through
-//! [`admission::admit`]), [`manifest`] (IamRole files for `plan`/`apply`).
+//! [`admission::admit`]; audit), [`manifest`] (IamRole files for `plan`/`apply`), [`audit`] (an
+//! account's findings as table, JSON, SARIF).
 
 pub mod admission;
 pub mod api;
 pub mod arn;
+pub mod audit;
 pub mod cli;
 pub mod commands;
 pub mod consistency;
@@ -45,6 +48,7 @@ pub mod desired;
 pub mod drift;
 pub mod engine;
 pub mod error;
+pub mod findings;
 pub mod iam;
 pub mod leader;
 pub mod manifest;
@@ -60,11 +64,12 @@ mod layers {
     //! The layering above, checked on the source: a core module that imported Kubernetes, AWS or
     //! a module of a lower layer would no longer be a pure decision.
 
-    const CORE: [&str; 8] = [
+    const CORE: [&str; 9] = [
         "model",
         "arn",
         "policy",
         "admission",
+        "findings",
         "plan",
         "drift",
         "consistency",
@@ -72,7 +77,8 @@ mod layers {
     ];
     const AWS: [&str; 2] = ["iam", "ratelimit"];
     /// Lower layers than core and AWS: neither may import them.
-    const ABOVE_AWS: [&str; 10] = [
+    const ABOVE_AWS: [&str; 11] = [
+        "audit",
         "engine",
         "api",
         "desired",

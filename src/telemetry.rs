@@ -1,11 +1,13 @@
 //! Logs, metrics, and the `/metrics`, `/healthz`, `/readyz` endpoints.
 //!
 //! Every metric label is bounded: error categories come from [`Category`], IAM actions from the
-//! fixed set the adapter calls, outcomes from [`CallOutcome`].
+//! fixed set the adapter calls, outcomes from [`CallOutcome`], findings from [`Rule`] and
+//! [`Severity`].
 
+use std::collections::{BTreeSet, HashMap};
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
@@ -20,8 +22,12 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+use crate::admission::{Finding, Rule, Severity};
 use crate::error::Category;
 use crate::iam::{CallObserver, CallOutcome};
+
+mod drift;
+pub use drift::DriftCheckDone;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct CategoryLabel {
@@ -40,124 +46,9 @@ struct OperationLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct MethodLabel {
-    method: &'static str,
-}
-
-/// What one periodic drift check did.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DriftCheckDone {
-    /// One bulk read of the account.
-    Swept {
-        elapsed: Duration,
-        /// IAM calls of the bulk read (its pages).
-        calls: usize,
-        /// Managed roles the sweep judged (objects reconciled since it began are left out).
-        checked: usize,
-        /// Of those, the ones sent to reconcile.
-        drifted: usize,
-        roles_in_account: usize,
-    },
-    /// Every managed role re-read on its own: cheaper than a sweep, or IAM refused the sweep.
-    PerRole { roles: usize, sweep_failed: bool },
-    /// IAM did not answer the sweep; it is tried again shortly.
-    SweepFailed,
-}
-
-/// Drift-check metrics: the last sweep's figures as gauges, totals as counters.
-struct DriftMetrics {
-    checks: Family<MethodLabel, Counter>,
-    sweep_duration: Histogram,
-    sweep_calls: Gauge,
-    sweep_checked: Gauge,
-    sweep_drifted: Gauge,
-    roles_in_account: Gauge,
-    drifted: Counter,
-}
-
-impl DriftMetrics {
-    fn register(registry: &mut Registry) -> Self {
-        let metrics = DriftMetrics {
-            checks: Family::default(),
-            // 0.1 s to about 7 minutes: a 10,000-role account is tens of seconds.
-            sweep_duration: Histogram::new(exponential_buckets(0.1, 2.0, 13)),
-            sweep_calls: Gauge::default(),
-            sweep_checked: Gauge::default(),
-            sweep_drifted: Gauge::default(),
-            roles_in_account: Gauge::default(),
-            drifted: Counter::default(),
-        };
-        registry.register(
-            "drift_checks",
-            "Periodic drift checks by method: sweep, sweep_failed (tried again shortly), per_role, or per_role_after_failed_sweep (IAM refused the sweep)",
-            metrics.checks.clone(),
-        );
-        registry.register(
-            "drift_sweep_duration_seconds",
-            "Time of one account sweep (all its bulk-read pages)",
-            metrics.sweep_duration.clone(),
-        );
-        registry.register(
-            "drift_sweep_calls",
-            "IAM calls of the last account sweep",
-            metrics.sweep_calls.clone(),
-        );
-        registry.register(
-            "drift_sweep_roles_checked",
-            "Managed roles the last account sweep compared with their spec",
-            metrics.sweep_checked.clone(),
-        );
-        registry.register(
-            "drift_sweep_roles_drifted",
-            "Managed roles the last account sweep found different, missing or claimed",
-            metrics.sweep_drifted.clone(),
-        );
-        registry.register(
-            "drift_sweep_roles_in_account",
-            "Roles in the account (managed or not) at the last account sweep",
-            metrics.roles_in_account.clone(),
-        );
-        registry.register(
-            "drift_roles_drifted",
-            "Roles a drift check sent to reconcile (every role, for per-role checks)",
-            metrics.drifted.clone(),
-        );
-        metrics
-    }
-
-    fn record(&self, done: DriftCheckDone) {
-        let gauge = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
-        let (method, drifted) = match done {
-            DriftCheckDone::Swept {
-                elapsed,
-                calls,
-                checked,
-                drifted,
-                roles_in_account,
-            } => {
-                self.sweep_duration.observe(elapsed.as_secs_f64());
-                self.sweep_calls.set(gauge(calls));
-                self.sweep_checked.set(gauge(checked));
-                self.sweep_drifted.set(gauge(drifted));
-                self.roles_in_account.set(gauge(roles_in_account));
-                ("sweep", drifted)
-            }
-            DriftCheckDone::PerRole {
-                roles,
-                sweep_failed,
-            } => {
-                let method = if sweep_failed {
-                    "per_role_after_failed_sweep"
-                } else {
-                    "per_role"
-                };
-                (method, roles)
-            }
-            DriftCheckDone::SweepFailed => ("sweep_failed", 0),
-        };
-        self.checks.get_or_create(&MethodLabel { method }).inc();
-        self.drifted.inc_by(drifted as u64);
-    }
+struct FindingLabels {
+    check: &'static str,
+    severity: &'static str,
 }
 
 /// The operator's metrics, registered once at startup.
@@ -168,7 +59,11 @@ pub struct Metrics {
     reconcile_duration: Histogram,
     iam_calls: Family<CallLabels, Counter>,
     iam_call_duration: Family<OperationLabel, Histogram>,
-    drift: DriftMetrics,
+    findings: Family<FindingLabels, Gauge>,
+    /// What each object counts in `findings`, so a changed or deleted object takes its share
+    /// back.
+    findings_by_object: Mutex<HashMap<String, BTreeSet<(Rule, Severity)>>>,
+    drift: drift::DriftMetrics,
     health: Arc<Health>,
 }
 
@@ -203,15 +98,23 @@ impl Metrics {
             "IAM API call latency by operation",
             iam_call_duration.clone(),
         );
-        let drift = DriftMetrics::register(&mut registry);
+        let findings = Family::<FindingLabels, Gauge>::default();
+        registry.register(
+            "findings",
+            "IamRoles with a finding, by check and severity",
+            findings.clone(),
+        );
+        let drift = drift::DriftMetrics::register(&mut registry);
         Metrics {
             registry,
+            drift,
+            findings,
+            findings_by_object: Mutex::new(HashMap::new()),
             reconciles,
             reconcile_errors,
             reconcile_duration,
             iam_calls,
             iam_call_duration,
-            drift,
             health,
         }
     }
@@ -228,6 +131,39 @@ impl Metrics {
                 category: category.as_str(),
             })
             .inc();
+    }
+
+    /// The findings of one object (`namespace/name`) as of its last reconcile.
+    pub fn set_findings(&self, object: &str, findings: &[Finding]) {
+        let now: BTreeSet<(Rule, Severity)> = findings.iter().map(|f| (f.id, f.severity)).collect();
+        let mut by_object = self
+            .findings_by_object
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let before = by_object.remove(object).unwrap_or_default();
+        for gone in before.difference(&now) {
+            self.finding_gauge(*gone).dec();
+        }
+        for new in now.difference(&before) {
+            self.finding_gauge(*new).inc();
+        }
+        if !now.is_empty() {
+            by_object.insert(object.to_string(), now);
+        }
+    }
+
+    /// The object is gone: its findings no longer count.
+    pub fn forget_findings(&self, object: &str) {
+        self.set_findings(object, &[]);
+    }
+
+    fn finding_gauge(&self, (check, severity): (Rule, Severity)) -> Gauge {
+        self.findings
+            .get_or_create(&FindingLabels {
+                check: check.id(),
+                severity: severity.as_str(),
+            })
+            .clone()
     }
 
     pub fn drift_checked(&self, done: DriftCheckDone) {
@@ -367,4 +303,42 @@ pub fn init_logging(format: LogFormat) {
 }
 
 #[cfg(test)]
-mod tests;
+mod tests {
+    use super::*;
+
+    fn finding(check: Rule, severity: Severity) -> Finding {
+        Finding::new(check, severity, "spec.assumeRolePolicy", "")
+    }
+
+    fn line(metrics: &Metrics, check: &str, severity: &str) -> Option<String> {
+        let text = metrics.encode().unwrap();
+        let prefix = format!("rolesmith_findings{{check=\"{check}\",severity=\"{severity}\"}} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(&prefix).map(str::to_string))
+    }
+
+    /// The gauge counts objects, not reconciles: a finding seen again is not counted twice, and
+    /// one fixed or deleted is taken back.
+    #[test]
+    fn findings_count_objects_by_check_and_severity() {
+        let metrics = Metrics::new(Arc::new(Health::default()));
+        let admin = finding(Rule::AdminAccess, Severity::High);
+        let sub = finding(Rule::WebIdentityNoSubject, Severity::High);
+        metrics.set_findings("a/one", &[admin.clone(), admin.clone(), sub.clone()]);
+        metrics.set_findings("a/one", &[admin.clone(), sub.clone()]);
+        metrics.set_findings("b/two", std::slice::from_ref(&admin));
+        assert_eq!(line(&metrics, "admin-access", "high").as_deref(), Some("2"));
+        assert_eq!(
+            line(&metrics, "web-identity-no-subject", "high").as_deref(),
+            Some("1")
+        );
+        metrics.set_findings("a/one", &[admin]);
+        assert_eq!(
+            line(&metrics, "web-identity-no-subject", "high").as_deref(),
+            Some("0")
+        );
+        metrics.forget_findings("b/two");
+        metrics.forget_findings("never/seen");
+        assert_eq!(line(&metrics, "admin-access", "high").as_deref(), Some("1"));
+    }
+}

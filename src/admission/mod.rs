@@ -85,6 +85,8 @@ pub struct Context<'a> {
 pub struct Admitted {
     pub desired: DesiredRole,
     pub owner: Owner,
+    /// With the account the context knew. The engine reads the account from IAM and reports
+    /// `findings` again with it; callers that go to IAM show the engine's.
     pub findings: Vec<Finding>,
 }
 

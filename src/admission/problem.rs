@@ -89,10 +89,33 @@ rules! {
     AdminAccess => "admin-access",
     /// Another account may assume the role without sts:ExternalId.
     CrossAccountNoExternalId => "cross-account-no-external-id",
-    /// A web identity provider trusted without a :sub or :aud condition.
+    /// A web identity provider trusted without a condition on its subject claim.
     WebIdentityNoSubject => "web-identity-no-subject",
     /// A SAML provider trusted without a SAML:aud condition.
     SamlNoAudience => "saml-no-audience",
+    /// A service acting for other accounts' resources trusted without aws:SourceArn/SourceAccount.
+    ServiceTrustNoSource => "service-trust-no-source",
+    /// A web identity provider trusted without a condition on its audience claim.
+    WebIdentityNoAudience => "web-identity-no-audience",
+    /// EKS Pod Identity trusted without conditions on its session tags.
+    PodIdentityNoTagConditions => "pod-identity-no-tag-conditions",
+    /// An Allow statement with NotAction.
+    NotActionAllow => "notaction-allow",
+    /// An Allow statement with NotResource.
+    NotResourceAllow => "notresource-allow",
+    /// An Allow statement with NotPrincipal.
+    NotPrincipalAllow => "notprincipal-allow",
+    /// iam:PassRole on every role without iam:PassedToService.
+    PassRoleWildcard => "passrole-wildcard",
+    /// Grants with which the role can grant itself more.
+    PrivilegeEscalation => "privilege-escalation",
+    /// ForAllValues on a key that has a single value.
+    ForAllValuesSingleValued => "forallvalues-single-valued",
+    NoPermissionsBoundary => "no-permissions-boundary",
+    /// Not used for longer than allowed.
+    UnusedRole => "unused-role",
+    /// The account is near or at its quota of roles.
+    AccountQuota => "account-quota",
 }
 
 impl Rule {
@@ -108,7 +131,7 @@ impl Rule {
 
 impl std::fmt::Display for Rule {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.id())
+        f.pad(self.id())
     }
 }
 
@@ -153,21 +176,25 @@ fn write_field_and_message(
     }
 }
 
-/// How much a finding matters; a bounded set, fit for a metric label.
+/// How much a finding matters; a bounded set, fit for a metric label. Declared (and ordered)
+/// from the worst: compare with [`Severity::at_least`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Severity {
     Critical,
     High,
     Medium,
     Low,
+    /// Worth knowing in an audit, too common to warn about on every object.
+    Info,
 }
 
 impl Severity {
-    pub const ALL: [Severity; 4] = [
+    pub const ALL: [Severity; 5] = [
         Severity::Critical,
         Severity::High,
         Severity::Medium,
         Severity::Low,
+        Severity::Info,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -176,13 +203,29 @@ impl Severity {
             Severity::High => "high",
             Severity::Medium => "medium",
             Severity::Low => "low",
+            Severity::Info => "info",
         }
+    }
+
+    /// Whether this is `other` or worse.
+    pub fn at_least(self, other: Severity) -> bool {
+        self <= other
+    }
+
+    /// The severity named `text` (`info`, `low`, `medium`, `high`, `critical`, any case).
+    pub fn parse(text: &str) -> Result<Severity, String> {
+        Severity::ALL
+            .into_iter()
+            .find(|s| s.as_str().eq_ignore_ascii_case(text))
+            .ok_or_else(|| {
+                format!("unknown severity {text:?}; use info, low, medium, high or critical")
+            })
     }
 }
 
 impl std::fmt::Display for Severity {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
     }
 }
 

@@ -87,6 +87,11 @@ pub(super) async fn manage(role: &IamRole, ctx: &Context, uid: &str) -> Result<A
             ),
         ),
     };
+    // Like the Warnings condition: a reconcile that failed before checking keeps the prior count.
+    if error.is_none() || !report.findings.is_empty() {
+        ctx.metrics
+            .set_findings(&object_key(role), &report.findings);
+    }
     Ok(Attempt {
         // A name goes into status only once a role of that name exists and is this object's:
         // status.roleName decides what deletion removes.
@@ -113,18 +118,22 @@ pub(super) async fn observe(role: &IamRole, ctx: &Context) -> Attempt {
         Err(error) => Err(error),
     };
     match result {
-        Ok((name, report)) => Attempt {
-            role: RoleIdentity {
-                name: Some(name),
-                arn: Some(report.role_arn),
-                id: Some(report.role_id),
-            },
-            findings: Some(report.findings),
-            differences: report.differences,
-            observing: true,
-            spec_changed: spec_changed(role),
-            ..Attempt::default()
-        },
+        Ok((name, report)) => {
+            ctx.metrics
+                .set_findings(&object_key(role), &report.findings);
+            Attempt {
+                role: RoleIdentity {
+                    name: Some(name),
+                    arn: Some(report.role_arn),
+                    id: Some(report.role_id),
+                },
+                findings: Some(report.findings),
+                differences: report.differences,
+                observing: true,
+                spec_changed: spec_changed(role),
+                ..Attempt::default()
+            }
+        }
         Err(error) => Attempt {
             failure: Some(Failure::from(&error)),
             observing: true,

@@ -5,6 +5,7 @@ use super::*;
 
 pub(super) async fn cleanup(role: Arc<IamRole>, ctx: &Context) -> Result<Action> {
     let name = managed_role_name(&role)?;
+    ctx.metrics.forget_findings(&object_key(&role));
     if role.spec.management_policy == ManagementPolicy::Observe {
         // An observed role was never rolesmith's to change, so it is not rolesmith's to delete.
         ctx.retry

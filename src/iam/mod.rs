@@ -3,6 +3,7 @@
 //!
 //! Errors are always [`Error::Iam`](crate::error::Error::Iam), classified by [`classify`].
 
+pub mod audit;
 pub mod aws;
 pub mod classify;
 pub mod counting;

@@ -87,11 +87,11 @@ impl AwsIam {
 
 /// The marker of the next page, if IAM says there is one. A truncated page without a marker
 /// would loop forever: it ends the walk instead.
-fn next_marker(is_truncated: bool, marker: Option<String>) -> Option<String> {
+pub(super) fn next_marker(is_truncated: bool, marker: Option<String>) -> Option<String> {
     marker.filter(|m| is_truncated && !m.is_empty())
 }
 
-fn observed_role(detail: RoleDetail, description: String, session: i32) -> ObservedRole {
+pub(super) fn observed_role(detail: RoleDetail, description: String, session: i32) -> ObservedRole {
     ObservedRole {
         name: detail.role_name.unwrap_or_default(),
         path: detail.path.unwrap_or_default(),

@@ -68,16 +68,26 @@ pub fn untrusted_accounts_without_external_id(
     accounts
 }
 
-/// The OIDC providers (as their condition-key prefix, e.g. `oidc.eks.…/id/ABC`) that an Allow
-/// statement trusts for `sts:AssumeRoleWithWebIdentity` (by name or through a wildcard such as
-/// `sts:*`) without a narrowing condition on the provider's `:sub` or `:aud` key: without one,
-/// every identity the provider issues tokens for (any service account of the cluster, any
-/// repository on GitHub) can assume the role.
-pub fn web_identity_providers_without_subject(text: &str) -> Vec<String> {
+/// One OIDC provider an Allow statement trusts for `sts:AssumeRoleWithWebIdentity` (by name or
+/// through a wildcard such as `sts:*`), and which of its claims a narrowing condition pins.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WebIdentityTrust {
+    /// The provider as its condition-key prefix, e.g. `oidc.eks.…/id/ABC`.
+    pub provider: String,
+    /// `<provider>:sub`: without it, every identity the provider issues tokens for (any service
+    /// account of the cluster, any repository on GitHub) can assume the role.
+    pub subject: bool,
+    /// `<provider>:aud`: which client the token was minted for.
+    pub audience: bool,
+}
+
+/// Every statement's web identity trust, in order (a provider trusted by two statements appears
+/// twice: each statement lets callers in on its own).
+pub fn web_identity_trusts(text: &str) -> Vec<WebIdentityTrust> {
     let Some(doc) = parsed(text) else {
         return Vec::new();
     };
-    let mut providers = Vec::new();
+    let mut trusts = Vec::new();
     for statement in statements(&doc) {
         if !is_allow(statement) || !allows_action(statement, "sts:AssumeRoleWithWebIdentity") {
             continue;
@@ -89,20 +99,20 @@ pub fn web_identity_providers_without_subject(text: &str) -> Vec<String> {
             let provider = federated
                 .split_once(":oidc-provider/")
                 .map_or(federated, |(_, host)| host);
-            let sub = format!("{provider}:sub");
-            let aud = format!("{provider}:aud");
-            let provider_key = |key: &str| {
-                (key.eq_ignore_ascii_case(&sub) || key.eq_ignore_ascii_case(&aud))
-                    .then_some(KeyKind::Text)
+            let pinned = |claim: &str| {
+                let key = format!("{provider}:{claim}");
+                narrowing_condition(statement, |k: &str| {
+                    k.eq_ignore_ascii_case(&key).then_some(KeyKind::Text)
+                })
             };
-            if !narrowing_condition(statement, provider_key)
-                && !providers.iter().any(|p| p == provider)
-            {
-                providers.push(provider.to_string());
-            }
+            trusts.push(WebIdentityTrust {
+                provider: provider.to_string(),
+                subject: pinned("sub"),
+                audience: pinned("aud"),
+            });
         }
     }
-    providers
+    trusts
 }
 
 /// The SAML providers an Allow statement trusts for `sts:AssumeRoleWithSAML` (by name or
@@ -164,7 +174,7 @@ fn parsed(text: &str) -> Option<Value> {
 
 /// What a condition key holds, which decides whether a wildcard in its value still narrows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum KeyKind {
+pub(crate) enum KeyKind {
     /// An organisation, account or external id: any wildcard makes it match ids of strangers.
     Id,
     /// An ARN: narrows only with a literal account, and no wildcard before it (`StringLike`'s `*`
@@ -181,7 +191,7 @@ enum KeyKind {
 /// owner handed out, or the subject a web identity provider vouches for (`<issuer>:sub`, the
 /// issuer being a host name). Tags, user ids, `aws:SourceOwner` and audiences do not count:
 /// anyone can set their own tags, and an audience is shared by every user of the provider.
-fn identifying_key(key: &str) -> Option<KeyKind> {
+pub(crate) fn identifying_key(key: &str) -> Option<KeyKind> {
     let key = key.to_ascii_lowercase();
     match key.as_str() {
         "aws:principalorgid" | "aws:principalaccount" | "aws:sourceaccount" | "sts:externalid" => {
@@ -198,7 +208,10 @@ fn identifying_key(key: &str) -> Option<KeyKind> {
 
 /// Whether a Condition of the statement requires one of the keys `key` accepts to match a value
 /// that narrows. Conditions are all required, so one such entry narrows the whole statement.
-fn narrowing_condition(statement: &Statement, key: impl Fn(&str) -> Option<KeyKind>) -> bool {
+pub(crate) fn narrowing_condition(
+    statement: &Statement,
+    key: impl Fn(&str) -> Option<KeyKind>,
+) -> bool {
     let Some(Value::Object(operators)) = statement.get("Condition") else {
         return false;
     };

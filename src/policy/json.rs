@@ -56,7 +56,7 @@ pub(crate) fn allows_action(statement: &Statement, action: &str) -> bool {
 }
 
 /// IAM's wildcard matching, ignoring ASCII case.
-fn wildcard_match(pattern: &str, text: &str) -> bool {
+pub(crate) fn wildcard_match(pattern: &str, text: &str) -> bool {
     let pattern: Vec<char> = pattern.chars().map(|c| c.to_ascii_lowercase()).collect();
     let text: Vec<char> = text.chars().map(|c| c.to_ascii_lowercase()).collect();
     let (mut p, mut t) = (0, 0);

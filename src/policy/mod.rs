@@ -9,15 +9,16 @@ mod decode;
 mod document;
 mod equivalence;
 mod guardrails;
-mod json;
+pub(crate) mod json;
 
 pub use check::{DocumentKind, check_document};
 pub use decode::decode_iam_text;
 pub use document::{PolicyError, document_text};
 pub use equivalence::{equivalent, only_drops_allow_statements};
+pub(crate) use guardrails::{KeyKind, identifying_key, narrowing_condition};
 pub use guardrails::{
-    grants_admin, saml_providers_without_audience, unique_id_principals,
-    untrusted_accounts_without_external_id, web_identity_providers_without_subject,
+    WebIdentityTrust, grants_admin, saml_providers_without_audience, unique_id_principals,
+    untrusted_accounts_without_external_id, web_identity_trusts,
     wildcard_principal_without_condition,
 };
 

@@ -10,6 +10,7 @@ mod brownfield;
 mod chaos;
 mod examples;
 mod faults;
+mod findings;
 mod gitops;
 mod hostile;
 mod invalid;

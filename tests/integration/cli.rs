@@ -83,3 +83,40 @@ async fn plan_apply_plan() {
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stdout).contains("OwnershipConflict"));
 }
+
+/// A manifest exported from a cluster (`kubectl get -o yaml`) carries the status of the object
+/// that created its role: renaming the role there would orphan it, so the command line refuses
+/// it as the operator does, by rule id, before any IAM call.
+#[tokio::test]
+async fn a_manifest_with_status_keeps_its_role_name() {
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("role.yaml");
+    let status = "status:\n  roleName: cli-old-name\n  roleArn: arn:aws:iam::123456789012:role/cli-old-name\n";
+    std::fs::write(&file, format!("{MANIFEST}{status}")).expect("write manifest");
+    let file = file.to_string_lossy().into_owned();
+
+    for command in ["plan", "apply"] {
+        let (code, stdout, stderr) = run(&moto, &[command, "-f", &file, "-o", "json"]);
+        assert_eq!(code, 1, "{stdout}{stderr}");
+        let results: serde_json::Value = serde_json::from_str(&stdout).expect("JSON output");
+        let error = &results[0]["error"];
+        assert_eq!(error["category"], "InvalidSpec", "{stdout}");
+        assert_eq!(
+            error["problems"][0]["rule"], "rename-orphans-role",
+            "{stdout}"
+        );
+        assert_eq!(error["problems"][0]["field"], "spec.roleName", "{stdout}");
+    }
+    let iam = crate::support::sdk_client(&moto.endpoint).await;
+    let roles = iam.list_roles().send().await.expect("ListRoles");
+    assert!(roles.roles().is_empty(), "nothing written");
+
+    // The same object with the recorded name is admitted.
+    let same = std::fs::read_to_string(&file)
+        .expect("read back")
+        .replace("cli-old-name", "cli-bootstrap");
+    std::fs::write(&file, same).expect("write manifest");
+    let (code, stdout, stderr) = run(&moto, &["plan", "-f", &file]);
+    assert_eq!(code, 2, "{stdout}{stderr}");
+}

@@ -117,6 +117,12 @@ class IamPolicy(unittest.TestCase):
         self.assertEqual({k.rsplit(":", 1)[1]: v for k, v in cond.items()},
                          {"sub": "system:serviceaccount:rolesmith:rolesmith", "aud": "sts.amazonaws.com"})
         self.assertTrue(web["Principal"]["Federated"].startswith("arn:aws:iam::123456789012:oidc-provider/oidc.eks."))
+        # EKS Pod Identity: only the operator's ServiceAccount (pod-identity-no-tag-conditions).
+        pods = next(s for s in trust if s["Principal"] == {"Service": "pods.eks.amazonaws.com"})
+        self.assertEqual(pods["Condition"]["StringEquals"], {
+            "aws:RequestTag/kubernetes-namespace": "rolesmith",
+            "aws:RequestTag/kubernetes-service-account": "rolesmith",
+        })
 
     def test_iam_accepts_the_policy_and_the_bootstrap_role(self):
         spec = load_one(ROOT / "deploy" / "bootstrap-iamrole.yaml")["spec"]

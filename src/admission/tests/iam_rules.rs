@@ -765,16 +765,34 @@ fn warnings_for_risky_choices() {
             own,
             &[
                 "spec.assumeRolePolicy: web identity provider \"oidc.eks.us-east-1.amazonaws.com/id/ABC\" is trusted without a condition on \"oidc.eks.us-east-1.amazonaws.com/id/ABC:sub\"",
+                "web identity provider \"oidc.eks.us-east-1.amazonaws.com/id/ABC\" is trusted without a condition on \"oidc.eks.us-east-1.amazonaws.com/id/ABC:aud\"; require StringEquals",
             ],
         ),
         (
-            "web identity with sub",
+            "web identity with sub only",
             Box::new({
                 let t = oidc(&format!(
                     r#","Condition":{{"StringEquals":{{"{eks}:sub":"system:serviceaccount:a:b"}}}}"#
                 ));
                 move |r| r.assume_role_policy = t.clone()
             }),
+            own,
+            &["is trusted without a condition on \"oidc.eks.us-east-1.amazonaws.com/id/ABC:aud\""],
+        ),
+        (
+            "web identity with sub and aud",
+            Box::new({
+                let t = oidc(&format!(
+                    r#","Condition":{{"StringEquals":{{"{eks}:sub":"system:serviceaccount:a:b","{eks}:aud":"sts.amazonaws.com"}}}}"#
+                ));
+                move |r| r.assume_role_policy = t.clone()
+            }),
+            own,
+            &[],
+        ),
+        (
+            "no permissions boundary is not a warning",
+            Box::new(|r| r.permissions_boundary = None),
             own,
             &[],
         ),
@@ -787,6 +805,7 @@ fn warnings_for_risky_choices() {
             own,
             &[
                 "spec.assumeRolePolicy: web identity provider \"oidc.eks.us-east-1.amazonaws.com/id/ABC\"",
+                ":aud\"; require StringEquals",
             ],
         ),
         (
@@ -798,6 +817,7 @@ fn warnings_for_risky_choices() {
             own,
             &[
                 "spec.assumeRolePolicy: web identity provider \"oidc.eks.us-east-1.amazonaws.com/id/ABC\"",
+                ":aud\"; require StringEquals",
             ],
         ),
         (

@@ -455,11 +455,18 @@ fn findings_by_id_severity_and_field() {
         (
             "web identity",
             Box::new(move |i| trust(i, oidc.clone())),
-            &[(
-                Rule::WebIdentityNoSubject,
-                Severity::High,
-                "spec.assumeRolePolicy",
-            )],
+            &[
+                (
+                    Rule::WebIdentityNoSubject,
+                    Severity::High,
+                    "spec.assumeRolePolicy",
+                ),
+                (
+                    Rule::WebIdentityNoAudience,
+                    Severity::Low,
+                    "spec.assumeRolePolicy",
+                ),
+            ],
         ),
         (
             "SAML",

@@ -1,5 +1,17 @@
 use super::*;
 
+/// The providers some statement trusts with neither its subject nor its audience pinned (what
+/// the web identity checks report at the least), without repeats.
+fn web_identity_providers_without_subject(text: &str) -> Vec<String> {
+    let mut providers: Vec<String> = Vec::new();
+    for trust in web_identity_trusts(text) {
+        if !trust.subject && !trust.audience && !providers.contains(&trust.provider) {
+            providers.push(trust.provider);
+        }
+    }
+    providers
+}
+
 fn doc(statements: &str) -> String {
     format!(r#"{{"Version":"2012-10-17","Statement":[{statements}]}}"#)
 }
