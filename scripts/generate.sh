@@ -25,4 +25,6 @@ update() {
 
 update crds/iamroles.iam.rolesmith.dev.yaml "$target/debug/rolesmith" crd
 update charts/rolesmith/crds/iamroles.iam.rolesmith.dev.yaml cat crds/iamroles.iam.rolesmith.dev.yaml
+update crds/iampolicies.iam.rolesmith.dev.yaml "$target/debug/rolesmith" crd --kind IamPolicy
+update charts/rolesmith/crds/iampolicies.iam.rolesmith.dev.yaml cat crds/iampolicies.iam.rolesmith.dev.yaml
 bash scripts/render-deploy.sh

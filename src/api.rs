@@ -11,7 +11,9 @@ use kube::{CustomResource, CustomResourceExt, KubeSchema};
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Serialize};
 
+pub mod iam_policy;
 use crate::admission::limits;
+pub use iam_policy::{IamPolicy, IamPolicySpec, IamPolicyStatus};
 
 /// IAM's role-name characters (its `\w` is ASCII only).
 pub const ROLE_NAME_PATTERN: &str = r"^[A-Za-z0-9+=,.@_-]{1,64}$";
@@ -84,6 +86,15 @@ pub struct IamRoleSpec {
     #[x_kube(merge_strategy = ListMerge::Set)]
     pub managed_policy_arns: Vec<String>,
 
+    /// IamPolicy objects whose customer managed policies to attach, by name (and namespace,
+    /// default: this object's). The role waits (Reconciling, reason PolicyNotReady) until each
+    /// has a policy in IAM. Another namespace's IamPolicy may be referenced only from a
+    /// namespace the operator does not confine (--unconfined-namespaces). Together with
+    /// managedPolicyArns at most 20, and exclusive in the same way.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 20))]
+    pub managed_policy_refs: Vec<PolicyRef>,
+
     /// ARN of the managed policy used as the role's permissions boundary.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = POLICY_ARN_PATTERN))]
@@ -135,6 +146,19 @@ pub struct IamRoleSpec {
 }
 
 pub use crate::model::{DeletionPolicy, ManagementPolicy};
+
+/// A reference to an IamPolicy object.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyRef {
+    /// Name of the IamPolicy object.
+    #[schemars(length(min = 1, max = 253))]
+    pub name: String,
+    /// Namespace of the IamPolicy object (default: the IamRole's own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 63))]
+    pub namespace: Option<String>,
+}
 
 /// One field in which the role in IAM differs from the spec.
 #[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
@@ -191,6 +215,32 @@ pub struct IamRoleStatus {
     /// The last out-of-band change rolesmith undid (`Manage` only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_repair: Option<Repair>,
+    /// When and in which region the role was last used, as IAM reported it at the last
+    /// reconcile (IAM updates it with a delay of hours; absent for a role never used).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used: Option<RoleLastUsed>,
+}
+
+/// IAM's RoleLastUsed.
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RoleLastUsed {
+    /// When a session of the role last made an AWS request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("format" = "date-time"))]
+    pub last_used_date: Option<String>,
+    /// The region of that request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+}
+
+impl From<crate::model::LastUsed> for RoleLastUsed {
+    fn from(used: crate::model::LastUsed) -> RoleLastUsed {
+        RoleLastUsed {
+            last_used_date: used.date,
+            region: used.region,
+        }
+    }
 }
 
 fn default_path() -> String {
@@ -252,6 +302,14 @@ fn conditions_schema(_: &mut SchemaGenerator) -> Schema {
 pub fn crd_yaml() -> Result<String, serde_saphyr::SerializeError> {
     let crd = IamRole::crd();
     serde_saphyr::to_string(&crd)
+}
+
+/// The CRD of `kind` as YAML, exactly as committed under `crds/`.
+pub fn crd_yaml_of(kind: crate::cli::CrdKind) -> Result<String, serde_saphyr::SerializeError> {
+    match kind {
+        crate::cli::CrdKind::IamRole => crd_yaml(),
+        crate::cli::CrdKind::IamPolicy => serde_saphyr::to_string(&IamPolicy::crd()),
+    }
 }
 
 #[cfg(test)]

@@ -24,8 +24,8 @@ pub struct Cli {
 pub enum Command {
     /// Run the operator: watch IamRoles and make IAM match them.
     Run(Box<RunArgs>),
-    /// Print the IamRole CustomResourceDefinition as YAML.
-    Crd,
+    /// Print a CustomResourceDefinition as YAML (IamRole unless --kind says otherwise).
+    Crd(CrdArgs),
     /// Show what `apply` would change in IAM, without changing anything. Exit code: 0 no changes,
     /// 2 changes pending, 1 error.
     Plan(FileArgs),
@@ -35,6 +35,21 @@ pub enum Command {
     /// Check every role of the account (not only rolesmith's) for risky settings; reads IAM,
     /// never writes. Exit code: 0 no finding at or above --min-severity, 3 findings, 1 error.
     Audit(AuditArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CrdArgs {
+    /// Which kind's CRD to print.
+    #[arg(long, value_enum, default_value = "IamRole")]
+    pub kind: CrdKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CrdKind {
+    #[value(name = "IamRole")]
+    IamRole,
+    #[value(name = "IamPolicy")]
+    IamPolicy,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -66,6 +81,10 @@ pub struct RunArgs {
     /// never removed, changed or set on any role. Comma-separated exact keys or `prefix*`.
     #[arg(long, env = "ROLESMITH_IGNORE_TAG_KEYS", value_delimiter = ',')]
     pub ignore_tag_keys: Vec<String>,
+    /// Deleting an IamPolicy that is still attached to roles detaches it from them first.
+    /// Without it the deletion waits (the finalizer holds) until no role uses the policy.
+    #[arg(long, env = "ROLESMITH_FORCE_DETACH")]
+    pub force_detach: bool,
     /// How the periodic drift check reads IAM: `auto` sweeps the account in bulk unless reading
     /// the managed roles one by one costs fewer calls; `sweep` and `per-role` force one way.
     #[arg(

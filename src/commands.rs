@@ -5,7 +5,10 @@ use std::process::ExitCode;
 use futures::FutureExt;
 use std::sync::Arc;
 
+mod policies;
+
 use crate::admission::{self, Confinement, Finding, Problem};
+use crate::api::IamPolicy;
 use crate::cli::{AuditArgs, AuditFormat, AwsArgs, Cli, Command, FileArgs, OutputFormat, RunArgs};
 use crate::controller::{self, Context, Settings};
 use crate::desired;
@@ -13,13 +16,14 @@ use crate::engine::{self, Mode};
 use crate::error::Error;
 use crate::iam::{AwsIam, AwsIamConfig, CallObserver, IamApi, NoopObserver};
 use crate::leader::{self, LeaseSettings};
+use crate::manifest::Object;
 use crate::plan;
 use crate::ratelimit::AccountLimiter;
 use crate::telemetry::{self, Health, Metrics};
 
 pub async fn dispatch(cli: Cli) -> ExitCode {
     match cli.command {
-        Command::Crd => match crate::api::crd_yaml() {
+        Command::Crd(args) => match crate::api::crd_yaml_of(args.kind) {
             Ok(yaml) => {
                 print!("{yaml}");
                 ExitCode::SUCCESS
@@ -76,6 +80,7 @@ async fn run(args: RunArgs) -> ExitCode {
         propagation_window: args.propagation_window,
         iam_rate_limit: args.aws.iam_rate_limit,
         ignore_tag_keys: args.ignore_tag_keys.clone(),
+        force_detach: args.force_detach,
         confinement: Confinement {
             name_prefix: args.role_name_prefix.clone(),
             path_prefix: args.role_path_prefix.clone(),
@@ -164,15 +169,17 @@ async fn wait_for_signal() {
 
 /// `plan` and `apply`: the controller's engine, driven by files instead of a cluster.
 async fn files(args: FileArgs, mode: Mode) -> ExitCode {
-    let roles = match crate::manifest::load(&args.files, &args.namespace) {
-        Ok(roles) => roles,
+    let objects = match crate::manifest::load_objects(&args.files, &args.namespace) {
+        Ok(objects) => objects,
         Err(error) => {
             eprintln!("error: {error}");
             return ExitCode::FAILURE;
         }
     };
-    if roles.is_empty() {
-        eprintln!("error: no IamRole (iam.rolesmith.dev/v1alpha1) found in the given files");
+    if objects.is_empty() {
+        eprintln!(
+            "error: no IamRole or IamPolicy (iam.rolesmith.dev/v1alpha1) found in the given files"
+        );
         return ExitCode::FAILURE;
     }
     let observer: Arc<dyn CallObserver> = Arc::new(NoopObserver);
@@ -181,40 +188,52 @@ async fn files(args: FileArgs, mode: Mode) -> ExitCode {
         .await
         .with_limiter(limiter);
     let unconfined = Confinement::none();
-    let mut results = Vec::new();
+    // No confinement: whoever runs the command holds IAM credentials already. A manifest that
+    // carries status (`kubectl get -o yaml`) keeps its name.
+    let context = admission::Context {
+        confinement: &unconfined,
+        ignore_tag_keys: &[],
+        own_account_id: None,
+        cluster_id: &args.cluster_id,
+    };
+    let policies: Vec<&IamPolicy> = objects
+        .iter()
+        .filter_map(|o| match o {
+            Ok(Object::Policy(policy)) => Some(policy.as_ref()),
+            _ => None,
+        })
+        .collect();
+    let by_key = policies::by_key(&policies);
+    let mut results: Vec<Option<serde_json::Value>> = vec![None; objects.len()];
     let mut failed = false;
     let mut changes = 0;
-    for loaded in &roles {
-        let (object, outcome) = match loaded {
-            Ok(role) => {
-                let object = format!(
-                    "{}/{}",
-                    role.metadata.namespace.clone().unwrap_or_default(),
-                    role.metadata.name.clone().unwrap_or_default()
-                );
+    // IamPolicies first (roles attach them); results stay in file order.
+    let is_policy = |i: &usize| matches!(objects[*i], Ok(Object::Policy(_)));
+    let order = (0..objects.len())
+        .filter(is_policy)
+        .chain((0..objects.len()).filter(|i| !is_policy(i)));
+    for index in order {
+        let (object, outcome) = match &objects[index] {
+            Ok(Object::Role(role)) => {
                 let outcome = async {
-                    // No confinement: whoever runs the command holds IAM credentials already.
-                    // A manifest that carries status (`kubectl get -o yaml`) keeps its role name.
-                    let context = admission::Context {
-                        confinement: &unconfined,
-                        ignore_tag_keys: &[],
-                        own_account_id: None,
-                        cluster_id: &args.cluster_id,
-                    };
                     let admitted = admission::admit(&desired::input(role), &context)
                         .map_err(Error::refused)?;
-                    let report = engine::apply(
-                        &iam,
-                        &admitted.desired,
-                        &admitted.owner,
-                        role.spec.adopt,
-                        mode,
-                    )
-                    .await?;
-                    Ok::<_, Error>((admitted.desired.name, report))
+                    let desired =
+                        policies::with_file_refs(&iam, admitted.desired, role, &by_key, &context)
+                            .await?;
+                    let report =
+                        engine::apply(&iam, &desired, &admitted.owner, role.spec.adopt, mode)
+                            .await?;
+                    Ok::<_, Error>(Done::Role(desired.name, report))
                 }
                 .await;
-                (object, outcome)
+                (label(&role.metadata), outcome)
+            }
+            Ok(Object::Policy(policy)) => {
+                let outcome = policies::run_policy(&iam, &context, policy, mode)
+                    .await
+                    .map(|(name, report)| Done::Policy(name, report));
+                (label(&policy.metadata), outcome)
             }
             Err((object, error)) => {
                 let error = match error {
@@ -224,20 +243,34 @@ async fn files(args: FileArgs, mode: Mode) -> ExitCode {
                 (object.clone(), Err(error))
             }
         };
-        match outcome {
-            Ok((name, report)) => {
+        results[index] = Some(match outcome {
+            Ok(Done::Role(name, report)) => {
                 changes += report.ops.len();
                 if args.output == OutputFormat::Text {
                     print_text(&object, &name, &report, mode);
                 }
-                results.push(serde_json::json!({
+                serde_json::json!({
                     "object": object,
                     "roleName": name,
                     "roleArn": report.role_arn,
                     "operations": report.ops,
                     "warnings": report.findings.iter().map(ToString::to_string).collect::<Vec<_>>(),
                     "findings": report.findings.iter().map(finding_json).collect::<Vec<_>>(),
-                }));
+                })
+            }
+            Ok(Done::Policy(name, report)) => {
+                changes += report.ops.len();
+                if args.output == OutputFormat::Text {
+                    policies::print_text(&object, &name, &report, mode);
+                }
+                serde_json::json!({
+                    "object": object,
+                    "policyName": name,
+                    "policyArn": report.arn,
+                    "operations": report.ops,
+                    "warnings": report.findings.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                    "findings": report.findings.iter().map(finding_json).collect::<Vec<_>>(),
+                })
             }
             Err(error) => {
                 failed = true;
@@ -249,18 +282,19 @@ async fn files(args: FileArgs, mode: Mode) -> ExitCode {
                     );
                 }
                 let problems: Vec<_> = error.problems().iter().map(problem_json).collect();
-                results.push(serde_json::json!({
+                serde_json::json!({
                     "object": object,
                     "error": {
                         "category": error.category().as_str(),
                         "message": error.message(),
                         "problems": problems,
                     },
-                }));
+                })
             }
-        }
+        });
     }
     if args.output == OutputFormat::Json {
+        let results: Vec<serde_json::Value> = results.into_iter().flatten().collect();
         match serde_json::to_string_pretty(&results) {
             Ok(text) => println!("{text}"),
             Err(error) => {
@@ -276,6 +310,20 @@ async fn files(args: FileArgs, mode: Mode) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// What one object's plan or apply came to.
+enum Done {
+    Role(String, engine::ApplyReport),
+    Policy(String, engine::managed_policy::PolicyReport),
+}
+
+fn label(meta: &kube::api::ObjectMeta) -> String {
+    format!(
+        "{}/{}",
+        meta.namespace.clone().unwrap_or_default(),
+        meta.name.clone().unwrap_or_default()
+    )
 }
 
 fn print_text(object: &str, name: &str, report: &engine::ApplyReport, mode: Mode) {

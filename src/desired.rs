@@ -6,6 +6,9 @@ use crate::api::IamRole;
 use crate::error::{Error, Result};
 use crate::model::Owner;
 
+mod managed_policy;
+pub use managed_policy::{policy_input, policy_owner};
+
 /// The object as admission reads it.
 pub fn input(role: &IamRole) -> Input {
     let spec = &role.spec;

@@ -28,6 +28,8 @@ pub struct ApplyReport {
     pub existed: bool,
     /// How the role differed from the spec before this apply (empty for a new role).
     pub differences: Vec<Difference>,
+    /// IAM's RoleLastUsed of the role, when it is this object's.
+    pub last_used: Option<crate::model::LastUsed>,
 }
 
 /// An apply that failed part-way: what it did before the failure still counts (a role created
@@ -88,6 +90,7 @@ pub async fn apply(
         existed: observed.is_some(),
         role_arn: owned.map(|o| o.arn.clone()),
         role_id: owned.map(|o| o.role_id.clone()),
+        last_used: owned.and_then(|o| o.last_used.clone()),
         ops,
         differences,
     };
@@ -194,6 +197,7 @@ fn not_visible_yet(role: &str, what: &str) -> Error {
 pub struct ObserveReport {
     pub role_arn: String,
     pub role_id: String,
+    pub last_used: Option<crate::model::LastUsed>,
     pub findings: Vec<Finding>,
     pub differences: Vec<Difference>,
 }
@@ -221,6 +225,7 @@ pub async fn observe(
         findings: admission::findings(desired, Some(&account)),
         role_arn: observed.arn,
         role_id: observed.role_id,
+        last_used: observed.last_used,
     })
 }
 
@@ -319,12 +324,21 @@ fn is_already_gone(op: &IamOp, error: &Error) -> bool {
 
 fn plan_error(error: PlanError) -> Error {
     match error {
-        PlanError::NotOwned { .. } => Error::OwnershipConflict(error.to_string()),
+        PlanError::NotOwned { .. } | PlanError::PolicyNotOwned { .. } => {
+            Error::OwnershipConflict(error.to_string())
+        }
         PlanError::PathChanged { .. } => {
             Error::invalid("spec.path", Rule::PathImmutable, error.to_string())
         }
+        PlanError::PolicyImmutable { field, .. } => Error::invalid(
+            format!("spec.{field}"),
+            Rule::PolicyImmutable,
+            error.to_string(),
+        ),
     }
 }
+
+pub mod managed_policy;
 
 #[cfg(test)]
 mod tests;

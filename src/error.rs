@@ -16,6 +16,11 @@ pub enum Category {
     Forbidden,
     /// An observed (`Observe`) role does not exist in IAM.
     RoleNotFound,
+    /// A role refers to an IamPolicy that has no policy in IAM yet: retried, and woken when the
+    /// IamPolicy changes.
+    PolicyNotReady,
+    /// An IamPolicy being deleted is still attached: its deletion waits.
+    PolicyInUse,
     /// IAM refused the request as invalid (ValidationError, MalformedPolicyDocument, …).
     IamRejected,
     /// An IAM quota (LimitExceeded).
@@ -31,11 +36,13 @@ pub enum Category {
 }
 
 impl Category {
-    pub const ALL: [Category; 10] = [
+    pub const ALL: [Category; 12] = [
         Category::InvalidSpec,
         Category::OwnershipConflict,
         Category::Forbidden,
         Category::RoleNotFound,
+        Category::PolicyNotReady,
+        Category::PolicyInUse,
         Category::IamRejected,
         Category::IamLimitExceeded,
         Category::IamAccessDenied,
@@ -50,6 +57,8 @@ impl Category {
             Category::OwnershipConflict => "OwnershipConflict",
             Category::Forbidden => "OutsideNamespaceRoles",
             Category::RoleNotFound => "RoleNotFound",
+            Category::PolicyNotReady => "PolicyNotReady",
+            Category::PolicyInUse => "PolicyInUse",
             Category::IamRejected => "IamRejected",
             Category::IamLimitExceeded => "IamLimitExceeded",
             Category::IamAccessDenied => "IamAccessDenied",
@@ -64,6 +73,8 @@ impl Category {
         matches!(
             self,
             Category::IamTransient
+                | Category::PolicyNotReady
+                | Category::PolicyInUse
                 | Category::Kube
                 | Category::Internal
                 | Category::IamAccessDenied
@@ -88,6 +99,12 @@ pub enum Error {
 
     #[error("{0}")]
     RoleNotFound(String),
+
+    #[error("{0}")]
+    PolicyNotReady(String),
+
+    #[error("{0}")]
+    PolicyInUse(String),
 
     /// An error answered by IAM. `code` is IAM's error code (e.g. `MalformedPolicyDocument`).
     #[error("IAM {action} failed: {code}: {message}")]
@@ -131,6 +148,8 @@ impl Error {
             Error::Refused(problems) => refusal_category(problems),
             Error::OwnershipConflict(_) => Category::OwnershipConflict,
             Error::RoleNotFound(_) => Category::RoleNotFound,
+            Error::PolicyNotReady(_) => Category::PolicyNotReady,
+            Error::PolicyInUse(_) => Category::PolicyInUse,
             Error::Iam { category, .. } => *category,
             Error::Kube(_) => Category::Kube,
             Error::Internal(_) => Category::Internal,

@@ -25,8 +25,9 @@
 //! by the controller and the command line.
 //!
 //! **Kubernetes** — the API and the operator:
-//! - [`api`]: the `IamRole` types; the CRD is generated from them;
-//! - [`desired`]: an `IamRole` object → the plain input admission reads, its owner;
+//! - [`api`]: the `IamRole` and `IamPolicy` types; the CRDs are generated from them;
+//! - [`desired`]: an `IamRole` object → the plain input admission reads, its owner (and the same
+//!   for an `IamPolicy`);
 //! - [`status`]: conditions (kstatus), pure;
 //! - [`controller`]: the watch, the pure per-reconcile decision, retries, the drift sweeper;
 //! - [`leader`]: leader election on a Lease;

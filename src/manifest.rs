@@ -10,7 +10,7 @@ use std::path::Path;
 use kube::CustomResourceExt;
 
 use crate::admission::{Problem, Rule};
-use crate::api::IamRole;
+use crate::api::{IamPolicy, IamRole};
 use crate::error::{Error, Result};
 
 const API_VERSION: &str = "iam.rolesmith.dev/v1alpha1";
@@ -25,12 +25,37 @@ pub type Loaded = std::result::Result<IamRole, (String, Error)>;
 /// skipped. Objects without a namespace get `default_namespace`, as kubectl would. A file that
 /// cannot be read or parsed at all is an error for the whole call.
 pub fn load(paths: &[impl AsRef<Path>], default_namespace: &str) -> Result<Vec<Loaded>> {
-    let mut roles = Vec::new();
+    Ok(roles_only(load_tagged(paths, default_namespace)?))
+}
+
+/// An object of one of rolesmith's kinds.
+#[derive(Clone, Debug)]
+pub enum Object {
+    Role(Box<IamRole>),
+    Policy(Box<IamPolicy>),
+}
+
+/// One IamRole or IamPolicy found in the files, or why it could not be read.
+pub type LoadedObject = std::result::Result<Object, (String, Error)>;
+
+/// Like [`load`], for IamRoles and IamPolicies, in file order.
+pub fn load_objects(
+    paths: &[impl AsRef<Path>],
+    default_namespace: &str,
+) -> Result<Vec<LoadedObject>> {
+    Ok(load_tagged(paths, default_namespace)?
+        .into_iter()
+        .map(|(_, loaded)| loaded)
+        .collect())
+}
+
+fn load_tagged(paths: &[impl AsRef<Path>], default_namespace: &str) -> Result<Vec<Tagged>> {
+    let mut objects = Vec::new();
     for path in paths {
         let path = path.as_ref();
         let text = std::fs::read_to_string(path)
             .map_err(|error| unreadable(format!("{}: {error}", path.display())))?;
-        let parsed = parse_all(&text, default_namespace).map_err(|error| match error {
+        let parsed = parse_tagged(&text, default_namespace).map_err(|error| match error {
             Error::Refused(problems) => Error::refused(
                 problems
                     .into_iter()
@@ -42,9 +67,9 @@ pub fn load(paths: &[impl AsRef<Path>], default_namespace: &str) -> Result<Vec<L
             ),
             other => other,
         })?;
-        roles.extend(parsed);
+        objects.extend(parsed);
     }
-    Ok(roles)
+    Ok(objects)
 }
 
 /// Like [`parse_all`], failing on the first object that cannot be read.
@@ -56,18 +81,54 @@ pub fn parse(text: &str, default_namespace: &str) -> Result<Vec<IamRole>> {
 }
 
 pub fn parse_all(text: &str, default_namespace: &str) -> Result<Vec<Loaded>> {
-    let documents: Vec<serde_json::Value> = serde_saphyr::from_multiple(text)
-        .map_err(|error| unreadable(format!("not valid YAML: {error}")))?;
-    let known = known_spec_fields();
-    let mut roles = Vec::new();
-    for document in documents {
-        collect(document, default_namespace, &known, &mut roles);
-    }
-    Ok(roles)
+    Ok(roles_only(parse_tagged(text, default_namespace)?))
 }
 
-fn known_spec_fields() -> Vec<String> {
-    let crd = serde_json::to_value(IamRole::crd()).unwrap_or_default();
+/// Which kind an object (or a failed one) is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Role,
+    Policy,
+}
+
+type Tagged = (Kind, LoadedObject);
+
+fn roles_only(objects: Vec<Tagged>) -> Vec<Loaded> {
+    objects
+        .into_iter()
+        .filter(|(kind, _)| *kind == Kind::Role)
+        .filter_map(|(_, loaded)| match loaded {
+            Ok(Object::Role(role)) => Some(Ok(*role)),
+            Ok(Object::Policy(_)) => None,
+            Err(failed) => Some(Err(failed)),
+        })
+        .collect()
+}
+
+fn parse_tagged(text: &str, default_namespace: &str) -> Result<Vec<Tagged>> {
+    let documents: Vec<serde_json::Value> = serde_saphyr::from_multiple(text)
+        .map_err(|error| unreadable(format!("not valid YAML: {error}")))?;
+    let known = Known {
+        role: known_spec_fields(&IamRole::crd()),
+        policy: known_spec_fields(&IamPolicy::crd()),
+    };
+    let mut objects = Vec::new();
+    for document in documents {
+        collect(document, default_namespace, &known, &mut objects);
+    }
+    Ok(objects)
+}
+
+/// The spec fields of each kind, for the unknown-field message.
+struct Known {
+    role: Vec<String>,
+    policy: Vec<String>,
+}
+
+fn known_spec_fields(
+    crd: &k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
+) -> Vec<String> {
+    let crd = serde_json::to_value(crd).unwrap_or_default();
     crd.pointer("/spec/versions/0/schema/openAPIV3Schema/properties/spec/properties")
         .and_then(|p| p.as_object())
         .map(|properties| properties.keys().cloned().collect())
@@ -77,8 +138,8 @@ fn known_spec_fields() -> Vec<String> {
 fn collect(
     document: serde_json::Value,
     default_namespace: &str,
-    known: &[String],
-    roles: &mut Vec<Loaded>,
+    known: &Known,
+    objects: &mut Vec<Tagged>,
 ) {
     if document.is_null() {
         return;
@@ -90,7 +151,7 @@ fn collect(
     if kind == "List" || kind.ends_with("List") {
         if let Some(items) = document.get("items").and_then(|i| i.as_array()) {
             for item in items {
-                collect(item.clone(), default_namespace, known, roles);
+                collect(item.clone(), default_namespace, known, objects);
             }
         }
         return;
@@ -99,9 +160,11 @@ fn collect(
         .get("apiVersion")
         .and_then(|v| v.as_str())
         .unwrap_or_default();
-    if kind != "IamRole" || api_version != API_VERSION {
-        return;
-    }
+    let kind = match kind {
+        "IamRole" if api_version == API_VERSION => Kind::Role,
+        "IamPolicy" if api_version == API_VERSION => Kind::Policy,
+        _ => return,
+    };
     let name = document
         .pointer("/metadata/name")
         .and_then(|n| n.as_str())
@@ -113,25 +176,32 @@ fn collect(
         .unwrap_or(default_namespace)
         .to_string();
     let label = format!("{namespace}/{name}");
-    match read_role(document, known) {
-        Ok(mut role) => {
+    let read = match kind {
+        Kind::Role => read_object::<IamRole>(document, &known.role).map(|mut role| {
             role.metadata.namespace = Some(namespace);
-            roles.push(Ok(role));
-        }
-        Err(problems) => roles.push(Err((label, Error::refused(problems)))),
-    }
+            Object::Role(Box::new(role))
+        }),
+        Kind::Policy => read_object::<IamPolicy>(document, &known.policy).map(|mut policy| {
+            policy.metadata.namespace = Some(namespace);
+            Object::Policy(Box::new(policy))
+        }),
+    };
+    objects.push((
+        kind,
+        read.map_err(|problems| (label, Error::refused(problems))),
+    ));
 }
 
-/// The document as an IamRole, or every field the kind does not have (serde_ignored) and the
+/// The document as an IamRole or IamPolicy, or every field the kind does not have (serde_ignored) and the
 /// value of the wrong type, all by path (serde_path_to_error): what kubectl's strict field
 /// validation would refuse.
-fn read_role(
+fn read_object<T: serde::de::DeserializeOwned>(
     document: serde_json::Value,
     known: &[String],
-) -> std::result::Result<IamRole, Vec<Problem>> {
+) -> std::result::Result<T, Vec<Problem>> {
     let mut ignored = Vec::new();
     let mut note = |path: serde_ignored::Path<'_>| ignored.push(dotted(&path));
-    let parsed: std::result::Result<IamRole, _> =
+    let parsed: std::result::Result<T, _> =
         serde_path_to_error::deserialize(serde_ignored::Deserializer::new(document, &mut note));
     let mut problems: Vec<Problem> = ignored
         .into_iter()
@@ -140,7 +210,7 @@ fn read_role(
         .map(|field| unknown_field(field, known))
         .collect();
     match parsed {
-        Ok(role) if problems.is_empty() => return Ok(role),
+        Ok(object) if problems.is_empty() => return Ok(object),
         Ok(_) => {}
         Err(error) => problems.push(Problem::new(
             dotted_error_path(error.path()),

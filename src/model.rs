@@ -103,6 +103,24 @@ pub struct ObservedRole {
     pub permissions_boundary: Option<String>,
     /// Every tag IAM has, including the ownership tag and `aws:` tags.
     pub tags: BTreeMap<String, String>,
+    /// When and where the role was last used, if IAM tracked it (RoleLastUsed).
+    pub last_used: Option<LastUsed>,
+}
+
+/// IAM's RoleLastUsed: the last time a session of the role made an AWS request, and the region.
+/// IAM tracks a window of about 400 days and updates it with a delay of hours.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LastUsed {
+    /// RFC 3339.
+    pub date: Option<String>,
+    pub region: Option<String>,
+}
+
+impl LastUsed {
+    /// None when IAM said nothing (a role never used, or an endpoint that does not track it).
+    pub fn from_parts(date: Option<String>, region: Option<String>) -> Option<LastUsed> {
+        (date.is_some() || region.is_some()).then_some(LastUsed { date, region })
+    }
 }
 
 /// One bulk read of an account.
@@ -203,6 +221,131 @@ impl IamOp {
             IamOp::DeleteRolePermissionsBoundary { .. } => "DeleteRolePermissionsBoundary",
             IamOp::RemoveRoleFromInstanceProfile { .. } => "RemoveRoleFromInstanceProfile",
             IamOp::DeleteRole { .. } => "DeleteRole",
+        }
+    }
+}
+
+/// A customer managed policy as the user asked for it (an `IamPolicy` object), after defaults.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DesiredPolicy {
+    pub name: String,
+    pub path: String,
+    /// Empty means "no description". IAM cannot change it after creation.
+    pub description: String,
+    /// The policy document as JSON text, exactly as it will be sent to IAM.
+    pub document: String,
+    /// The user's tags; the plan adds the ownership tag.
+    pub tags: BTreeMap<String, String>,
+    /// As for roles: tag keys owned by others.
+    pub ignored_tag_keys: Vec<String>,
+}
+
+/// One version of a managed policy, as ListPolicyVersions shows it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PolicyVersion {
+    /// `v1`, `v2`, …
+    pub id: String,
+    pub is_default: bool,
+    /// Seconds since the epoch; 0 when IAM did not say.
+    pub created: i64,
+}
+
+/// What IAM has for a customer managed policy (the default version's document URL-decoded).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ObservedPolicy {
+    pub name: String,
+    pub path: String,
+    pub arn: String,
+    pub policy_id: String,
+    pub description: String,
+    pub default_version_id: String,
+    /// The default version's document.
+    pub document: String,
+    pub versions: Vec<PolicyVersion>,
+    /// Users, groups and roles the policy is attached to.
+    pub attachment_count: i32,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// Who a managed policy is attached to (ListEntitiesForPolicy).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PolicyAttachments {
+    pub roles: Vec<String>,
+    pub users: Vec<String>,
+    pub groups: Vec<String>,
+}
+
+impl PolicyAttachments {
+    pub fn is_empty(&self) -> bool {
+        self.roles.is_empty() && self.users.is_empty() && self.groups.is_empty()
+    }
+
+    /// `role a, user b`: for messages.
+    pub fn describe(&self) -> String {
+        let roles = self.roles.iter().map(|r| format!("role {r}"));
+        let users = self.users.iter().map(|u| format!("user {u}"));
+        let groups = self.groups.iter().map(|g| format!("group {g}"));
+        roles
+            .chain(users)
+            .chain(groups)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// The most versions IAM keeps of one managed policy.
+pub const MAX_POLICY_VERSIONS: usize = 5;
+
+/// One IAM write on a customer managed policy. The plan emits them in the order they must run.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "operation")]
+pub enum PolicyOp {
+    /// The ownership tag goes in the create call, so a policy never exists unclaimed.
+    CreatePolicy {
+        policy_name: String,
+        path: String,
+        description: String,
+        document: String,
+        tags: BTreeMap<String, String>,
+    },
+    /// Always made the default version: a version that is not the default grants nothing.
+    CreatePolicyVersion {
+        policy_arn: String,
+        document: String,
+    },
+    DeletePolicyVersion {
+        policy_arn: String,
+        version_id: String,
+    },
+    TagPolicy {
+        policy_arn: String,
+        tags: BTreeMap<String, String>,
+    },
+    UntagPolicy {
+        policy_arn: String,
+        keys: Vec<String>,
+    },
+    /// `--force-detach` only: the policy is taken off a role before it is deleted.
+    DetachRolePolicy {
+        role: String,
+        policy_arn: String,
+    },
+    DeletePolicy {
+        policy_arn: String,
+    },
+}
+
+impl PolicyOp {
+    /// The IAM API action name, as for [`IamOp::action`].
+    pub fn action(&self) -> &'static str {
+        match self {
+            PolicyOp::CreatePolicy { .. } => "CreatePolicy",
+            PolicyOp::CreatePolicyVersion { .. } => "CreatePolicyVersion",
+            PolicyOp::DeletePolicyVersion { .. } => "DeletePolicyVersion",
+            PolicyOp::TagPolicy { .. } => "TagPolicy",
+            PolicyOp::UntagPolicy { .. } => "UntagPolicy",
+            PolicyOp::DetachRolePolicy { .. } => "DetachRolePolicy",
+            PolicyOp::DeletePolicy { .. } => "DeletePolicy",
         }
     }
 }

@@ -36,6 +36,8 @@ pub struct RoleIdentity {
     pub name: Option<String>,
     pub arn: Option<String>,
     pub id: Option<String>,
+    /// IAM's RoleLastUsed, when the reconcile read the role and IAM said anything.
+    pub last_used: Option<crate::model::LastUsed>,
 }
 
 pub fn next_status(
@@ -47,9 +49,50 @@ pub fn next_status(
     now: jiff::Timestamp,
 ) -> IamRoleStatus {
     let previous = current.cloned().unwrap_or_default();
+    let conditions = conditions(
+        &previous.conditions,
+        generation,
+        outcome,
+        findings,
+        now,
+        "the IAM role matches the spec",
+    );
+    let synced = matches!(outcome, Outcome::Synced { .. });
+    IamRoleStatus {
+        role_arn: role.arn.clone().or(previous.role_arn),
+        role_id: role.id.clone().or(previous.role_id),
+        role_name: role.name.clone().or(previous.role_name),
+        observed_generation: generation,
+        conditions,
+        last_sync_time: if synced {
+            Some(now.to_string())
+        } else {
+            previous.last_sync_time
+        },
+        drift: previous.drift,
+        last_repair: previous.last_repair,
+        last_used: role
+            .last_used
+            .clone()
+            .map(Into::into)
+            .or(previous.last_used),
+    }
+}
+
+/// The kstatus conditions (Ready, Reconciling, Stalled, Warnings) after a reconcile, for any
+/// kind: `in_sync` is the Ready message when IAM matches the spec. Other conditions in
+/// `previous` are kept.
+pub fn conditions(
+    previous: &[Condition],
+    generation: Option<i64>,
+    outcome: &Outcome,
+    findings: &[Finding],
+    now: jiff::Timestamp,
+    in_sync: &str,
+) -> Vec<Condition> {
     let (ready, reconciling, stalled) = match outcome {
         Outcome::Synced { .. } => (
-            cond(READY, true, "Synced", "the IAM role matches the spec"),
+            cond(READY, true, "Synced", in_sync),
             cond(RECONCILING, false, "Synced", "no work in progress"),
             cond(STALLED, false, "Synced", "no error"),
         ),
@@ -87,32 +130,16 @@ pub fn next_status(
     };
     let mut conditions: Vec<Condition> = [ready, reconciling, stalled, warning]
         .into_iter()
-        .map(|draft| draft.into_condition(&previous.conditions, generation, now))
+        .map(|draft| draft.into_condition(previous, generation, now))
         .collect();
     // Conditions set by others (Drifted) stay until they set them again.
     conditions.extend(
         previous
-            .conditions
             .iter()
             .filter(|c| ![READY, RECONCILING, STALLED, WARNINGS].contains(&c.type_.as_str()))
             .cloned(),
     );
-
-    let synced = matches!(outcome, Outcome::Synced { .. });
-    IamRoleStatus {
-        role_arn: role.arn.clone().or(previous.role_arn),
-        role_id: role.id.clone().or(previous.role_id),
-        role_name: role.name.clone().or(previous.role_name),
-        observed_generation: generation,
-        conditions,
-        last_sync_time: if synced {
-            Some(now.to_string())
-        } else {
-            previous.last_sync_time
-        },
-        drift: previous.drift,
-        last_repair: previous.last_repair,
-    }
+    conditions
 }
 
 fn retry_message(message: &str) -> String {
@@ -209,7 +236,47 @@ mod tests {
             name: Some("ns-app".into()),
             arn: Some("arn:aws:iam::123456789012:role/ns-app".into()),
             id: Some("AROAEXAMPLE".into()),
+            last_used: None,
         }
+    }
+
+    /// lastUsed follows IAM when it says something, and is kept when a reconcile read nothing.
+    #[test]
+    fn last_used_is_recorded_and_kept() {
+        let used = crate::model::LastUsed {
+            date: Some("2026-12-01T10:00:00Z".into()),
+            region: Some("eu-west-1".into()),
+        };
+        let identity = RoleIdentity {
+            last_used: Some(used),
+            ..role()
+        };
+        let first = next_status(
+            None,
+            Some(1),
+            &Outcome::Synced { changes: 0 },
+            &identity,
+            &[],
+            at(0),
+        );
+        let want = crate::api::RoleLastUsed {
+            last_used_date: Some("2026-12-01T10:00:00Z".into()),
+            region: Some("eu-west-1".into()),
+        };
+        assert_eq!(first.last_used.as_ref(), Some(&want));
+        let failed = Outcome::Retrying {
+            category: Category::IamTransient,
+            message: "x".into(),
+        };
+        let later = next_status(
+            Some(&first),
+            Some(1),
+            &failed,
+            &RoleIdentity::default(),
+            &[],
+            at(5),
+        );
+        assert_eq!(later.last_used.as_ref(), Some(&want));
     }
 
     fn get<'a>(status: &'a IamRoleStatus, kind: &str) -> &'a Condition {

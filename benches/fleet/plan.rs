@@ -64,6 +64,7 @@ pub fn run() {
             managed_policy_arns: desired.managed_policy_arns.clone(),
             permissions_boundary: None,
             tags: observed_tags,
+            last_used: None,
         };
         let iterations = 20_000 / inline.max(1);
         let started = Instant::now();

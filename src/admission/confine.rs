@@ -82,12 +82,40 @@ impl Confinement {
     }
 }
 
+impl Confinement {
+    /// Whether an object in `from` may refer to an IamPolicy in `to`: within a namespace always;
+    /// across namespaces only from an unconfined namespace (exempt, or no name confinement at
+    /// all), since an attachment grants the referenced policy's permissions to the referring
+    /// role.
+    pub fn may_refer(&self, from: &str, to: &str) -> bool {
+        from == to || self.exempt(from) || self.name_prefix.is_empty()
+    }
+}
+
 fn render(template: &str, namespace: &str) -> String {
     template.replace("{namespace}", namespace)
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn references_across_namespaces() {
+        let confined = Confinement {
+            exempt_namespaces: vec!["platform".into()],
+            ..Confinement::default()
+        };
+        // (from, to, allowed)
+        for (from, to, want) in [
+            ("team-a", "team-a", true),
+            ("team-a", "team-b", false),
+            ("platform", "team-b", true),
+            ("team-a", "platform", false),
+        ] {
+            assert_eq!(confined.may_refer(from, to), want, "{from} -> {to}");
+        }
+        assert!(Confinement::none().may_refer("team-a", "team-b"));
+    }
+
     use super::*;
 
     fn rules(name: &str, path: &str, exempt: &[&str]) -> Confinement {

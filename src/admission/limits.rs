@@ -15,8 +15,12 @@ pub const SESSION_DEFAULT: i32 = SESSION_MIN;
 pub const TRUST_POLICY_MAX: usize = 2048;
 /// ...and the most an account's quota can be raised to.
 pub const TRUST_POLICY_RAISED_MAX: usize = 4096;
-/// Inline policy names.
+/// Inline and managed policy names.
 pub const POLICY_NAME_MAX: usize = 128;
+/// A customer managed policy document, without whitespace.
+pub const MANAGED_POLICY_MAX: usize = 6144;
+/// Versions IAM keeps of one managed policy.
+pub const POLICY_VERSIONS_MAX: usize = 5;
 /// All inline policies of a role together, without whitespace.
 pub const INLINE_TOTAL_MAX: usize = 10_240;
 /// Inline policies per object: rolesmith's own bound for the schema; IAM's total size already

@@ -18,6 +18,7 @@
 mod confine;
 mod findings;
 pub mod limits;
+mod managed_policy;
 mod names;
 mod policy_arns;
 mod problem;
@@ -32,6 +33,10 @@ use std::collections::BTreeMap;
 
 pub use confine::{Confinement, DEFAULT_NAME_PREFIX};
 pub use findings::findings;
+pub use managed_policy::{
+    AdmittedPolicy, PolicyInput, PolicySpec, admit_policy, check_policy, policy_findings,
+    policy_name,
+};
 pub use names::role_name;
 pub use problem::{Finding, Problem, Rule, Severity, joined};
 

@@ -85,8 +85,18 @@ rules! {
     ConfinementPathPrefix => "confinement-path-prefix",
     /// A new role name for an object that already manages a role.
     RenameOrphansRole => "rename-orphans-role",
+    /// A managed policy document over IAM's 6,144 characters.
+    ManagedPolicyTooLarge => "managed-policy-too-large",
+    /// A managed policy's path or description differs from IAM's, which cannot change them.
+    PolicyImmutable => "policy-immutable",
+    /// A managedPolicyRefs entry into another namespace, from a confined namespace.
+    CrossNamespaceReference => "cross-namespace-reference",
+    /// A managedPolicyRefs entry `rolesmith plan/apply` cannot resolve from the given files.
+    PolicyReferenceUnresolved => "policy-reference-unresolved",
     /// Every action on every resource.
     AdminAccess => "admin-access",
+    /// Every action but a NotAction list, on every resource.
+    NotActionEverywhere => "not-action-everywhere",
     /// Another account may assume the role without sts:ExternalId.
     CrossAccountNoExternalId => "cross-account-no-external-id",
     /// A web identity provider trusted without a condition on its subject claim.
@@ -123,7 +133,9 @@ impl Rule {
     /// permission, the rest of a spec IAM would not take.
     pub fn category(self) -> Category {
         match self {
-            Rule::ConfinementNamePrefix | Rule::ConfinementPathPrefix => Category::Forbidden,
+            Rule::ConfinementNamePrefix
+            | Rule::ConfinementPathPrefix
+            | Rule::CrossNamespaceReference => Category::Forbidden,
             _ => Category::InvalidSpec,
         }
     }

@@ -26,7 +26,7 @@ pub(super) fn role_name_problems(name: &str) -> Vec<Problem> {
 /// Role and policy names share IAM's `[\w+=,.@-]` with an ASCII `\w`: a Cyrillic `а` that looks
 /// like a Latin `a` is refused by IAM, so it is refused here. `rules`: empty, too long, bad
 /// characters.
-fn name_problems(
+pub(super) fn name_problems(
     field: &str,
     what: &str,
     name: &str,

@@ -63,7 +63,7 @@ pub(super) async fn apply(role: Arc<IamRole>, ctx: &Context) -> Result<Action> {
 
 /// Makes IAM match the spec, and says what happened.
 pub(super) async fn manage(role: &IamRole, ctx: &Context, uid: &str) -> Result<Attempt> {
-    let (name, result) = match admit(role, &ctx.settings) {
+    let (name, result) = match super::refs::admit_with_refs(role, ctx).await {
         Ok(admitted) => {
             let result = engine::apply(
                 ctx.iam.as_ref(),
@@ -99,6 +99,7 @@ pub(super) async fn manage(role: &IamRole, ctx: &Context, uid: &str) -> Result<A
             name: name.filter(|_| report.role_arn.is_some()),
             arn: report.role_arn.clone(),
             id: report.role_id.clone(),
+            last_used: report.last_used.clone(),
         },
         changes: report.ops.iter().map(|op| op.action()).collect(),
         findings: (error.is_none() || !report.findings.is_empty()).then_some(report.findings),
@@ -111,7 +112,7 @@ pub(super) async fn manage(role: &IamRole, ctx: &Context, uid: &str) -> Result<A
 
 /// Reads the role and reports how it differs; never writes to IAM.
 pub(super) async fn observe(role: &IamRole, ctx: &Context) -> Attempt {
-    let result = match admit(role, &ctx.settings) {
+    let result = match super::refs::admit_with_refs(role, ctx).await {
         Ok(admitted) => engine::observe(ctx.iam.as_ref(), &admitted.desired, &admitted.owner)
             .await
             .map(|report| (admitted.desired.name, report)),
@@ -126,6 +127,7 @@ pub(super) async fn observe(role: &IamRole, ctx: &Context) -> Attempt {
                     name: Some(name),
                     arn: Some(report.role_arn),
                     id: Some(report.role_id),
+                    last_used: report.last_used,
                 },
                 findings: Some(report.findings),
                 differences: report.differences,

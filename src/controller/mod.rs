@@ -5,6 +5,8 @@
 mod apply;
 mod decide;
 mod delete;
+pub mod policy;
+mod refs;
 mod retry;
 mod sweeper;
 mod writes;
@@ -68,6 +70,9 @@ pub struct Settings {
     pub ignore_tag_keys: Vec<String>,
     /// The account's IAM calls per second (0: unlimited), to keep resyncs within budget.
     pub iam_rate_limit: f64,
+    /// Deleting an IamPolicy that is still attached to roles detaches it first
+    /// (`--force-detach`); without it the deletion waits.
+    pub force_detach: bool,
 }
 
 pub struct Context {
@@ -153,10 +158,22 @@ pub async fn run(
         .applied_objects()
         .try_filter(|object| std::future::ready(needs_reconcile_now(object)))
         .predicate_filter(triggers, Default::default());
+    let shutdown = futures::FutureExt::shared(shutdown);
+    let policies = policy::run(ctx.clone(), shutdown.clone());
     let (drifted, drift_triggers) = futures::channel::mpsc::unbounded();
     let sweeper = sweeper::run(ctx.clone(), reader.clone(), drifted);
     let config = kube::runtime::controller::Config::default().concurrency(ctx.settings.concurrency);
+    let roles = reader.clone();
+    let policies_api: Api<crate::api::IamPolicy> = match &ctx.settings.namespace {
+        Some(namespace) => Api::namespaced(ctx.client.clone(), namespace),
+        None => Api::all(ctx.client.clone()),
+    };
     let controller = Controller::for_stream(stream, reader)
+        // A role waiting for an IamPolicy's ARN (or attaching a policy that changed) is woken
+        // when that IamPolicy changes.
+        .watches(policies_api, watcher::Config::default(), move |policy| {
+            refs::roles_referring_to(&roles, &policy)
+        })
         .reconcile_on(drift_triggers)
         .with_config(config)
         .graceful_shutdown_on(shutdown)
@@ -169,7 +186,7 @@ pub async fn run(
         });
     // The sweeper never ends on its own: the controller's graceful shutdown ends both.
     tokio::select! {
-        _ = controller => {}
+        _ = futures::future::join(controller, policies) => {}
         _ = sweeper => {}
     }
 }

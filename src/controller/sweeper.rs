@@ -31,7 +31,7 @@ pub async fn run(
     // `needs_reconcile_now`): the first sweep, right away, is what checks them.
     let mut roles_in_account: Option<usize> = None;
     loop {
-        let managed = managed_roles(&ctx, &store);
+        let managed = managed_roles(&ctx, &store).await;
         let per_role = drift::per_role_calls(&managed);
         let started = Instant::now();
         let started_at = jiff::Timestamp::now();
@@ -115,41 +115,50 @@ pub async fn run(
 
 /// The roles the objects in the store manage, as their specs want them. Objects that are being
 /// deleted, cannot be read, or are refused by admission are left to their own reconciles.
-fn managed_roles(ctx: &Context, store: &Store<Guarded>) -> Vec<Managed<ObjectRef<Guarded>>> {
-    store
-        .state()
-        .into_iter()
-        .filter(|guarded| guarded.meta().deletion_timestamp.is_none())
-        .filter_map(|guarded| {
-            let role = guarded.0.as_ref().ok()?;
-            let admitted = admit(role, &ctx.settings).ok()?;
-            let key =
-                ObjectRef::new(&role.name_any()).within(&role.namespace().unwrap_or_default());
-            let observed_drift =
-                (role.spec.management_policy == ManagementPolicy::Observe).then(|| {
-                    role.status
-                        .as_ref()
-                        .map(|s| s.drift.iter().map(|d| d.field.clone()).collect())
-                        .unwrap_or_default()
-                });
-            let last_sync = match &role.status {
-                None => LastSync::Pending,
-                Some(status) => status
-                    .last_sync_time
-                    .as_deref()
-                    .and_then(|t| t.parse().ok())
-                    .map_or(LastSync::Never, LastSync::At),
-            };
-            Some(Managed {
-                key,
-                desired: admitted.desired,
-                owner: admitted.owner,
-                adopt: role.spec.adopt,
-                observed_drift,
-                last_sync,
-            })
-        })
-        .collect()
+/// `managedPolicyRefs` are resolved as a reconcile resolves them (one GET per IamPolicy).
+async fn managed_roles(ctx: &Context, store: &Store<Guarded>) -> Vec<Managed<ObjectRef<Guarded>>> {
+    let mut managed = Vec::new();
+    for guarded in store.state() {
+        if guarded.meta().deletion_timestamp.is_some() {
+            continue;
+        }
+        let Ok(role) = guarded.0.as_ref() else {
+            continue;
+        };
+        let admitted = if role.spec.managed_policy_refs.is_empty() {
+            admit(role, &ctx.settings)
+        } else {
+            super::refs::admit_with_refs(role, ctx).await
+        };
+        let Ok(admitted) = admitted else {
+            continue;
+        };
+        let key = ObjectRef::new(&role.name_any()).within(&role.namespace().unwrap_or_default());
+        let observed_drift =
+            (role.spec.management_policy == ManagementPolicy::Observe).then(|| {
+                role.status
+                    .as_ref()
+                    .map(|s| s.drift.iter().map(|d| d.field.clone()).collect())
+                    .unwrap_or_default()
+            });
+        let last_sync = match &role.status {
+            None => LastSync::Pending,
+            Some(status) => status
+                .last_sync_time
+                .as_deref()
+                .and_then(|t| t.parse().ok())
+                .map_or(LastSync::Never, LastSync::At),
+        };
+        managed.push(Managed {
+            key,
+            desired: admitted.desired,
+            owner: admitted.owner,
+            adopt: role.spec.adopt,
+            observed_drift,
+            last_sync,
+        });
+    }
+    managed
 }
 
 /// How long to the next drift check: the configured interval (jittered ±10 % so several

@@ -114,6 +114,42 @@ impl IamApi for FakeIam {
         })
     }
 
+    // This IAM holds one role and no managed policy.
+    fn get_policy<'a>(
+        &'a self,
+        _arn: &'a str,
+    ) -> BoxFuture<'a, Result<Option<crate::model::ObservedPolicy>>> {
+        Box::pin(async { Ok(None) })
+    }
+
+    fn list_policy_attachments<'a>(
+        &'a self,
+        arn: &'a str,
+    ) -> BoxFuture<'a, Result<crate::model::PolicyAttachments>> {
+        Box::pin(async move {
+            Err(iam_error(
+                "ListEntitiesForPolicy",
+                "NoSuchEntity",
+                &format!("policy {arn} does not exist"),
+                Category::IamRejected,
+            ))
+        })
+    }
+
+    fn execute_policy<'a>(
+        &'a self,
+        op: &'a crate::model::PolicyOp,
+    ) -> BoxFuture<'a, Result<crate::iam::PolicyOutcome>> {
+        Box::pin(async move {
+            Err(iam_error(
+                op.action(),
+                "NotModelled",
+                "the role engine never writes managed policies",
+                Category::Internal,
+            ))
+        })
+    }
+
     fn caller_account(&self) -> BoxFuture<'_, Result<String>> {
         Box::pin(async { Ok("123456789012".to_string()) })
     }

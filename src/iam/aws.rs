@@ -20,7 +20,7 @@ use super::observe::CallInterceptor;
 use super::sdk_error::{from_sdk, is_no_such_entity};
 use super::{CallObserver, IamApi, OpOutcome};
 use crate::error::Result;
-use crate::model::{IamOp, ObservedRole};
+use crate::model::{IamOp, ObservedPolicy, ObservedRole, PolicyAttachments, PolicyOp};
 use crate::ratelimit::AccountLimiter;
 
 /// IAM is a global service whose aws-partition endpoint signs in us-east-1.
@@ -187,6 +187,24 @@ impl IamApi for AwsIam {
         wanted: &'a (dyn Fn(&str) -> bool + Sync),
     ) -> BoxFuture<'a, Result<super::Sweep>> {
         Box::pin(self.read_account(wanted))
+    }
+
+    fn get_policy<'a>(&'a self, arn: &'a str) -> BoxFuture<'a, Result<Option<ObservedPolicy>>> {
+        Box::pin(self.read_policy(arn))
+    }
+
+    fn list_policy_attachments<'a>(
+        &'a self,
+        arn: &'a str,
+    ) -> BoxFuture<'a, Result<PolicyAttachments>> {
+        Box::pin(self.read_attachments(arn))
+    }
+
+    fn execute_policy<'a>(
+        &'a self,
+        op: &'a PolicyOp,
+    ) -> BoxFuture<'a, Result<super::PolicyOutcome>> {
+        Box::pin(self.write_policy(op))
     }
 
     fn caller_account(&self) -> BoxFuture<'_, Result<String>> {

@@ -8,6 +8,7 @@ pub mod aws;
 pub mod classify;
 pub mod counting;
 mod limit;
+pub mod managed_policy;
 mod observe;
 mod read;
 mod sdk_error;
@@ -19,10 +20,11 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 
 use crate::error::{Category, Result};
-use crate::model::{IamOp, ObservedRole};
+use crate::model::{IamOp, ObservedPolicy, ObservedRole, PolicyAttachments, PolicyOp};
 
 pub use aws::{AwsIam, AwsIamConfig};
 pub use counting::CountingObserver;
+pub use managed_policy::{PolicyOutcome, policy_arn};
 
 /// What a write tells us beyond success. Only `CreateRole` fills it: the ARN and the unique id
 /// are what status needs, and reading them back would cost a call that may not see the role yet.
@@ -52,6 +54,19 @@ pub trait IamApi: Send + Sync {
         &'a self,
         wanted: &'a (dyn Fn(&str) -> bool + Sync),
     ) -> BoxFuture<'a, Result<Sweep>>;
+
+    /// GetPolicy + ListPolicyVersions (every page) + GetPolicyVersion of the default version:
+    /// 3 calls. NoSuchEntity on GetPolicy → `Ok(None)`. Tags come from GetPolicy's answer.
+    fn get_policy<'a>(&'a self, arn: &'a str) -> BoxFuture<'a, Result<Option<ObservedPolicy>>>;
+
+    /// Who the policy is attached to (ListEntitiesForPolicy, every page).
+    fn list_policy_attachments<'a>(
+        &'a self,
+        arn: &'a str,
+    ) -> BoxFuture<'a, Result<PolicyAttachments>>;
+
+    /// One write on a managed policy, exactly one IAM call.
+    fn execute_policy<'a>(&'a self, op: &'a PolicyOp) -> BoxFuture<'a, Result<PolicyOutcome>>;
 
     /// The account the credentials act in: known before the first role is created, so a trust
     /// policy naming the own account is never mistaken for cross-account access. Asked once

@@ -13,7 +13,7 @@ use super::aws::AwsIam;
 use super::sdk_error::from_sdk;
 use crate::admission::limits::SESSION_DEFAULT;
 use crate::error::{Category, Error, Result};
-use crate::model::ObservedRole;
+use crate::model::{LastUsed, ObservedRole};
 use crate::policy::decode_iam_text;
 
 /// One page of a paginated IAM list: items, IsTruncated, and the marker of the next page.
@@ -122,7 +122,16 @@ fn observed_role(role: &Role) -> ObservedRole {
             .iter()
             .map(|tag| (tag.key.clone(), tag.value.clone()))
             .collect(),
+        last_used: role.role_last_used.as_ref().and_then(last_used),
     }
+}
+
+/// RoleLastUsed as GetRole and GetAccountAuthorizationDetails answer it.
+pub(super) fn last_used(used: &aws_sdk_iam::types::RoleLastUsed) -> Option<LastUsed> {
+    let date = used
+        .last_used_date
+        .and_then(|date| date.fmt(aws_smithy_types::date_time::Format::DateTime).ok());
+    LastUsed::from_parts(date, used.region.clone())
 }
 
 /// Every item of a paginator's pages. The SDK follows the Marker; IAM's own rules stay on top:
@@ -130,7 +139,7 @@ fn observed_role(role: &Role) -> ObservedRole {
 /// dropping it asks nothing more, as it fetches a page only once the last one is taken), and a
 /// truncated page without a new Marker is an error, not a silent end that would hide policies
 /// from the drift check.
-async fn all_pages<O, E, T>(
+pub(super) async fn all_pages<O, E, T>(
     action: &'static str,
     mut pages: PaginationStream<std::result::Result<O, SdkError<E, HttpResponse>>>,
     split: impl Fn(O) -> Page<T>,
@@ -169,7 +178,7 @@ fn next_marker(
     }
 }
 
-fn unexpected(action: &'static str, what: &str) -> Error {
+pub(super) fn unexpected(action: &'static str, what: &str) -> Error {
     Error::Iam {
         action,
         code: "UnexpectedResponse".to_string(),
@@ -250,6 +259,46 @@ mod tests {
         assert_eq!(observed.assume_role_policy, "");
         assert_eq!(observed.permissions_boundary, None);
         assert!(observed.tags.is_empty());
+        assert_eq!(observed.last_used, None);
+    }
+
+    /// moto never fills RoleLastUsed, so the mapping is tested here on the SDK's own types.
+    #[test]
+    fn last_used_from_get_role() {
+        use aws_sdk_iam::types::RoleLastUsed;
+        let used = role()
+            .role_last_used(
+                RoleLastUsed::builder()
+                    .last_used_date(DateTime::from_secs(1_764_806_400))
+                    .region("eu-west-1")
+                    .build(),
+            )
+            .build()
+            .unwrap();
+        assert_eq!(
+            observed_role(&used).last_used,
+            Some(LastUsed {
+                date: Some("2025-12-04T00:00:00Z".into()),
+                region: Some("eu-west-1".into()),
+            })
+        );
+        let empty = role()
+            .role_last_used(RoleLastUsed::builder().build())
+            .build()
+            .unwrap();
+        assert_eq!(
+            observed_role(&empty).last_used,
+            None,
+            "nothing said, nothing shown"
+        );
+        let region_only = RoleLastUsed::builder().region("us-east-1").build();
+        assert_eq!(
+            last_used(&region_only),
+            Some(LastUsed {
+                date: None,
+                region: Some("us-east-1".into())
+            })
+        );
     }
 
     #[test]

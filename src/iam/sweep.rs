@@ -122,6 +122,10 @@ pub(super) fn observed_role(detail: RoleDetail, description: String, session: i3
         permissions_boundary: detail
             .permissions_boundary
             .and_then(|boundary| boundary.permissions_boundary_arn),
+        last_used: detail
+            .role_last_used
+            .as_ref()
+            .and_then(super::read::last_used),
         tags: detail
             .tags
             .unwrap_or_default()
@@ -134,6 +138,34 @@ pub(super) fn observed_role(detail: RoleDetail, description: String, session: i3
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The account sweep carries RoleLastUsed as GetRole does (moto fills neither).
+    #[test]
+    fn last_used_from_the_sweep() {
+        let detail = RoleDetail::builder()
+            .role_name("app")
+            .role_last_used(
+                aws_sdk_iam::types::RoleLastUsed::builder()
+                    .last_used_date(aws_smithy_types::DateTime::from_secs(0))
+                    .region("eu-central-1")
+                    .build(),
+            )
+            .build();
+        let observed = observed_role(detail, String::new(), 3600);
+        assert_eq!(
+            observed.last_used,
+            Some(crate::model::LastUsed {
+                date: Some("1970-01-01T00:00:00Z".into()),
+                region: Some("eu-central-1".into()),
+            })
+        );
+        let bare = observed_role(
+            RoleDetail::builder().role_name("b").build(),
+            String::new(),
+            3600,
+        );
+        assert_eq!(bare.last_used, None);
+    }
 
     #[test]
     fn markers() {

@@ -168,16 +168,16 @@ impl AwsIam {
     }
 }
 
-fn non_empty(text: &str) -> Option<String> {
+pub(super) fn non_empty(text: &str) -> Option<String> {
     (!text.is_empty()).then(|| text.to_string())
 }
 
 /// An empty list would be sent as an empty `Tags` parameter, which is not the same as none.
-fn non_empty_tags(tags: Vec<Tag>) -> Option<Vec<Tag>> {
+pub(super) fn non_empty_tags(tags: Vec<Tag>) -> Option<Vec<Tag>> {
     (!tags.is_empty()).then_some(tags)
 }
 
-fn sdk_tags(action: &'static str, tags: &BTreeMap<String, String>) -> Result<Vec<Tag>> {
+pub(super) fn sdk_tags(action: &'static str, tags: &BTreeMap<String, String>) -> Result<Vec<Tag>> {
     tags.iter()
         .map(|(key, value)| {
             Tag::builder()

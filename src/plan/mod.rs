@@ -12,6 +12,7 @@ mod describe;
 mod inline;
 mod managed;
 mod ownership;
+mod policy;
 mod tags;
 
 #[cfg(test)]
@@ -20,7 +21,8 @@ pub(crate) mod tests;
 pub use apply::plan_apply;
 pub use delete::plan_delete;
 pub use describe::describe;
-pub use ownership::{Ownership, ownership};
+pub use ownership::{Kind, Ownership, ownership, ownership_of};
+pub use policy::{PolicyDeletion, plan_policy_apply, plan_policy_delete};
 pub use tags::{is_ignored, is_protected};
 
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +37,22 @@ pub enum PlanError {
     )]
     PathChanged {
         role: String,
+        observed: String,
+        desired: String,
+    },
+
+    /// The reason reads as the rest of a sentence that starts with the policy's name.
+    #[error("IAM policy {policy} {reason}")]
+    PolicyNotOwned { policy: String, reason: String },
+
+    #[error(
+        "IAM policy {policy} has {field} {observed:?}, but spec.{field} is {desired:?}: IAM cannot \
+         change a managed policy's {field}; set spec.{field} back to {observed:?}, or use a new \
+         policyName"
+    )]
+    PolicyImmutable {
+        policy: String,
+        field: &'static str,
         observed: String,
         desired: String,
     },

@@ -1,6 +1,8 @@
 //! Whose role is it? Decided from the ownership tag alone, so the answer survives restarts and is
 //! visible to anyone who looks at the role in IAM.
 
+use std::collections::BTreeMap;
+
 use crate::model::{OWNER_TAG_KEY, ObservedRole, Owner};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -14,12 +16,45 @@ pub enum Ownership {
 }
 
 pub fn ownership(observed: &ObservedRole, owner: &Owner, adopt: bool) -> Ownership {
+    ownership_of(&observed.tags, owner, adopt, Kind::Role)
+}
+
+/// Which kind of object owns the IAM entity: the words of the messages differ.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Role,
+    Policy,
+}
+
+impl Kind {
+    fn object(self) -> &'static str {
+        match self {
+            Kind::Role => "IamRole",
+            Kind::Policy => "IamPolicy",
+        }
+    }
+
+    fn entity(self) -> &'static str {
+        match self {
+            Kind::Role => "role",
+            Kind::Policy => "policy",
+        }
+    }
+}
+
+/// [`ownership`] from an IAM entity's tags, for roles and managed policies alike.
+pub fn ownership_of(
+    tags: &BTreeMap<String, String>,
+    owner: &Owner,
+    adopt: bool,
+    kind: Kind,
+) -> Ownership {
     let ours = owner.tag_value();
-    if observed.tags.get(OWNER_TAG_KEY) == Some(&ours) {
+    if tags.get(OWNER_TAG_KEY) == Some(&ours) {
         return Ownership::Owned;
     }
     // IAM tag keys are case-insensitive, so a key in another case is still somebody's claim.
-    let claim = observed.tags.iter().find(|(key, _)| is_owner_key(key));
+    let claim = tags.iter().find(|(key, _)| is_owner_key(key));
     match claim {
         None if adopt => Ownership::Adoptable,
         None => Ownership::Foreign {
@@ -27,7 +62,7 @@ pub fn ownership(observed: &ObservedRole, owner: &Owner, adopt: bool) -> Ownersh
                 .to_string(),
         },
         Some((key, value)) => Ownership::Foreign {
-            reason: claimed_elsewhere(key, value, owner),
+            reason: claimed_elsewhere(key, value, owner, kind),
         },
     }
 }
@@ -36,27 +71,28 @@ pub(super) fn is_owner_key(key: &str) -> bool {
     key.eq_ignore_ascii_case(OWNER_TAG_KEY)
 }
 
-fn claimed_elsewhere(key: &str, value: &str, owner: &Owner) -> String {
+fn claimed_elsewhere(key: &str, value: &str, owner: &Owner, kind: Kind) -> String {
+    let (object, entity) = (kind.object(), kind.entity());
     if *value == owner.tag_value() {
         return format!(
             "carries the ownership tag as `{key}={value}`, with the key in another case than \
-             `{OWNER_TAG_KEY}`; rename the tag key in IAM so rolesmith recognises the role"
+             `{OWNER_TAG_KEY}`; rename the tag key in IAM so rolesmith recognises the {entity}"
         );
     }
     let holder = match parse_tag_value(value) {
         Some((cluster, namespace, name)) if cluster != owner.cluster => format!(
-            "IamRole {namespace}/{name} in cluster `{cluster}` (this operator's cluster id is \
+            "{object} {namespace}/{name} in cluster `{cluster}` (this operator's cluster id is \
              `{}`)",
             owner.cluster
         ),
         Some((cluster, namespace, name)) => {
-            format!("IamRole {namespace}/{name} in cluster `{cluster}`")
+            format!("{object} {namespace}/{name} in cluster `{cluster}`")
         }
         None => "another owner".to_string(),
     };
     format!(
-        "is managed by {holder} (tag `{key}={value}`); spec.adopt never takes a role from another \
-         owner"
+        "is managed by {holder} (tag `{key}={value}`); spec.adopt never takes a {entity} from \
+         another owner"
     )
 }
 

@@ -36,6 +36,18 @@ pub fn grants_admin(text: &str) -> bool {
     })
 }
 
+/// Whether an Allow statement grants everything but a few actions (`NotAction`) on every
+/// resource: almost an administrator, and every action AWS adds later is granted too.
+pub fn allows_all_but_on_everything(text: &str) -> bool {
+    parsed(text).is_some_and(|doc| {
+        statements(&doc).into_iter().any(|statement| {
+            is_allow(statement)
+                && statement.contains_key("NotAction")
+                && strings(statement.get("Resource")).contains(&"*")
+        })
+    })
+}
+
 /// The accounts other than `own_account_id` (any account when it is unknown) that an Allow
 /// statement lets assume the role without a narrowing `sts:ExternalId` condition (a negated one,
 /// or `StringLike "*"`, requires no particular id): the confused-deputy risk when a third party

@@ -79,6 +79,7 @@ impl World {
             "wait",
             "--for=condition=Established",
             "crd/iamroles.iam.rolesmith.dev",
+            "crd/iampolicies.iam.rolesmith.dev",
             "--timeout=30s",
         ]);
         world.start_operator();

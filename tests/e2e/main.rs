@@ -17,6 +17,7 @@ mod invalid;
 mod lifecycle;
 mod malformed;
 mod ownership;
+mod policies;
 mod propagation;
 mod rbac;
 mod replicas;

@@ -88,12 +88,25 @@ spec:
   tags: {team: a}
 "#;
 
+const POLICY: &str = r#"
+apiVersion: iam.rolesmith.dev/v1alpha1
+kind: IamPolicy
+metadata: {name: shared, namespace: default}
+spec:
+  document: {Version: "2012-10-17", Statement: [{Effect: Allow, Action: s3:GetObject, Resource: "*"}]}
+"#;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_operator_uses_exactly_what_its_cluster_role_grants() {
     let world = World::start().await;
     // A lifecycle touching every code path that talks to Kubernetes: create (finalizer, status,
-    // events), edit, a user error (Warning event), delete (finalizer removal).
-    world.apply_yaml(&ROLE.replace("NAME", "a").replace("ROLE", "e2e-rbac-a"));
+    // events), edit, a user error (Warning event), delete (finalizer removal); an IamPolicy
+    // that a role refers to (its own finalizer and status, the role's GET of it).
+    world.apply_yaml(POLICY);
+    world.apply_yaml(
+        &(ROLE.replace("NAME", "a").replace("ROLE", "e2e-rbac-a")
+            + "  managedPolicyRefs: [{name: shared}]\n"),
+    );
     world.wait_ready("default", "a", "60s");
     world.apply_yaml(
         &ROLE
@@ -114,6 +127,14 @@ async fn the_operator_uses_exactly_what_its_cluster_role_grants() {
     world.kubectl_ok(&[
         "delete",
         "iamroles",
+        "--all",
+        "-n",
+        "default",
+        "--timeout=60s",
+    ]);
+    world.kubectl_ok(&[
+        "delete",
+        "iampolicies",
         "--all",
         "-n",
         "default",

@@ -266,8 +266,11 @@ fn readme_first_command_runs_the_sandbox_and_ctrl_c_stops_everything() {
     let ready_after = start.elapsed();
     let out = text(&stdout);
 
+    // One row and one IAM role per IamRole example (the IamPolicy example is attached to one).
     let examples = std::fs::read_dir(repo("examples"))
         .expect("examples/")
+        .filter_map(|entry| std::fs::read_to_string(entry.ok()?.path()).ok())
+        .filter(|text| text.contains("\nkind: IamRole\n"))
         .count();
     let table: Vec<&str> = out
         .lines()
@@ -311,6 +314,7 @@ fn readme_first_command_runs_the_sandbox_and_ctrl_c_stops_everything() {
         "trust policy:",
         "inline ",
         "attached: arn:aws:iam::aws:policy/",
+        "attached: arn:aws:iam::123456789012:policy/rolesmith/default.shared-reports-read",
         "permissions boundary:",
         "tag rolesmith.dev/owner = sandbox/default/",
     ] {

@@ -1,4 +1,4 @@
-//! The corpus of hostile and broken IamRole manifests (`tests/hostile/corpus/NN-short-name.yaml`,
+//! The corpus of hostile and broken IamRole and IamPolicy manifests (`tests/hostile/corpus/NN-short-name.yaml`,
 //! two or three digits) and the header comments that say who must refuse each one and with what
 //! message.
 //!
@@ -225,7 +225,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_corpus_is_large_numbered_and_every_file_is_a_whole_iamrole() {
+    fn the_corpus_is_large_numbered_and_every_file_is_a_whole_object() {
         let cases = load();
         assert!(cases.len() >= 40, "only {} corpus files", cases.len());
         let mut numbers: Vec<&str> = cases.iter().map(|c| number_of(&c.path)).collect();
@@ -239,15 +239,24 @@ mod tests {
                 "no {layer:?} case"
             );
         }
+        let policies = cases
+            .iter()
+            .filter(|c| c.text.contains("kind: IamPolicy\n"))
+            .count();
+        assert!(policies >= 10, "only {policies} IamPolicy cases");
         for case in &cases {
             for line in [
                 "apiVersion: iam.rolesmith.dev/v1alpha1\n",
-                "kind: IamRole\n",
                 "metadata:\n",
                 "spec:\n",
             ] {
                 assert!(case.text.contains(line), "{}: no {line:?}", case.name);
             }
+            assert!(
+                case.text.contains("kind: IamRole\n") != case.text.contains("kind: IamPolicy\n"),
+                "{}: not one IamRole or one IamPolicy",
+                case.name
+            );
             // A load-stage file is one no YAML parser reads; one that parses is mislabelled.
             if case.header.stage == Stage::Load {
                 assert!(
@@ -265,9 +274,15 @@ mod tests {
                     case.name
                 );
             }
+            // Only the one field a case is about is wrong: the required one is there.
+            let required = if object["kind"] == "IamPolicy" {
+                "document"
+            } else {
+                "assumeRolePolicy"
+            };
             assert!(
-                object["spec"].get("assumeRolePolicy").is_some(),
-                "{}: no spec.assumeRolePolicy",
+                object["spec"].get(required).is_some(),
+                "{}: no spec.{required}",
                 case.name
             );
         }

@@ -14,8 +14,9 @@ use serde_json::Value;
 use crate::corpus::{self, Case, Layer, Stage};
 
 /// Corpus cases also run through kubectl: one per kind of schema check (pattern, bounds, list
-/// set, enum, type, CEL, strict unknown field in spec and next to it, YAML merge key).
-const THROUGH_KUBECTL: [&str; 12] = [
+/// set, enum, type, CEL, strict unknown field in spec and next to it, YAML merge key), and the
+/// IamPolicy CRD's.
+const THROUGH_KUBECTL: [&str; 14] = [
     "46-managed-policies-21",
     "47-managed-duplicate",
     "50-role-name-space",
@@ -28,6 +29,8 @@ const THROUGH_KUBECTL: [&str; 12] = [
     "88-tag-value-yaml-boolean",
     "91-unknown-spec-field",
     "97-spec-field-at-top-level",
+    "102-iampolicy-name-space",
+    "108-iampolicy-unknown-field",
 ];
 
 fn repo(relative: &str) -> PathBuf {
@@ -38,9 +41,36 @@ fn crd_file() -> PathBuf {
     repo("crds/iamroles.iam.rolesmith.dev.yaml")
 }
 
-/// The IamRole version's openAPIV3Schema from the committed CRD.
-fn schema() -> Value {
-    let text = std::fs::read_to_string(crd_file()).expect("the CRD file is readable");
+fn policy_crd_file() -> PathBuf {
+    repo("crds/iampolicies.iam.rolesmith.dev.yaml")
+}
+
+/// The schemas of both kinds; [`Schemas::of`] picks the one an object's kind needs.
+struct Schemas {
+    role: Value,
+    policy: Value,
+}
+
+impl Schemas {
+    fn of(&self, object: &Value) -> &Value {
+        if object["kind"] == "IamPolicy" {
+            &self.policy
+        } else {
+            &self.role
+        }
+    }
+}
+
+fn schemas() -> Schemas {
+    Schemas {
+        role: schema_of(&crd_file()),
+        policy: schema_of(&policy_crd_file()),
+    }
+}
+
+/// The v1alpha1 version's openAPIV3Schema from a committed CRD.
+fn schema_of(file: &Path) -> Value {
+    let text = std::fs::read_to_string(file).expect("the CRD file is readable");
     let crd: Value = serde_saphyr::from_str(&text).expect("the CRD is YAML");
     crd.pointer("/spec/versions/0/schema/openAPIV3Schema")
         .cloned()
@@ -80,7 +110,7 @@ fn crd_refusal_problem(case: &Case, errors: &[String]) -> Option<String> {
 
 #[test]
 fn the_crd_schema_refuses_every_crd_layer_manifest() {
-    let schema = schema();
+    let schemas = schemas();
     let cases: Vec<Case> = corpus::load()
         .into_iter()
         .filter(|case| case.header.layer.crd())
@@ -90,7 +120,7 @@ fn the_crd_schema_refuses_every_crd_layer_manifest() {
         .iter()
         .filter_map(|case| {
             let object = corpus::manifest_json(case).unwrap_or_else(|error| panic!("{error}"));
-            crd_refusal_problem(case, &server_errors(&schema, &object))
+            crd_refusal_problem(case, &server_errors(schemas.of(&object), &object))
                 .map(|problem| format!("{}: {problem}", case.name))
         })
         .collect();
@@ -107,7 +137,7 @@ fn the_crd_schema_refuses_every_crd_layer_manifest() {
 /// rule would no longer be the only line of defence the corpus says it is.
 #[test]
 fn the_crd_schema_lets_engine_only_manifests_through() {
-    let schema = schema();
+    let schemas = schemas();
     let mut checked = 0;
     let mut failures = Vec::new();
     for case in corpus::load() {
@@ -116,7 +146,7 @@ fn the_crd_schema_lets_engine_only_manifests_through() {
             continue;
         }
         let object = corpus::manifest_json(&case).unwrap_or_else(|error| panic!("{error}"));
-        let errors = server_errors(&schema, &object);
+        let errors = server_errors(schemas.of(&object), &object);
         if !errors.is_empty() {
             failures.push(format!("{}: refused by the schema: {errors:#?}", case.name));
         }
@@ -125,7 +155,7 @@ fn the_crd_schema_lets_engine_only_manifests_through() {
     for good in ["good.yaml", "secret-looking.yaml"] {
         let text = std::fs::read_to_string(corpus::hostile_path(good)).expect("readable");
         let object: Value = serde_saphyr::from_str(&text).expect("YAML");
-        let errors = server_errors(&schema, &object);
+        let errors = server_errors(schemas.of(&object), &object);
         if !errors.is_empty() {
             failures.push(format!("{good}: refused by the schema: {errors:#?}"));
         }
@@ -198,13 +228,14 @@ async fn kubectl(sim: &KubeSim, home: &Path, args: &[&str]) -> std::process::Out
 async fn kubectl_apply_is_refused_with_the_crd_message() {
     let sim = KubeSim::start().await.expect("kube-sim starts");
     let home = tempfile::tempdir().expect("temp HOME for kubectl");
-    let crd = crd_file();
-    let output = kubectl(&sim, home.path(), &["apply", "-f", &crd.to_string_lossy()]).await;
-    assert!(
-        output.status.success(),
-        "the CRD applies: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    for crd in [crd_file(), policy_crd_file()] {
+        let output = kubectl(&sim, home.path(), &["apply", "-f", &crd.to_string_lossy()]).await;
+        assert!(
+            output.status.success(),
+            "the CRD applies: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
     let cases: Vec<Case> = corpus::load()
         .into_iter()
         .filter(|case| THROUGH_KUBECTL.contains(&case.name.as_str()))
@@ -244,7 +275,12 @@ async fn kubectl_apply_is_refused_with_the_crd_message() {
         }
     }
     // Nothing was stored: every apply was refused.
-    let list = kubectl(&sim, home.path(), &["get", "iamroles", "-A", "-o", "name"]).await;
+    let list = kubectl(
+        &sim,
+        home.path(),
+        &["get", "iamroles,iampolicies", "-A", "-o", "name"],
+    )
+    .await;
     assert!(
         list.status.success(),
         "{}",

@@ -97,12 +97,25 @@ fn engine_cases() -> Vec<Case> {
         .collect()
 }
 
+/// Every role and customer managed policy IAM has.
 async fn role_names(iam: &aws_sdk_iam::Client) -> Vec<String> {
     let roles = iam.list_roles().send().await.expect("ListRoles");
+    let policies = iam
+        .list_policies()
+        .scope(aws_sdk_iam::types::PolicyScopeType::Local)
+        .send()
+        .await
+        .expect("ListPolicies");
     roles
         .roles()
         .iter()
         .map(|r| r.role_name().to_string())
+        .chain(
+            policies
+                .policies()
+                .iter()
+                .filter_map(|p| p.policy_name().map(|n| format!("policy {n}"))),
+        )
         .collect()
 }
 

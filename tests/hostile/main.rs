@@ -1,4 +1,4 @@
-//! Hostile and broken IamRole manifests (`corpus/`), run against both layers that must refuse
+//! Hostile and broken IamRole and IamPolicy manifests (`corpus/`), run against both layers that must refuse
 //! them: the engine (the real `rolesmith plan/apply` binary against a private moto) and the CRD
 //! (its schema and CEL rules, as the API server evaluates them). Also: no credential in output,
 //! and the list of known gaps (`gaps/`).
@@ -10,5 +10,6 @@ mod cli;
 mod corpus;
 mod crd_layer;
 mod engine_layer;
+mod findings;
 mod known_gaps;
 mod secrets;

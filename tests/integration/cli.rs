@@ -120,3 +120,49 @@ async fn a_manifest_with_status_keeps_its_role_name() {
     let (code, stdout, stderr) = run(&moto, &["plan", "-f", &file]);
     assert_eq!(code, 2, "{stdout}{stderr}");
 }
+
+/// An IamRole and the IamPolicy it refers to, in file order with the role first: the policy is
+/// created before the role attaches it, and the results keep the files' order.
+#[tokio::test]
+async fn apply_creates_a_referenced_policy_before_the_role() {
+    let moto = Moto::start();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let role = root
+        .join("reports-reader.yaml")
+        .to_string_lossy()
+        .into_owned();
+    let policy = root
+        .join("shared-policy.yaml")
+        .to_string_lossy()
+        .into_owned();
+    let args = [
+        "apply", "-f", &role, "-f", &policy, "-n", "shop", "-o", "json",
+    ];
+    let (code, stdout, stderr) = run(&moto, &args);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let applied: serde_json::Value = serde_json::from_str(&stdout).expect("JSON output");
+    assert_eq!(applied[0]["object"], "shop/reports-reader");
+    assert_eq!(applied[1]["object"], "shop/shared-reports-read");
+    let arn = "arn:aws:iam::123456789012:policy/rolesmith/shop.shared-reports-read";
+    assert_eq!(applied[1]["policyArn"], arn);
+    assert_eq!(applied[1]["operations"][0]["operation"], "CreatePolicy");
+    let attach = applied[0]["operations"]
+        .as_array()
+        .expect("operations")
+        .iter()
+        .find(|op| op["operation"] == "AttachRolePolicy")
+        .expect("attached");
+    assert_eq!(attach["policy_arn"], arn, "{attach}");
+
+    let (code, stdout, stderr) = run(&moto, &["plan", "-f", &policy, "-f", &role, "-n", "shop"]);
+    assert_eq!(code, 0, "in sync: {stdout}{stderr}");
+    assert!(
+        stdout.contains("policy shop.shared-reports-read is in sync"),
+        "{stdout}"
+    );
+
+    // Without the IamPolicy's file the reference cannot be resolved.
+    let (code, stdout, _) = run(&moto, &["plan", "-f", &role, "-n", "shop", "-o", "json"]);
+    assert_eq!(code, 1);
+    assert!(stdout.contains("is not in the given files"), "{stdout}");
+}

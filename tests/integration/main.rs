@@ -10,4 +10,5 @@ mod engine;
 mod iam_adapter;
 mod iam_errors;
 mod iam_faults;
+mod managed_policy;
 mod sweep;

@@ -15,7 +15,8 @@ from support import ROOT, kube_sim, kubectl, kubectl_json
 
 IAMROLE_RULES = [
     {"apiGroups": ["iam.rolesmith.dev"], "resources": ["iamroles"], "verbs": ["list", "watch", "patch"]},
-    {"apiGroups": ["iam.rolesmith.dev"], "resources": ["iamroles/status"], "verbs": ["patch"]},
+    {"apiGroups": ["iam.rolesmith.dev"], "resources": ["iampolicies"], "verbs": ["get", "list", "watch", "patch"]},
+    {"apiGroups": ["iam.rolesmith.dev"], "resources": ["iamroles/status", "iampolicies/status"], "verbs": ["patch"]},
     {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"]},
 ]
 LEASE_RULES = [

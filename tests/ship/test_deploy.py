@@ -40,10 +40,11 @@ class DeployManifests(unittest.TestCase):
                 self.assertTrue(path.exists(), f"deploy/{name} missing: run scripts/render-deploy.sh")
                 self.assertEqual(path.read_text(), text, f"deploy/{name} is stale: run scripts/render-deploy.sh")
 
-    def test_kustomize_build_is_the_chart_plus_namespace_and_crd(self):
+    def test_kustomize_build_is_the_chart_plus_namespace_and_crds(self):
         built = kustomize_build()
         chart = objects(self.manifest)
         crd = objects((ROOT / "crds" / "iamroles.iam.rolesmith.dev.yaml").read_text())
+        crd += objects((ROOT / "crds" / "iampolicies.iam.rolesmith.dev.yaml").read_text())
         namespace = objects(render_deploy.NAMESPACE_YAML)
         self.assertEqual(keyed(built), keyed(chart + crd + namespace))
         kinds = {o["kind"] for o in built}

@@ -11,8 +11,12 @@ import unittest
 from iam_rules import spec_problems
 from support import ACCOUNT_ID, ROOT, iam_client, load_one, moto_server
 
-EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
+ALL_EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
+EXAMPLES = [p for p in ALL_EXAMPLES if load_one(p)["kind"] == "IamRole"]
+POLICY_EXAMPLES = [p for p in ALL_EXAMPLES if load_one(p)["kind"] == "IamPolicy"]
+EXPECTED_POLICIES = {"shared-policy.yaml"}
 EXPECTED = {
+    "reports-reader.yaml",
     "lambda-service-role.yaml",
     "ec2-service-role.yaml",
     "cross-account-external-id-mfa.yaml",
@@ -41,6 +45,44 @@ def conditions(spec: dict) -> dict:
 class Examples(unittest.TestCase):
     def test_every_scenario_is_present(self):
         self.assertEqual({p.name for p in EXAMPLES}, EXPECTED)
+        self.assertEqual({p.name for p in POLICY_EXAMPLES}, EXPECTED_POLICIES)
+
+    def test_policy_references_name_the_example_policies(self):
+        policies = {load_one(p)["metadata"]["name"] for p in POLICY_EXAMPLES}
+        refs = [r for p in EXAMPLES for r in load_one(p)["spec"].get("managedPolicyRefs", [])]
+        self.assertTrue(refs, "an example shows managedPolicyRefs")
+        for ref in refs:
+            self.assertNotIn("namespace", ref, "examples apply to the current namespace")
+            self.assertIn(ref["name"], policies)
+
+    def test_a_real_iam_api_creates_each_policy(self):
+        with moto_server() as endpoint:
+            iam = iam_client(endpoint)
+            for path in POLICY_EXAMPLES:
+                with self.subTest(path.name):
+                    obj = load_one(path)
+                    self.assertNotIn("namespace", obj["metadata"], "examples apply to the current namespace")
+                    spec = obj["spec"]
+                    created = iam.create_policy(
+                        PolicyName=f"default.{obj['metadata']['name']}",
+                        Path=spec.get("path", "/"),
+                        Description=spec.get("description", ""),
+                        PolicyDocument=json.dumps(spec["document"]),
+                        Tags=[{"Key": k, "Value": v} for k, v in spec.get("tags", {}).items()],
+                    )["Policy"]
+                    self.assertEqual(created["DefaultVersionId"], "v1")
+                    self.assertLessEqual(len(json.dumps(spec["document"], separators=(",", ":"))), 6144)
+
+    def test_policy_examples_match_the_crd_schema(self):
+        crd = load_one(ROOT / "crds" / "iampolicies.iam.rolesmith.dev.yaml")
+        version = next(v for v in crd["spec"]["versions"] if v["name"] == "v1alpha1")
+        schema = version["schema"]["openAPIV3Schema"]
+        validator = _crd_validator(_strip_k8s_extensions(schema))
+        for path in POLICY_EXAMPLES:
+            with self.subTest(path.name):
+                errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(load_one(path))]
+                self.assertEqual(errors, [])
+                _assert_no_pruned_fields(self, load_one(path)["spec"], schema["properties"]["spec"], "spec")
 
     def test_each_is_an_iamrole_that_follows_iams_rules(self):
         names = set()

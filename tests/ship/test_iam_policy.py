@@ -12,12 +12,15 @@ OWNER_TAG = "rolesmith.dev/owner"
 READS = {
     "GetRole", "ListRolePolicies", "GetRolePolicy", "ListAttachedRolePolicies", "ListInstanceProfilesForRole",
     "ListRoles", "GetAccountAuthorizationDetails",
+    "GetPolicy", "ListPolicyVersions", "GetPolicyVersion", "ListEntitiesForPolicy",
 }
-WRITES = {
+ROLE_WRITES = {
     "CreateRole", "UpdateRole", "UpdateAssumeRolePolicy", "PutRolePolicy", "DeleteRolePolicy", "AttachRolePolicy",
     "DetachRolePolicy", "TagRole", "UntagRole", "PutRolePermissionsBoundary", "DeleteRolePermissionsBoundary",
     "RemoveRoleFromInstanceProfile", "DeleteRole",
 }
+POLICY_WRITES = {"CreatePolicy", "CreatePolicyVersion", "DeletePolicyVersion", "TagPolicy", "UntagPolicy", "DeletePolicy"}
+WRITES = ROLE_WRITES | POLICY_WRITES
 
 
 def as_list(v):
@@ -49,7 +52,7 @@ class IamPolicy(unittest.TestCase):
 
     def test_every_write_the_plan_can_emit_is_allowed(self):
         model = (ROOT / "src" / "model.rs").read_text()
-        emitted = set(re.findall(r'IamOp::\w+ \{ \.\. \} => "(\w+)"', model))
+        emitted = set(re.findall(r'(?:IamOp|PolicyOp)::\w+ \{ \.\. \} => "(\w+)"', model))
         self.assertTrue(emitted, "IamOp::action() not found in src/model.rs")
         self.assertLessEqual(emitted, self.allowed())
 
@@ -68,7 +71,7 @@ class IamPolicy(unittest.TestCase):
                     self.assertEqual(s["Resource"], "*")
                     continue
                 for r in as_list(s["Resource"]):
-                    self.assertRegex(r, r"^arn:aws:iam::\*:(role|instance-profile)/")
+                    self.assertRegex(r, r"^arn:aws:iam::\*:(role|instance-profile|policy)/")
 
     def test_role_writes_require_the_ownership_tag(self):
         for s in statements(self.policy):
@@ -82,10 +85,10 @@ class IamPolicy(unittest.TestCase):
                     continue
                 resource_tag = conditions_on(s, f"aws:ResourceTag/{OWNER_TAG}")
                 request_tag = conditions_on(s, f"aws:RequestTag/{OWNER_TAG}")
-                if writes == {"CreateRole"}:
+                if writes in ({"CreateRole"}, {"CreatePolicy"}):
                     self.assertEqual(request_tag, [("Null", f"aws:RequestTag/{OWNER_TAG}", "false")])
                 elif resource_tag == [("Null", f"aws:ResourceTag/{OWNER_TAG}", "true")]:
-                    self.assertEqual(writes, {"TagRole"}, "only claiming an untagged role may skip ownership")
+                    self.assertIn(writes, ({"TagRole"}, {"TagPolicy"}), "only claiming an untagged entity may skip ownership")
                     self.assertEqual(request_tag, [("Null", f"aws:RequestTag/{OWNER_TAG}", "false")])
                 else:
                     self.assertEqual(resource_tag, [("Null", f"aws:ResourceTag/{OWNER_TAG}", "false")])
@@ -93,7 +96,7 @@ class IamPolicy(unittest.TestCase):
     def test_the_operator_cannot_change_its_own_role(self):
         deny = [s for s in statements(self.policy) if s["Effect"] == "Deny"]
         self.assertEqual(len(deny), 1)
-        self.assertEqual(actions(deny[0]), WRITES - {"RemoveRoleFromInstanceProfile"})
+        self.assertEqual(actions(deny[0]), ROLE_WRITES - {"RemoveRoleFromInstanceProfile"})
         bootstrap = load_one(ROOT / "deploy" / "bootstrap-iamrole.yaml")["spec"]
         path = bootstrap["path"].strip("/")
         arn = f"arn:aws:iam::*:role/{path + '/' if path else ''}{bootstrap['roleName']}"

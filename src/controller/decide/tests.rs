@@ -14,6 +14,7 @@ fn role() -> RoleIdentity {
         name: Some("team.app".into()),
         arn: Some("arn:aws:iam::123456789012:role/team.app".into()),
         id: Some("AROAEXAMPLE".into()),
+        last_used: None,
     }
 }
 

@@ -64,6 +64,7 @@ pub fn observed() -> ObservedRole {
         managed_policy_arns: d.managed_policy_arns,
         permissions_boundary: d.permissions_boundary,
         tags,
+        last_used: None,
     }
 }
 

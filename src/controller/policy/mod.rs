@@ -1,0 +1,309 @@
+//! The IamPolicy controller, in the same process as the IamRole one: a watch, kube's finalizer
+//! helper, the managed-policy engine, status and Events. What status says after a reconcile is
+//! decided purely ([`decide`]).
+
+mod decide;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures::StreamExt;
+use kube::api::{Api, Patch, PatchParams};
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
+use kube::runtime::utils::Predicate;
+use kube::runtime::{WatchStreamExt, predicates, reflector, watcher};
+use kube::{Resource, ResourceExt};
+use tracing::Instrument;
+
+use super::writes::publish;
+use super::{Context, FIELD_MANAGER, FINALIZER, Note};
+use crate::admission::{self, AdmittedPolicy};
+use crate::api::{IamPolicy, IamPolicyStatus};
+use crate::desired;
+use crate::engine::Mode;
+use crate::engine::managed_policy::{self, PolicyReport};
+use crate::error::{Error, Result};
+use crate::model::DeletionPolicy;
+
+pub use decide::{PolicyAttempt, decide_policy};
+
+/// Runs until `shutdown` resolves.
+pub async fn run(
+    ctx: Arc<Context>,
+    shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
+) {
+    let api: Api<IamPolicy> = match &ctx.settings.namespace {
+        Some(namespace) => Api::namespaced(ctx.client.clone(), namespace),
+        None => Api::all(ctx.client.clone()),
+    };
+    let config = kube::runtime::controller::Config::default().concurrency(ctx.settings.concurrency);
+    let (reader, writer) = reflector::store();
+    // As for IamRoles: our own status writes trigger nothing; a new generation, a finalizer
+    // change or a deletion does, and drift is looked for every resync interval.
+    let triggers = predicates::generation
+        .combine(predicates::finalizers)
+        .combine(deleting);
+    let stream = watcher(api, watcher::Config::default())
+        .default_backoff()
+        .modify(|object| object.meta_mut().managed_fields = None)
+        .reflect(writer)
+        .applied_objects()
+        .predicate_filter(triggers, Default::default());
+    Controller::for_stream(stream, reader)
+        .with_config(config)
+        .graceful_shutdown_on(shutdown)
+        .run(reconcile, error_policy, ctx)
+        .for_each(|result| async move {
+            if let Err(error) = result {
+                tracing::debug!(%error, "IamPolicy reconcile ended in error");
+            }
+        })
+        .await;
+}
+
+fn deleting(policy: &IamPolicy) -> Option<u64> {
+    Some(u64::from(policy.meta().deletion_timestamp.is_some()))
+}
+
+fn key(policy: &IamPolicy) -> String {
+    format!(
+        "IamPolicy/{}/{}",
+        policy.namespace().unwrap_or_default(),
+        policy.name_any()
+    )
+}
+
+async fn reconcile(policy: Arc<IamPolicy>, ctx: Arc<Context>) -> Result<Action> {
+    let span = tracing::info_span!("reconcile", object = %key(&policy));
+    let started = Instant::now();
+    let namespace = policy.namespace().unwrap_or_default();
+    let api: Api<IamPolicy> = Api::namespaced(ctx.client.clone(), &namespace);
+    let result = finalizer(&api, FINALIZER, policy, |event| async {
+        match event {
+            FinalizerEvent::Apply(policy) => apply(policy, &ctx).await,
+            FinalizerEvent::Cleanup(policy) => cleanup(policy, &ctx).await,
+        }
+    })
+    .instrument(span)
+    .await
+    .map_err(|error| match error {
+        kube::runtime::finalizer::Error::ApplyFailed(error)
+        | kube::runtime::finalizer::Error::CleanupFailed(error) => error,
+        kube::runtime::finalizer::Error::AddFinalizer(error)
+        | kube::runtime::finalizer::Error::RemoveFinalizer(error) => Error::from(error),
+        other => Error::Internal(other.to_string()),
+    });
+    ctx.metrics.reconciled(started.elapsed());
+    if let Err(error) = &result {
+        ctx.metrics.failed(error.category());
+    }
+    result
+}
+
+fn error_policy(policy: Arc<IamPolicy>, error: &Error, ctx: Arc<Context>) -> Action {
+    let at_least = match error {
+        Error::Iam { retry_after, .. } => *retry_after,
+        _ => None,
+    };
+    let delay = ctx.retry_delay(&key(&policy), at_least);
+    tracing::warn!(object = %key(&policy), category = %error.category(), error = %error.message(), ?delay, "IamPolicy reconcile failed; retrying");
+    Action::requeue(delay)
+}
+
+/// Admission with the operator's settings.
+fn admit(policy: &IamPolicy, ctx: &Context) -> Result<AdmittedPolicy> {
+    let context = admission::Context {
+        confinement: &ctx.settings.confinement,
+        ignore_tag_keys: &ctx.settings.ignore_tag_keys,
+        own_account_id: None,
+        cluster_id: &ctx.settings.cluster_id,
+    };
+    admission::admit_policy(&desired::policy_input(policy), &context).map_err(Error::refused)
+}
+
+/// The ARN status recorded for the policy this object manages, if it still names it.
+fn recorded_arn<'a>(policy: &'a IamPolicy, name: &str) -> Option<&'a str> {
+    let status = policy.status.as_ref()?;
+    (status.policy_name.as_deref() == Some(name))
+        .then_some(status.policy_arn.as_deref())
+        .flatten()
+}
+
+async fn apply(policy: Arc<IamPolicy>, ctx: &Context) -> Result<Action> {
+    let result = match admit(&policy, ctx) {
+        Ok(admitted) => {
+            let known = recorded_arn(&policy, &admitted.desired.name);
+            managed_policy::apply_policy(
+                ctx.iam.as_ref(),
+                &admitted.desired,
+                &admitted.owner,
+                policy.spec.adopt,
+                known,
+                Mode::Execute,
+            )
+            .await
+            .map(|report| (admitted.desired.name, report))
+        }
+        Err(error) => Err(error),
+    };
+    let attempt = match &result {
+        Ok((name, report)) => PolicyAttempt::from_report(name, report),
+        Err(error) => PolicyAttempt::failed(error),
+    };
+    let decision = decide_policy(
+        &attempt,
+        policy.status.as_ref(),
+        policy.metadata.generation,
+        jiff::Timestamp::now(),
+    );
+    for note in &decision.events {
+        publish(&policy.object_ref(&()), ctx, note).await;
+    }
+    if decision.write_status {
+        write_status(&policy, ctx, &decision.status).await?;
+    }
+    let key = key(&policy);
+    let uid = policy.uid().unwrap_or_default();
+    match result {
+        Err(error) if error.is_retryable() => {
+            let delay = ctx.retry_delay(&key, None);
+            Ok(Action::requeue(delay))
+        }
+        Err(_) => {
+            ctx.retry.forget_failures(&key, &uid);
+            Ok(Action::await_change())
+        }
+        // Drift of a managed policy (a version made default by hand, tags removed) is found by
+        // looking again every resync interval.
+        Ok(_) => {
+            ctx.retry.forget_failures(&key, &uid);
+            Ok(Action::requeue(ctx.settings.resync))
+        }
+    }
+}
+
+async fn write_status(policy: &IamPolicy, ctx: &Context, next: &IamPolicyStatus) -> Result<()> {
+    let namespace = policy.namespace().unwrap_or_default();
+    let api: Api<IamPolicy> = Api::namespaced(ctx.client.clone(), &namespace);
+    let patch = serde_json::json!({
+        "apiVersion": IamPolicy::api_version(&()),
+        "kind": IamPolicy::kind(&()),
+        "status": next,
+    });
+    api.patch_status(
+        &policy.name_any(),
+        &PatchParams::apply(FIELD_MANAGER).force(),
+        &Patch::Apply(&patch),
+    )
+    .await?;
+    Ok(())
+}
+
+async fn cleanup(policy: Arc<IamPolicy>, ctx: &Context) -> Result<Action> {
+    let owner = desired::policy_owner(&ctx.settings.cluster_id, &policy)?;
+    let recorded = policy.status.as_ref().and_then(|s| s.policy_arn.clone());
+    let arn = match recorded {
+        Some(arn) => arn,
+        // Never created (or status lost): where the spec says it would be.
+        None => match admit(&policy, ctx) {
+            Ok(admitted) => managed_policy::arn_for(ctx.iam.as_ref(), &admitted.desired).await?,
+            // A spec that never made a policy has none to delete.
+            Err(_) => return Ok(Action::await_change()),
+        },
+    };
+    let deletion = policy.spec.deletion_policy;
+    let report = managed_policy::delete_policy(
+        ctx.iam.as_ref(),
+        &arn,
+        &owner,
+        deletion,
+        ctx.settings.force_detach,
+        Mode::Execute,
+    )
+    .await?;
+    let uid = policy.uid().unwrap_or_default();
+    if let Some(reason) = report.held {
+        let message = format!("IAM policy {arn} {reason}");
+        let attempt = PolicyAttempt::failed(&Error::PolicyInUse(message.clone()));
+        let decision = decide_policy(
+            &attempt,
+            policy.status.as_ref(),
+            policy.metadata.generation,
+            jiff::Timestamp::now(),
+        );
+        if decision.write_status {
+            write_status(&policy, ctx, &decision.status).await?;
+        }
+        if ctx.retry.first_report(&uid, &message) {
+            let note = Note {
+                warning: true,
+                reason: "DeletionHeld".into(),
+                action: "Delete",
+                text: message.clone(),
+            };
+            publish(&policy.object_ref(&()), ctx, &note).await;
+        }
+        // An error keeps the finalizer; the backoff looks again.
+        return Err(Error::PolicyInUse(message));
+    }
+    ctx.retry.forget_object(&key(&policy), &uid);
+    let (reason, text) = match (&report.left_alone, deletion) {
+        (Some(why), _) => (
+            "LeftAlone",
+            format!("IAM policy {arn} was not deleted: {why}"),
+        ),
+        (None, DeletionPolicy::Retain) => (
+            "Retained",
+            format!("IAM policy {arn} kept (deletionPolicy Retain); ownership tag removed"),
+        ),
+        (None, DeletionPolicy::Delete) if !report.found => {
+            ("Deleted", format!("IAM policy {arn} was already gone"))
+        }
+        (None, DeletionPolicy::Delete) => {
+            let detached = report
+                .ops
+                .iter()
+                .filter(|op| op.action() == "DetachRolePolicy")
+                .count();
+            let text = if detached > 0 {
+                format!(
+                    "IAM policy {arn} detached from {detached} role(s) (--force-detach) and deleted"
+                )
+            } else {
+                format!("IAM policy {arn} deleted")
+            };
+            ("Deleted", text)
+        }
+    };
+    let note = Note {
+        warning: false,
+        reason: reason.into(),
+        action: "Delete",
+        text,
+    };
+    publish(&policy.object_ref(&()), ctx, &note).await;
+    Ok(Action::await_change())
+}
+
+impl PolicyAttempt {
+    fn from_report(name: &str, report: &PolicyReport) -> PolicyAttempt {
+        PolicyAttempt {
+            name: report.arn.as_ref().map(|_| name.to_string()),
+            arn: report.arn.clone(),
+            policy_id: report.policy_id.clone(),
+            default_version_id: report.default_version_id.clone(),
+            attachment_count: Some(report.attachment_count),
+            changes: report.ops.iter().map(|op| op.action()).collect(),
+            findings: report.findings.clone(),
+            failure: None,
+        }
+    }
+
+    fn failed(error: &Error) -> PolicyAttempt {
+        PolicyAttempt {
+            failure: Some(super::Failure::from(error)),
+            ..PolicyAttempt::default()
+        }
+    }
+}

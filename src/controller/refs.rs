@@ -1,0 +1,134 @@
+//! `spec.managedPolicyRefs`: IamPolicy objects resolved to the ARNs their status records, and
+//! the map back from a changed IamPolicy to the IamRoles that refer to it (so they are woken).
+
+use kube::runtime::reflector::{ObjectRef, Store};
+
+use super::*;
+use crate::admission::{Admitted, Rule};
+use crate::api::{IamPolicy, PolicyRef};
+use crate::model::DesiredRole;
+
+/// The namespace a reference points into.
+fn target_namespace<'a>(reference: &'a PolicyRef, own: &'a str) -> &'a str {
+    reference.namespace.as_deref().unwrap_or(own)
+}
+
+/// Whether `role` refers to the IamPolicy `namespace/name`.
+pub(super) fn refers_to(role: &IamRole, namespace: &str, name: &str) -> bool {
+    let own = role.namespace().unwrap_or_default();
+    role.spec
+        .managed_policy_refs
+        .iter()
+        .any(|r| r.name == name && target_namespace(r, &own) == namespace)
+}
+
+/// The IamRoles to reconcile when `policy` changed.
+pub(super) fn roles_referring_to(
+    store: &Store<Guarded>,
+    policy: &IamPolicy,
+) -> Vec<ObjectRef<Guarded>> {
+    let namespace = policy.namespace().unwrap_or_default();
+    let name = policy.name_any();
+    store
+        .state()
+        .iter()
+        .filter_map(|guarded| guarded.0.as_ref().ok())
+        .filter(|role| refers_to(role, &namespace, &name))
+        .map(|role| ObjectRef::new(&role.name_any()).within(&role.namespace().unwrap_or_default()))
+        .collect()
+}
+
+/// Admission with the operator's settings, and the references resolved.
+pub(super) async fn admit_with_refs(role: &IamRole, ctx: &Context) -> Result<Admitted> {
+    let mut admitted = super::apply::admit(role, &ctx.settings)?;
+    admitted.desired = with_policy_refs(admitted.desired, role, ctx).await?;
+    Ok(admitted)
+}
+
+/// Adds the ARNs of the referenced IamPolicies to `desired`. A reference the namespace may not
+/// make is refused; one whose IamPolicy has no policy in IAM yet makes the role wait.
+pub(super) async fn with_policy_refs(
+    mut desired: DesiredRole,
+    role: &IamRole,
+    ctx: &Context,
+) -> Result<DesiredRole> {
+    let own = role.namespace().unwrap_or_default();
+    let mut forbidden = Vec::new();
+    let mut waiting = Vec::new();
+    for (index, reference) in role.spec.managed_policy_refs.iter().enumerate() {
+        let namespace = target_namespace(reference, &own);
+        let field = format!("spec.managedPolicyRefs[{index}]");
+        if !ctx.settings.confinement.may_refer(&own, namespace) {
+            forbidden.push(crate::admission::Problem::new(
+                field,
+                Rule::CrossNamespaceReference,
+                format!(
+                    "IamPolicy {namespace}/{} is in another namespace; only namespaces the operator does not confine (--unconfined-namespaces) may refer to other namespaces' policies: use an IamPolicy in {own}",
+                    reference.name
+                ),
+            ));
+            continue;
+        }
+        let api: Api<IamPolicy> = Api::namespaced(ctx.client.clone(), namespace);
+        let arn = api
+            .get_opt(&reference.name)
+            .await?
+            .and_then(|policy| policy.status.and_then(|status| status.policy_arn));
+        match arn {
+            Some(arn) if !desired.managed_policy_arns.contains(&arn) => {
+                desired.managed_policy_arns.push(arn);
+            }
+            Some(_) => {}
+            None => waiting.push(format!("{namespace}/{}", reference.name)),
+        }
+    }
+    if !forbidden.is_empty() {
+        return Err(Error::refused(forbidden));
+    }
+    if !waiting.is_empty() {
+        return Err(Error::PolicyNotReady(format!(
+            "spec.managedPolicyRefs: waiting for IamPolicy {} to have a policy in IAM (status.policyArn); the role is reconciled again when it does",
+            waiting.join(", ")
+        )));
+    }
+    Ok(desired)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn role(namespace: &str, refs: serde_json::Value) -> IamRole {
+        serde_json::from_value(serde_json::json!({
+            "apiVersion": "iam.rolesmith.dev/v1alpha1",
+            "kind": "IamRole",
+            "metadata": {"name": "app", "namespace": namespace},
+            "spec": {
+                "assumeRolePolicy": {"Version": "2012-10-17", "Statement": []},
+                "managedPolicyRefs": refs,
+            },
+        }))
+        .expect("a valid IamRole")
+    }
+
+    #[test]
+    fn references_default_to_the_own_namespace() {
+        let role = role(
+            "team-a",
+            serde_json::json!([{"name": "shared"}, {"name": "base", "namespace": "platform"}]),
+        );
+        for (namespace, name, want) in [
+            ("team-a", "shared", true),
+            ("team-b", "shared", false),
+            ("platform", "base", true),
+            ("team-a", "base", false),
+            ("team-a", "other", false),
+        ] {
+            assert_eq!(
+                refers_to(&role, namespace, name),
+                want,
+                "{namespace}/{name}"
+            );
+        }
+    }
+}
