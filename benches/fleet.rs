@@ -4,9 +4,11 @@
 //! 1. The pure core: planning an in-sync role (plan.rs).
 //! 2. Fleets at scale (scale.rs): `BENCH_ROLES` IamRoles (default `1000,10000`) applied at once,
 //!    the drift check by account sweep and by per-role reads side by side, repair time, one new
-//!    role into an idle fleet, operator memory and CPU.
+//!    role into an idle fleet, operator memory and CPU, and the CPU of each process. The per-role
+//!    check is measured for at most `BENCH_PER_ROLE_SECS` (default 300), the rest extrapolated.
 //! 3. Churn (churn.rs): `BENCH_CHURN` IamRoles (default 2000; 0 skips) created and deleted in 4
-//!    waves; the operator's RSS must come back.
+//!    waves, and one more wave after kube's event recorder dropped its 6-minute cache; the
+//!    operator's RSS must come back.
 //!
 //! Prints figures; asserts only what must hold (every role Ready, drift repaired).
 

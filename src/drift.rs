@@ -143,6 +143,29 @@ pub enum DriftCheck {
     PerRole,
 }
 
+/// When an object's role was last made to match its spec, as its status says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LastSync {
+    /// No status yet: the object's first reconcile is queued and reads the role itself.
+    Pending,
+    /// Reconciled but never in sync (its retries, or the user, deal with it).
+    Never,
+    At(jiff::Timestamp),
+}
+
+impl LastSync {
+    /// Whether a sweep that began at `sweep_started` knows more than the object's own last
+    /// reconcile: not when that reconcile is still to come or ended after the bulk read began (a
+    /// role created or written meanwhile would look missing or half-written to the sweep).
+    pub fn judged_by(self, sweep_started: jiff::Timestamp) -> bool {
+        match self {
+            LastSync::Pending => false,
+            LastSync::Never => true,
+            LastSync::At(at) => at < sweep_started,
+        }
+    }
+}
+
 /// One managed role as its object wants it.
 #[derive(Clone, Debug)]
 pub struct Managed<K> {
@@ -154,13 +177,20 @@ pub struct Managed<K> {
     /// `Observe`: only a change in how IAM differs from the spec is news, given the fields the
     /// object's status already lists.
     pub observed_drift: Option<Vec<String>>,
+    pub last_sync: LastSync,
 }
 
 /// The objects whose role needs a reconcile: missing from the sweep (gone, or created after it
 /// began), claimed by someone else, or different from the spec in anything the plan would write.
-pub fn drifted<'a, K>(managed: &'a [Managed<K>], sweep: &Sweep) -> Vec<&'a K> {
+/// Objects reconciled since the sweep began (or not yet) are left out: they know better.
+pub fn drifted<'a, K>(
+    managed: &'a [Managed<K>],
+    sweep: &Sweep,
+    sweep_started: jiff::Timestamp,
+) -> Vec<&'a K> {
     managed
         .iter()
+        .filter(|m| m.last_sync.judged_by(sweep_started))
         .filter(|m| {
             let observed = sweep.roles.get(&m.desired.name);
             match (observed, &m.observed_drift) {

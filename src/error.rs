@@ -14,6 +14,8 @@ pub enum Category {
     OwnershipConflict,
     /// The role name or path is outside what the object's namespace may use.
     Forbidden,
+    /// A RoleGuardrail covering the object's namespace refuses the role.
+    GuardrailViolation,
     /// An observed (`Observe`) role does not exist in IAM.
     RoleNotFound,
     /// A role refers to an IamPolicy that has no policy in IAM yet: retried, and woken when the
@@ -36,10 +38,11 @@ pub enum Category {
 }
 
 impl Category {
-    pub const ALL: [Category; 12] = [
+    pub const ALL: [Category; 13] = [
         Category::InvalidSpec,
         Category::OwnershipConflict,
         Category::Forbidden,
+        Category::GuardrailViolation,
         Category::RoleNotFound,
         Category::PolicyNotReady,
         Category::PolicyInUse,
@@ -56,6 +59,7 @@ impl Category {
             Category::InvalidSpec => "InvalidSpec",
             Category::OwnershipConflict => "OwnershipConflict",
             Category::Forbidden => "OutsideNamespaceRoles",
+            Category::GuardrailViolation => "GuardrailViolation",
             Category::RoleNotFound => "RoleNotFound",
             Category::PolicyNotReady => "PolicyNotReady",
             Category::PolicyInUse => "PolicyInUse",
@@ -193,13 +197,17 @@ impl Error {
 }
 
 /// Forbidden when any problem is a namespace's limit (the object could never have that role
-/// here), else InvalidSpec.
+/// here), else GuardrailViolation when a RoleGuardrail refuses it, else InvalidSpec.
 fn refusal_category(problems: &[Problem]) -> Category {
-    let forbidden = problems
-        .iter()
-        .any(|problem| problem.rule.category() == Category::Forbidden);
-    if forbidden {
+    let has = |category: Category| {
+        problems
+            .iter()
+            .any(|problem| problem.rule.category() == category)
+    };
+    if has(Category::Forbidden) {
         Category::Forbidden
+    } else if has(Category::GuardrailViolation) {
+        Category::GuardrailViolation
     } else {
         Category::InvalidSpec
     }
@@ -208,6 +216,7 @@ fn refusal_category(problems: &[Problem]) -> Category {
 fn refusal_text(problems: &[Problem]) -> String {
     let what = match refusal_category(problems) {
         Category::Forbidden => "not allowed in this namespace",
+        Category::GuardrailViolation => "refused by a RoleGuardrail",
         _ => "invalid spec",
     };
     format!("{what}: {}", crate::admission::joined(problems))

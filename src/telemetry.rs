@@ -26,6 +26,9 @@ use crate::admission::{Finding, Rule, Severity};
 use crate::error::Category;
 use crate::iam::{CallObserver, CallOutcome};
 
+mod drift;
+pub use drift::DriftCheckDone;
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct CategoryLabel {
     category: &'static str,
@@ -60,6 +63,7 @@ pub struct Metrics {
     /// What each object counts in `findings`, so a changed or deleted object takes its share
     /// back.
     findings_by_object: Mutex<HashMap<String, BTreeSet<(Rule, Severity)>>>,
+    drift: drift::DriftMetrics,
     health: Arc<Health>,
 }
 
@@ -100,8 +104,10 @@ impl Metrics {
             "IamRoles with a finding, by check and severity",
             findings.clone(),
         );
+        let drift = drift::DriftMetrics::register(&mut registry);
         Metrics {
             registry,
+            drift,
             findings,
             findings_by_object: Mutex::new(HashMap::new()),
             reconciles,
@@ -158,6 +164,10 @@ impl Metrics {
                 severity: severity.as_str(),
             })
             .clone()
+    }
+
+    pub fn drift_checked(&self, done: DriftCheckDone) {
+        self.drift.record(done);
     }
 
     pub fn encode(&self) -> Result<String, std::fmt::Error> {

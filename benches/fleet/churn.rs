@@ -7,10 +7,9 @@ use std::time::{Duration, Instant};
 use kube::api::Api;
 use rolesmith::api::IamRole;
 
-use super::harness::World;
 use super::process;
 use super::scale::{
-    NAMESPACE, client, create_all, delete_all, manifest, start_operator, wait_until,
+    NAMESPACE, Watched, all_ready, client, create_all, delete_all, manifest, start_operator,
 };
 
 pub struct Churn {
@@ -21,13 +20,25 @@ pub struct Churn {
     pub took: Duration,
 }
 
+/// How long kube's `Recorder` keeps a published Event (its `CACHE_TTL`).
+const EVENT_CACHE: Duration = Duration::from_secs(360);
+
+/// `waves` waves back to back, then one more after the event recorder's cache expired.
 pub async fn run(objects: usize, waves: usize) -> Churn {
-    let mut world = World::start_with_resync(Duration::from_secs(30)).await;
+    let mut world = process::start_world(Duration::from_secs(30)).await;
     start_operator(&mut world, "auto", "warn");
     let api: Api<IamRole> = Api::namespaced(client(&world).await, NAMESPACE);
+    let watched = Watched::start(&api).await;
     let started = Instant::now();
     let mut rss_after_wave = Vec::new();
-    for wave in 0..waves {
+    for wave in 0..waves + 1 {
+        if wave == waves {
+            // kube's event recorder keeps every Event it published for 6 minutes (and forgets
+            // them on its next publish): one more wave after that shows whether what grew was
+            // that cache or something per object.
+            println!("churn: waiting out the event recorder's 6-minute cache, then one more wave");
+            tokio::time::sleep(EVENT_CACHE + Duration::from_secs(10)).await;
+        }
         let names: Vec<String> = (0..objects).map(|i| format!("churn-{wave}-{i}")).collect();
         let manifests = names
             .iter()
@@ -35,42 +46,29 @@ pub async fn run(objects: usize, waves: usize) -> Churn {
             .map(|(i, n)| manifest(n, i))
             .collect();
         create_all(&api, manifests).await;
-        wait_until(
-            &api,
-            "wave Ready",
-            Duration::from_secs(1800),
-            Duration::from_secs(2),
-            |list| {
-                list.len() == objects
-                    && list.iter().all(|o| {
-                        rolesmith::status::ready_condition(o.status.as_ref())
-                            .is_some_and(|c| c.status == "True")
-                    })
-            },
-        )
-        .await;
+        watched
+            .wait_until("wave Ready", Duration::from_secs(1800), all_ready(objects))
+            .await;
         delete_all(&api, names).await;
-        wait_until(
-            &api,
-            "wave deleted",
-            Duration::from_secs(1800),
-            Duration::from_secs(2),
-            |list| list.is_empty(),
-        )
-        .await;
+        watched
+            .wait_until("wave deleted", Duration::from_secs(1800), |list| {
+                list.is_empty()
+            })
+            .await;
         // Let the allocator settle before reading RSS.
         tokio::time::sleep(Duration::from_secs(3)).await;
         let pid = world.operator.as_ref().expect("operator").pid();
         rss_after_wave.push(process::usage(pid).rss_kib);
         println!(
-            "churn wave {}/{waves}: {objects} created and deleted, operator RSS {:.1} MiB",
+            "churn wave {}/{}: {objects} created and deleted, operator RSS {:.1} MiB",
             wave + 1,
+            waves + 1,
             *rss_after_wave.last().unwrap_or(&0) as f64 / 1024.0
         );
     }
     Churn {
         objects,
-        waves,
+        waves: waves + 1,
         rss_after_wave,
         took: started.elapsed(),
     }

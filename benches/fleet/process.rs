@@ -1,4 +1,13 @@
-//! What /proc says about a process: peak and current RSS, CPU seconds.
+//! What /proc says about a process: peak and current RSS, CPU seconds; and the test API
+//! server's own CPU time, told apart from the benchmark client's in the same process by running
+//! it on a runtime of its own whose threads are named `kube-sim`.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use super::harness::World;
+
+const SIM_THREAD: &str = "kube-sim";
 
 pub struct Usage {
     pub peak_rss_kib: u64,
@@ -17,6 +26,15 @@ pub fn usage(pid: u32) -> Usage {
             .unwrap_or(0)
     };
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    Usage {
+        peak_rss_kib: kib("VmHWM:"),
+        rss_kib: kib("VmRSS:"),
+        cpu_seconds: cpu_seconds(&stat),
+    }
+}
+
+/// utime + stime of a `stat` line: fields 14 and 15 (11 and 12 after the `)`).
+fn cpu_seconds(stat: &str) -> f64 {
     let fields: Vec<&str> = stat
         .rsplit(')')
         .next()
@@ -29,10 +47,46 @@ pub fn usage(pid: u32) -> Usage {
             .and_then(|v| v.parse::<f64>().ok())
             .unwrap_or(0.0)
     };
-    Usage {
-        peak_rss_kib: kib("VmHWM:"),
-        rss_kib: kib("VmRSS:"),
-        // utime and stime: fields 14 and 15 of /proc/PID/stat (11 and 12 after the ')').
-        cpu_seconds: (ticks(11) + ticks(12)) / 100.0,
-    }
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+fn sim_runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name(SIM_THREAD)
+            .enable_all()
+            .build()
+            .expect("the test API server's runtime")
+    })
+}
+
+/// Starts the world with the test API server (its listener, connections and watches) on the
+/// `kube-sim` runtime.
+pub async fn start_world(resync: Duration) -> World {
+    let sim = sim_runtime()
+        .spawn(kube_sim::KubeSim::start())
+        .await
+        .expect("the test API server's task")
+        .expect("kube-sim starts");
+    World::start_with_sim(sim, resync).await
+}
+
+/// CPU seconds of this process's `kube-sim` threads, and of all its threads.
+pub fn sim_and_own_cpu() -> (f64, f64) {
+    let own = usage(std::process::id()).cpu_seconds;
+    let sim = std::fs::read_dir("/proc/self/task")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|task| {
+            std::fs::read_to_string(task.path().join("comm"))
+                .is_ok_and(|comm| comm.trim() == SIM_THREAD)
+        })
+        .map(|task| {
+            cpu_seconds(&std::fs::read_to_string(task.path().join("stat")).unwrap_or_default())
+        })
+        .sum();
+    (sim, own)
 }

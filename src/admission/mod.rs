@@ -17,6 +17,7 @@
 
 mod confine;
 mod findings;
+mod guardrail;
 pub mod limits;
 mod managed_policy;
 mod names;
@@ -33,6 +34,7 @@ use std::collections::BTreeMap;
 
 pub use confine::{Confinement, DEFAULT_NAME_PREFIX};
 pub use findings::findings;
+pub use guardrail::{Guardrail, guardrail_problems};
 pub use managed_policy::{
     AdmittedPolicy, PolicyInput, PolicySpec, admit_policy, check_policy, policy_findings,
     policy_name,

@@ -93,6 +93,16 @@ rules! {
     CrossNamespaceReference => "cross-namespace-reference",
     /// A managedPolicyRefs entry `rolesmith plan/apply` cannot resolve from the given files.
     PolicyReferenceUnresolved => "policy-reference-unresolved",
+    /// A finding a RoleGuardrail's `deny` makes a refusal.
+    GuardrailDeniedFinding => "guardrail-denied-finding",
+    /// No permissions boundary, or one a RoleGuardrail's `requirePermissionsBoundary` does not list.
+    GuardrailPermissionsBoundary => "guardrail-permissions-boundary",
+    /// An inline policy allows an action a RoleGuardrail's `denyActions` names.
+    GuardrailDeniedAction => "guardrail-denied-action",
+    /// The trust policy names an account a RoleGuardrail's `allowedTrustAccounts` does not list.
+    GuardrailTrustAccount => "guardrail-trust-account",
+    /// maxSessionDuration above a RoleGuardrail's `maxSessionDuration`.
+    GuardrailSessionDuration => "guardrail-session-duration",
     /// Every action on every resource.
     AdminAccess => "admin-access",
     /// Every action but a NotAction list, on every resource.
@@ -130,12 +140,18 @@ rules! {
 
 impl Rule {
     /// The error category a refusal under this rule gets: the namespace rules are a matter of
-    /// permission, the rest of a spec IAM would not take.
+    /// permission, the guardrail rules of the cluster's policy, the rest of a spec IAM would not
+    /// take.
     pub fn category(self) -> Category {
         match self {
             Rule::ConfinementNamePrefix
             | Rule::ConfinementPathPrefix
             | Rule::CrossNamespaceReference => Category::Forbidden,
+            Rule::GuardrailDeniedFinding
+            | Rule::GuardrailPermissionsBoundary
+            | Rule::GuardrailDeniedAction
+            | Rule::GuardrailTrustAccount
+            | Rule::GuardrailSessionDuration => Category::GuardrailViolation,
             _ => Category::InvalidSpec,
         }
     }

@@ -13,8 +13,10 @@ use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Resource, ResourceExt};
 
 use super::{Context, Guarded, admit};
-use crate::drift::{self, Managed};
+use crate::drift::{self, LastSync, Managed};
+use crate::error::Category;
 use crate::model::ManagementPolicy;
+use crate::telemetry::DriftCheckDone;
 
 /// Runs until dropped: the controller's shutdown ends it.
 pub async fn run(
@@ -32,6 +34,8 @@ pub async fn run(
         let managed = managed_roles(&ctx, &store).await;
         let per_role = drift::per_role_calls(&managed);
         let started = Instant::now();
+        let started_at = jiff::Timestamp::now();
+        let mut sweep_again_soon = false;
         let (swept, stale) = if managed.is_empty() {
             (false, Vec::new())
         } else if drift::sweep_pays_off(ctx.settings.drift_check, per_role, roles_in_account) {
@@ -40,27 +44,52 @@ pub async fn run(
             match ctx.iam.sweep(&wanted).await {
                 Ok(sweep) => {
                     roles_in_account = Some(sweep.roles_in_account);
+                    let drifted: Vec<_> = drift::drifted(&managed, &sweep, started_at)
+                        .into_iter()
+                        .cloned()
+                        .collect();
+                    let elapsed = started.elapsed();
                     tracing::info!(
                         managed = managed.len(),
                         roles_in_account = sweep.roles_in_account,
                         calls = sweep.calls,
-                        elapsed = ?started.elapsed(),
+                        ?elapsed,
                         "swept the account"
                     );
-                    (
-                        true,
-                        drift::drifted(&managed, &sweep)
-                            .into_iter()
-                            .cloned()
-                            .collect(),
-                    )
+                    ctx.metrics.drift_checked(DriftCheckDone::Swept {
+                        elapsed,
+                        calls: sweep.calls,
+                        checked: managed
+                            .iter()
+                            .filter(|m| m.last_sync.judged_by(started_at))
+                            .count(),
+                        drifted: drifted.len(),
+                        roles_in_account: sweep.roles_in_account,
+                    });
+                    (true, drifted)
+                }
+                // IAM did not answer: per-role reads would meet the same IAM, thousands of
+                // times over. The sweep is tried again shortly instead.
+                Err(error) if error.category() == Category::IamTransient => {
+                    tracing::warn!(error = %error.message(), "account sweep failed; sweeping again shortly");
+                    ctx.metrics.drift_checked(DriftCheckDone::SweepFailed);
+                    sweep_again_soon = true;
+                    (true, Vec::new())
                 }
                 Err(error) => {
-                    tracing::warn!(category = %error.category(), error = %error.message(), "account sweep failed; reading every role on its own instead");
+                    tracing::warn!(category = %error.category(), error = %error.message(), "account sweep refused; reading every role on its own instead");
+                    ctx.metrics.drift_checked(DriftCheckDone::PerRole {
+                        roles: managed.len(),
+                        sweep_failed: true,
+                    });
                     (false, managed.iter().map(|m| m.key.clone()).collect())
                 }
             }
         } else {
+            ctx.metrics.drift_checked(DriftCheckDone::PerRole {
+                roles: managed.len(),
+                sweep_failed: false,
+            });
             (false, managed.iter().map(|m| m.key.clone()).collect())
         };
         if !stale.is_empty() {
@@ -75,7 +104,12 @@ pub async fn run(
                 return;
             }
         }
-        tokio::time::sleep(ctx.resync_after(swept, managed.len())).await;
+        let pause = if sweep_again_soon {
+            retry_failed_sweep(ctx.settings.resync)
+        } else {
+            ctx.resync_after(swept, managed.len())
+        };
+        tokio::time::sleep(pause).await;
     }
 }
 
@@ -107,12 +141,21 @@ async fn managed_roles(ctx: &Context, store: &Store<Guarded>) -> Vec<Managed<Obj
                     .map(|s| s.drift.iter().map(|d| d.field.clone()).collect())
                     .unwrap_or_default()
             });
+        let last_sync = match &role.status {
+            None => LastSync::Pending,
+            Some(status) => status
+                .last_sync_time
+                .as_deref()
+                .and_then(|t| t.parse().ok())
+                .map_or(LastSync::Never, LastSync::At),
+        };
         managed.push(Managed {
             key,
             desired: admitted.desired,
             owner: admitted.owner,
             adopt: role.spec.adopt,
             observed_drift,
+            last_sync,
         });
     }
     managed
@@ -123,4 +166,24 @@ async fn managed_roles(ctx: &Context, store: &Store<Guarded>) -> Vec<Managed<Obj
 pub fn interval(configured: Duration, swept: bool, stretched: Duration) -> Duration {
     let base = if swept { configured } else { stretched };
     base.mul_f64(0.9 + fastrand::f64() * 0.2)
+}
+
+/// How soon a sweep IAM did not answer is tried again: a tenth of the interval, 1 s to 1 min.
+pub fn retry_failed_sweep(configured: Duration) -> Duration {
+    let base = (configured / 10).clamp(Duration::from_secs(1), Duration::from_secs(60));
+    interval(base, true, base)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_sweep_is_retried_within_a_tenth_of_the_interval() {
+        let cases = [(3, 0.9, 1.1), (300, 27.0, 33.0), (3600, 54.0, 66.0)];
+        for (configured, low, high) in cases {
+            let retry = retry_failed_sweep(Duration::from_secs(configured)).as_secs_f64();
+            assert!((low..=high).contains(&retry), "{configured} s: {retry}");
+        }
+    }
 }

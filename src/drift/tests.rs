@@ -13,7 +13,12 @@ fn managed(name: &str) -> Managed<String> {
         owner: owner(),
         adopt: false,
         observed_drift: None,
+        last_sync: LastSync::At(at(0)),
     }
+}
+
+fn at(seconds: i64) -> jiff::Timestamp {
+    jiff::Timestamp::from_second(1_800_000_000 + seconds).unwrap_or(jiff::Timestamp::UNIX_EPOCH)
 }
 
 fn seen(
@@ -63,11 +68,39 @@ fn which_roles_drifted() {
         roles_in_account: 7,
         calls: 2,
     };
-    let drifted: Vec<&str> = drifted(&fleet, &sweep)
+    let drifted: Vec<&str> = drifted(&fleet, &sweep, at(10))
         .into_iter()
         .map(String::as_str)
         .collect();
     assert_eq!(drifted, ["inline", "tag", "claimed", "gone", "session"]);
+}
+
+#[test]
+fn only_objects_synced_before_the_sweep_are_judged_by_it() {
+    let fleet: Vec<Managed<String>> = [
+        ("before", LastSync::At(at(9))),
+        ("during", LastSync::At(at(10))),
+        ("after", LastSync::At(at(11))),
+        ("queued", LastSync::Pending),
+        ("failing", LastSync::Never),
+    ]
+    .into_iter()
+    .map(|(name, last_sync)| Managed {
+        last_sync,
+        ..managed(name)
+    })
+    .collect();
+    // None of them is in the sweep: all would look missing.
+    let sweep = Sweep {
+        roles: HashMap::new(),
+        roles_in_account: 0,
+        calls: 2,
+    };
+    let drifted: Vec<&str> = drifted(&fleet, &sweep, at(10))
+        .into_iter()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(drifted, ["before", "failing"]);
 }
 
 #[test]
@@ -85,7 +118,7 @@ fn observed_roles_trigger_only_on_news() {
         calls: 2,
     };
     let fleet = [quiet, news];
-    let drifted: Vec<&str> = drifted(&fleet, &sweep)
+    let drifted: Vec<&str> = drifted(&fleet, &sweep, at(10))
         .into_iter()
         .map(String::as_str)
         .collect();

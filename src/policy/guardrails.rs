@@ -6,7 +6,10 @@ use serde_json::Value;
 
 use crate::arn::{Arn, principal_account};
 
-use super::json::{Statement, allows_action, is_allow, principals, statements, strings};
+use super::json::{
+    Statement, allows_action, is_allow, pattern_covers, patterns_overlap, principals, statements,
+    strings,
+};
 
 /// Whether an Allow statement lets any AWS principal in (`"*"`, `{"AWS": "*"}` or `"*"` in the
 /// AWS list) without a Condition that narrows who the caller is (see [`identifying_key`]): a
@@ -178,6 +181,56 @@ pub fn unique_id_principals(text: &str) -> Vec<String> {
         }
     }
     ids
+}
+
+/// Whether an Allow statement grants an action `pattern` matches (IAM's wildcards on either
+/// side; under any condition and on any resource): through an Action that overlaps it, or a
+/// NotAction none of whose entries surely covers all of it.
+pub fn allows_actions_matching(text: &str, pattern: &str) -> bool {
+    parsed(text).is_some_and(|doc| {
+        statements(&doc).into_iter().any(|statement| {
+            is_allow(statement)
+                && if statement.contains_key("NotAction") {
+                    !strings(statement.get("NotAction"))
+                        .iter()
+                        .any(|excluded| pattern_covers(excluded, pattern))
+                } else {
+                    strings(statement.get("Action"))
+                        .iter()
+                        .any(|action| patterns_overlap(action, pattern))
+                }
+        })
+    })
+}
+
+/// The accounts an Allow statement names as AWS principals (account ids, or the account of an
+/// IAM or STS ARN), with `"*"` for the AWS wildcard whatever its condition: in the order they
+/// appear, without repeats.
+pub fn trusted_accounts(text: &str) -> Vec<String> {
+    let Some(doc) = parsed(text) else {
+        return Vec::new();
+    };
+    let mut accounts: Vec<String> = Vec::new();
+    for statement in statements(&doc) {
+        if !is_allow(statement) {
+            continue;
+        }
+        let wildcard =
+            (statement.get("Principal").and_then(Value::as_str) == Some("*")).then_some("*");
+        let named = principals(statement, "AWS").into_iter().filter_map(|p| {
+            if p == "*" {
+                Some("*")
+            } else {
+                principal_account(p)
+            }
+        });
+        for account in wildcard.into_iter().chain(named) {
+            if !accounts.iter().any(|seen| seen == account) {
+                accounts.push(account.to_string());
+            }
+        }
+    }
+    accounts
 }
 
 fn parsed(text: &str) -> Option<Value> {

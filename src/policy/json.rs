@@ -80,6 +80,60 @@ pub(crate) fn wildcard_match(pattern: &str, text: &str) -> bool {
     pattern[p..].iter().all(|c| *c == '*')
 }
 
+/// Whether some action matches both patterns (each with IAM's `*` and `?`, ignoring ASCII
+/// case): `iam:Create*` and `iam:*Role` share `iam:CreateRole`.
+pub(crate) fn patterns_overlap(a: &str, b: &str) -> bool {
+    let a: Vec<char> = a.chars().map(|c| c.to_ascii_lowercase()).collect();
+    let b: Vec<char> = b.chars().map(|c| c.to_ascii_lowercase()).collect();
+    // reach[i][j]: the first i characters of `a` and the first j of `b` can produce the same text.
+    let mut reach = vec![vec![false; b.len() + 1]; a.len() + 1];
+    reach[0][0] = true;
+    for i in 0..=a.len() {
+        for j in 0..=b.len() {
+            if reach[i][j] {
+                continue;
+            }
+            let star_a = i > 0 && a[i - 1] == '*';
+            let star_b = j > 0 && b[j - 1] == '*';
+            // A star may produce nothing, or also take what the other side's last symbol made.
+            reach[i][j] = (star_a && (reach[i - 1][j] || (j > 0 && reach[i][j - 1])))
+                || (star_b && (reach[i][j - 1] || (i > 0 && reach[i - 1][j])))
+                || (i > 0
+                    && j > 0
+                    && !star_a
+                    && !star_b
+                    && (a[i - 1] == '?' || b[j - 1] == '?' || a[i - 1] == b[j - 1])
+                    && reach[i - 1][j - 1]);
+        }
+    }
+    reach[a.len()][b.len()]
+}
+
+/// Whether every action `inner` matches is matched by `outer` too. Sure when it answers yes; it
+/// may answer no for a pattern covered only in ways it does not see (callers then err on the
+/// side of reporting).
+pub(crate) fn pattern_covers(outer: &str, inner: &str) -> bool {
+    let outer: Vec<char> = outer.chars().map(|c| c.to_ascii_lowercase()).collect();
+    let inner: Vec<char> = inner.chars().map(|c| c.to_ascii_lowercase()).collect();
+    // covered[i][j]: outer's first i symbols match inner's first j, where an inner wildcard may
+    // only be taken by an outer `*` (or `?` by `?`): whatever it stands for, outer matches it.
+    let mut covered = vec![vec![false; inner.len() + 1]; outer.len() + 1];
+    covered[0][0] = true;
+    for i in 1..=outer.len() {
+        for j in 0..=inner.len() {
+            covered[i][j] = if outer[i - 1] == '*' {
+                covered[i - 1][j] || (j > 0 && covered[i][j - 1])
+            } else {
+                j > 0
+                    && covered[i - 1][j - 1]
+                    && inner[j - 1] != '*'
+                    && (outer[i - 1] == '?' || outer[i - 1] == inner[j - 1])
+            };
+        }
+    }
+    covered[outer.len()][inner.len()]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,6 +162,54 @@ mod tests {
         ];
         for (pattern, text, want) in cases {
             assert_eq!(wildcard_match(pattern, text), want, "{pattern} {text}");
+        }
+    }
+
+    #[test]
+    fn overlaps() {
+        let cases = [
+            ("iam:PassRole", "iam:PassRole", true),
+            ("iam:passrole", "IAM:PassRole", true),
+            ("iam:*", "iam:PassRole", true),
+            ("iam:PassRole", "iam:*", true),
+            ("iam:Create*", "iam:*Role", true),
+            ("iam:Create*", "iam:Delete*", false),
+            ("*", "", true),
+            ("", "", true),
+            ("", "a", false),
+            ("a?", "a", false),
+            ("a?", "*", true),
+            ("s3:*", "iam:*", false),
+            ("*:Get*", "s3:*Object", true),
+            ("iam:Pass?ole", "iam:PassRole", true),
+            ("iam:Pass?ole", "iam:PassRoles", false),
+            ("iam:*Policy", "iam:Put*", true),
+            ("iam:*Policy", "s3:Put*", false),
+        ];
+        for (a, b, want) in cases {
+            assert_eq!(patterns_overlap(a, b), want, "{a} {b}");
+            assert_eq!(patterns_overlap(b, a), want, "{b} {a}");
+        }
+    }
+
+    #[test]
+    fn covers() {
+        let cases = [
+            ("iam:*", "iam:PassRole", true),
+            ("iam:*", "iam:Pass*", true),
+            ("IAM:*", "iam:Pass?ole", true),
+            ("iam:PassRole", "iam:*", false),
+            ("iam:Pass*", "iam:*", false),
+            ("iam:?", "iam:*", false),
+            ("iam:?", "iam:?", true),
+            ("iam:??", "iam:?", false),
+            ("*", "*", true),
+            ("*Role", "iam:*Role", true),
+            ("*Role", "iam:Role*", false),
+            ("s3:*", "iam:PassRole", false),
+        ];
+        for (outer, inner, want) in cases {
+            assert_eq!(pattern_covers(outer, inner), want, "{outer} {inner}");
         }
     }
 }

@@ -17,8 +17,9 @@ pub use document::{PolicyError, document_text};
 pub use equivalence::{equivalent, only_drops_allow_statements};
 pub(crate) use guardrails::{KeyKind, identifying_key, narrowing_condition};
 pub use guardrails::{
-    WebIdentityTrust, allows_all_but_on_everything, grants_admin, saml_providers_without_audience,
-    unique_id_principals, untrusted_accounts_without_external_id, web_identity_trusts,
+    WebIdentityTrust, allows_actions_matching, allows_all_but_on_everything, grants_admin,
+    saml_providers_without_audience, trusted_accounts, unique_id_principals,
+    untrusted_accounts_without_external_id, web_identity_trusts,
     wildcard_principal_without_condition,
 };
 

@@ -55,6 +55,12 @@ impl World {
 
     pub async fn start_with_resync(resync: Duration) -> World {
         let sim = KubeSim::start().await.expect("kube-sim starts");
+        Self::start_with_sim(sim, resync).await
+    }
+
+    /// The same around a test API server started elsewhere (the benchmark runs it on a
+    /// runtime of its own).
+    pub async fn start_with_sim(sim: KubeSim, resync: Duration) -> World {
         let moto = Moto::start();
         let observer: Arc<dyn rolesmith::iam::CallObserver> =
             Arc::new(rolesmith::iam::NoopObserver);

@@ -41,6 +41,11 @@ impl Moto {
         panic!("moto_server did not start:\n{}", failures.join("\n---\n"));
     }
 
+    /// The moto_server process, for the benchmark's CPU accounting.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Forgets every role, policy and profile (POST /moto-api/reset).
     pub fn reset(&self) {
         let status = http(self.port, "POST", "/moto-api/reset").unwrap_or_else(|error| {

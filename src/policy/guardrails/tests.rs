@@ -617,3 +617,77 @@ fn saml() {
     );
     assert!(saml_providers_without_audience(&oidc).is_empty());
 }
+
+#[test]
+fn actions_an_allow_grants_against_a_denied_pattern() {
+    let allow = |field: &str, actions: &str| {
+        doc(&format!(
+            r#"{{"Effect":"Allow","{field}":{actions},"Resource":"*"}}"#
+        ))
+    };
+    let cases = [
+        (allow("Action", r#""iam:PassRole""#), "iam:PassRole", true),
+        (allow("Action", r#""iam:*""#), "iam:PassRole", true),
+        (
+            allow("Action", r#"["s3:GetObject","iam:Pass*"]"#),
+            "iam:*",
+            true,
+        ),
+        (allow("Action", r#""iam:Create*""#), "iam:*Role", true),
+        (allow("Action", r#""iam:Get*""#), "iam:PassRole", false),
+        (allow("Action", r#""s3:*""#), "iam:*", false),
+        // NotAction grants everything it does not list.
+        (allow("NotAction", r#""s3:*""#), "iam:PassRole", true),
+        (allow("NotAction", r#"["iam:*"]"#), "iam:PassRole", false),
+        (allow("NotAction", r#""iam:PassRole""#), "iam:*", true),
+        (
+            doc(r#"{"Effect":"Deny","Action":"iam:*","Resource":"*"}"#),
+            "iam:PassRole",
+            false,
+        ),
+        ("not json".to_string(), "iam:PassRole", false),
+    ];
+    for (text, pattern, want) in cases {
+        assert_eq!(
+            allows_actions_matching(&text, pattern),
+            want,
+            "{text} {pattern}"
+        );
+    }
+}
+
+#[test]
+fn accounts_a_trust_policy_names() {
+    let trust = |principal: &str, effect: &str| {
+        doc(&format!(
+            r#"{{"Effect":"{effect}","Principal":{principal},"Action":"sts:AssumeRole"}}"#
+        ))
+    };
+    let cases: [(String, &[&str]); 7] = [
+        (
+            trust(r#"{"AWS":"111122223333"}"#, "Allow"),
+            &["111122223333"],
+        ),
+        (
+            trust(
+                r#"{"AWS":["arn:aws:iam::111122223333:root","arn:aws:iam::444455556666:role/x","111122223333"]}"#,
+                "Allow",
+            ),
+            &["111122223333", "444455556666"],
+        ),
+        (trust(r#"{"AWS":"*"}"#, "Allow"), &["*"]),
+        (trust(r#""*""#, "Allow"), &["*"]),
+        (trust(r#"{"Service":"ec2.amazonaws.com"}"#, "Allow"), &[]),
+        (trust(r#"{"AWS":"111122223333"}"#, "Deny"), &[]),
+        (
+            trust(
+                r#"{"Federated":"arn:aws:iam::111122223333:oidc-provider/x"}"#,
+                "Allow",
+            ),
+            &[],
+        ),
+    ];
+    for (text, want) in cases {
+        assert_eq!(trusted_accounts(&text), want, "{text}");
+    }
+}

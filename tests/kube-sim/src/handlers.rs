@@ -9,6 +9,7 @@ use crate::builtin;
 use crate::conversion::{storage_key, storage_type, to_storage, to_view};
 use crate::delete::{DeleteOptions, check_propagation, delete_one, refuse_owners};
 use crate::meta;
+use crate::paging::{self, ListQuery, Page};
 use crate::patch::{self, PatchKind};
 use crate::peers;
 use crate::request::{Reply, Request, decode_yaml};
@@ -184,40 +185,35 @@ fn selectors(req: &Request, rt: &ResourceType) -> ApiResult<(LabelSelector, Fiel
 
 fn list(st: &State, req: &Request, rt: &ResourceType, ns: Option<&str>) -> ApiResult<Reply> {
     let (labels, fields) = selectors(req, rt)?;
-    if req.q("continue").is_some_and(|c| !c.is_empty()) {
-        // Lists are never cut (limit is ignored), so no continue token was ever handed out.
-        return Err(ApiError::bad_request(
-            "continue: Invalid value: this server never returns continue tokens",
-        ));
-    }
-    let rv = st.resource_version();
-    if req.q("resourceVersionMatch") == Some("Exact")
-        && let Some(asked) = req.q("resourceVersion")
-        && asked != rv.to_string()
-    {
-        return Err(ApiError::expired(format!(
-            "too old resource version: {asked} ({rv}): kube-sim serves lists only at the current resourceVersion"
-        )));
-    }
-    let items: Vec<Value> = list_view(st, rt, ns)
-        .into_iter()
-        .filter(|o| labels.matches_object(o) && fields.matches(o))
-        .collect();
+    let query = ListQuery::parse(req, ns, rt.namespaced, st.resource_version())?;
+    let selective = !(labels.is_empty() && fields.is_empty());
+    let page = paging::page(st, storage_key(rt), ns, &query, selective, |o| {
+        let view = to_view(rt, o.clone());
+        (labels.matches_object(&view) && fields.matches(&view)).then_some(view)
+    })?;
+    let Page { items, metadata } = page;
     if req.wants_table() {
-        return table_reply(req, rt, &items, rv);
+        let include = req.q("includeObject").unwrap_or("Metadata");
+        return Ok(Reply::ok(peers::table(
+            rt,
+            &items,
+            metadata,
+            include,
+            now(),
+        )?));
     }
     if req.wants_metadata_only() {
         return Ok(Reply::ok(json!({
             "kind": "PartialObjectMetadataList",
             "apiVersion": "meta.k8s.io/v1",
-            "metadata": {"resourceVersion": rv.to_string()},
+            "metadata": metadata,
             "items": items.iter().map(partial_object_metadata).collect::<Vec<_>>(),
         })));
     }
     Ok(Reply::ok(json!({
         "apiVersion": rt.api_version(),
         "kind": rt.list_kind,
-        "metadata": {"resourceVersion": rv.to_string()},
+        "metadata": metadata,
         "items": items,
     })))
 }

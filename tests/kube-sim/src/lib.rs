@@ -15,6 +15,7 @@ pub mod jsonpath;
 pub mod kubeconfig;
 pub mod meta;
 pub mod openapi;
+pub mod paging;
 pub mod patch;
 pub mod peers;
 pub mod protobuf;

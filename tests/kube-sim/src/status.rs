@@ -10,7 +10,10 @@ pub struct ApiError {
     pub code: u16,
     pub reason: &'static str,
     pub message: String,
-    pub details: Option<Value>,
+    /// Boxed: few errors carry details, and every `Result` of the server carries the error.
+    pub details: Option<Box<Value>>,
+    /// `metadata.continue` of the Status: a list that can only go on inconsistently says how.
+    pub list_continue: Option<String>,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -22,11 +25,17 @@ impl ApiError {
             reason,
             message: message.into(),
             details: None,
+            list_continue: None,
         }
     }
 
+    pub fn with_continue(mut self, token: String) -> Self {
+        self.list_continue = Some(token);
+        self
+    }
+
     fn with_details(mut self, details: Value) -> Self {
-        self.details = Some(details);
+        self.details = Some(Box::new(details));
         self
     }
 
@@ -177,8 +186,11 @@ impl ApiError {
         {
             map.remove("reason");
         }
+        if let Some(token) = &self.list_continue {
+            status["metadata"]["continue"] = Value::String(token.to_string());
+        }
         if let (Some(details), Some(map)) = (&self.details, status.as_object_mut()) {
-            map.insert("details".into(), details.clone());
+            map.insert("details".into(), (**details).clone());
         }
         status
     }

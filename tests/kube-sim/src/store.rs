@@ -131,6 +131,53 @@ impl State {
             .collect()
     }
 
+    /// Objects of one resource as they were at `rv`, ordered like `list`: the current objects with
+    /// the changes after `rv` undone from history. `Err(oldest)` when history no longer reaches
+    /// back that far (etcd: the revision was compacted).
+    pub fn list_at(
+        &self,
+        group: &str,
+        plural: &str,
+        ns: Option<&str>,
+        rv: u64,
+    ) -> Result<Vec<&Value>, u64> {
+        if rv >= self.rv {
+            return Ok(self.list(group, plural, ns));
+        }
+        if rv < self.min_watch_rv {
+            return Err(self.min_watch_rv);
+        }
+        // Walking back, the last event seen for a key is its first change after `rv`, which says
+        // what the key held at `rv`: nothing if it was added, else the object before.
+        let mut then: BTreeMap<(&str, &str), Option<&Value>> = BTreeMap::new();
+        for ev in self.history.iter().rev().take_while(|e| e.rv > rv) {
+            if ev.group != group || ev.plural != plural {
+                continue;
+            }
+            let key = (meta::namespace(&ev.object), meta::name(&ev.object));
+            if ns.is_some_and(|n| n != key.0) {
+                continue;
+            }
+            let before = match ev.kind {
+                EventType::Added => None,
+                EventType::Modified | EventType::Deleted => ev.old.as_ref(),
+            };
+            then.insert(key, before);
+        }
+        let mut at: BTreeMap<(&str, &str), &Value> = self
+            .list(group, plural, ns)
+            .into_iter()
+            .map(|o| ((meta::namespace(o), meta::name(o)), o))
+            .collect();
+        for (key, before) in then {
+            match before {
+                Some(obj) => at.insert(key, obj),
+                None => at.remove(&key),
+            };
+        }
+        Ok(at.into_values().collect())
+    }
+
     /// Stores `obj` with the next resourceVersion and emits ADDED or MODIFIED; returns the stored object.
     pub fn put(&mut self, group: &str, plural: &str, mut obj: Value, old: Option<Value>) -> Value {
         self.rv += 1;
@@ -329,6 +376,45 @@ mod tests {
             st.events_since("", "configmaps", st.resource_version())
                 .unwrap()
                 .is_empty()
+        );
+    }
+
+    #[test]
+    fn lists_at_an_older_version_undo_later_changes() {
+        let mut st = State::new();
+        let a = st.put("", "configmaps", cm("a"), None);
+        st.put("", "configmaps", cm("b"), None);
+        let held = st.resource_version();
+        let mut changed = cm("a");
+        changed["data"] = json!({"k": "v"});
+        st.put("", "configmaps", changed, Some(a));
+        st.remove("", "configmaps", "default", "b");
+        st.put("", "configmaps", cm("c"), None);
+        let names = |list: Vec<&Value>| -> Vec<(String, bool)> {
+            list.iter()
+                .map(|o| (meta::name(o).to_string(), o.get("data").is_some()))
+                .collect()
+        };
+        assert_eq!(
+            names(st.list_at("", "configmaps", Some("default"), held).unwrap()),
+            [("a".to_string(), false), ("b".to_string(), false)]
+        );
+        assert_eq!(
+            names(
+                st.list_at("", "configmaps", None, st.resource_version())
+                    .unwrap()
+            ),
+            [("a".to_string(), true), ("c".to_string(), false)]
+        );
+        assert!(
+            st.list_at("", "configmaps", Some("other"), held)
+                .unwrap()
+                .is_empty()
+        );
+        st.compact();
+        assert_eq!(
+            st.list_at("", "configmaps", None, held).unwrap_err(),
+            st.resource_version()
         );
     }
 

@@ -1316,3 +1316,243 @@ async fn owners_with_dependents_are_not_deleted() -> TestResult {
     assert_eq!(api_error(widgets.get("a").await).code, 404);
     Ok(())
 }
+
+fn config_map(name: &str, data: &str) -> ConfigMap {
+    serde_json::from_value(json!({"metadata": {"name": name}, "data": {"v": data}})).unwrap()
+}
+
+fn names(list: &kube::core::ObjectList<ConfigMap>) -> Vec<String> {
+    list.items.iter().map(|o| o.name_any()).collect()
+}
+
+#[tokio::test]
+async fn lists_page_through_one_snapshot_until_it_is_compacted() -> TestResult {
+    let sim = KubeSim::start().await?;
+    let client = client(&sim).await;
+    let cms: Api<ConfigMap> = Api::default_namespaced(client.clone());
+    for name in ["a", "b", "c", "d", "e", "f", "g"] {
+        cms.create(&PostParams::default(), &config_map(name, "1"))
+            .await?;
+    }
+    let first = cms.list(&ListParams::default().limit(3)).await?;
+    assert_eq!(names(&first), ["a", "b", "c"]);
+    assert_eq!(first.metadata.remaining_item_count, Some(4));
+    let snapshot = first.metadata.resource_version.clone();
+    let token = first.metadata.continue_.clone().unwrap();
+
+    // Changes after the first page do not show in the pages that continue it.
+    cms.patch(
+        "d",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"data": {"v": "2"}})),
+    )
+    .await?;
+    cms.delete("e", &DeleteParams::default()).await?;
+    cms.create(&PostParams::default(), &config_map("ee", "1"))
+        .await?;
+    let second = cms
+        .list(&ListParams::default().limit(3).continue_token(&token))
+        .await?;
+    assert_eq!(names(&second), ["d", "e", "f"]);
+    assert_eq!(second.items[0].data.as_ref().unwrap()["v"], "1");
+    assert_eq!(second.metadata.resource_version, snapshot);
+    assert_eq!(second.metadata.remaining_item_count, Some(1));
+    let third_token = second.metadata.continue_.clone().unwrap();
+    let third = cms
+        .list(&ListParams::default().limit(3).continue_token(&third_token))
+        .await?;
+    assert_eq!(names(&third), ["g"]);
+    assert_eq!(third.metadata.continue_, None);
+    assert_eq!(third.metadata.remaining_item_count, None);
+
+    // The whole list without a limit is the current state.
+    assert_eq!(
+        names(&cms.list(&ListParams::default()).await?),
+        ["a", "b", "c", "d", "ee", "f", "g"]
+    );
+
+    // Selectors: pages hold up to `limit` matches; no remainingItemCount.
+    let selected = cms
+        .list(&ListParams::default().fields("metadata.name!=b").limit(2))
+        .await?;
+    assert_eq!(names(&selected), ["a", "c"]);
+    assert_eq!(selected.metadata.remaining_item_count, None);
+    assert!(selected.metadata.continue_.is_some());
+
+    // Once history no longer reaches the snapshot: 410 Expired, with a token that goes on at the
+    // current version (inconsistently).
+    sim.compact();
+    let expired = api_error(
+        cms.list(&ListParams::default().limit(3).continue_token(&token))
+            .await,
+    );
+    assert_eq!((expired.code, expired.reason.as_str()), (410, "Expired"));
+    assert!(
+        expired.message.starts_with(
+            "The provided continue parameter is too old to display a consistent list result."
+        ),
+        "{}",
+        expired.message
+    );
+    let inconsistent = expired.metadata.and_then(|m| m.continue_).unwrap();
+    let rest = cms
+        .list(
+            &ListParams::default()
+                .limit(10)
+                .continue_token(&inconsistent),
+        )
+        .await?;
+    assert_eq!(names(&rest), ["d", "ee", "f", "g"]);
+
+    // Bad tokens and a version next to a token are 400, as kube-apiserver says them.
+    let bad = api_error(
+        cms.list(&ListParams::default().limit(3).continue_token("not-a-token"))
+            .await,
+    );
+    assert_eq!((bad.code, bad.reason.as_str()), (400, "BadRequest"));
+    assert!(
+        bad.message
+            .starts_with("invalid continue token: continue key is not valid"),
+        "{}",
+        bad.message
+    );
+    let raw = hyper::Request::builder()
+        .uri(format!(
+            "/api/v1/namespaces/default/configmaps?limit=3&resourceVersion=5&continue={token}"
+        ))
+        .body(Vec::new())?;
+    match client.request_text(raw).await {
+        Err(kube::Error::Api(s)) => assert_eq!(
+            (s.code, s.message.as_str()),
+            (
+                400,
+                "specifying resource version is not allowed when using continue"
+            )
+        ),
+        other => panic!("{other:?}"),
+    }
+    // An exact version older than history: 410 like any compacted revision.
+    let old = api_error(
+        cms.list(
+            &ListParams::default()
+                .limit(3)
+                .at(snapshot.as_deref().unwrap())
+                .matching(kube::api::VersionMatch::Exact),
+        )
+        .await,
+    );
+    assert_eq!(
+        (old.code, old.message.as_str()),
+        (410, "The resourceVersion for the provided list is too old.")
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn pages_span_namespaces_and_an_exact_version_lists_the_past() -> TestResult {
+    let sim = KubeSim::start().await?;
+    let client = client(&sim).await;
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    namespaces
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": "other"}}))?,
+        )
+        .await?;
+    for ns in ["default", "other"] {
+        let cms: Api<ConfigMap> = Api::namespaced(client.clone(), ns);
+        for name in ["x", "y"] {
+            cms.create(&PostParams::default(), &config_map(name, ns))
+                .await?;
+        }
+    }
+    let all: Api<ConfigMap> = Api::all(client.clone());
+    let mut seen = Vec::new();
+    let mut params = ListParams::default().limit(1);
+    let at = loop {
+        let page = all.list(&params).await?;
+        seen.extend(
+            page.items
+                .iter()
+                .map(|o| format!("{}/{}", o.namespace().unwrap(), o.name_any())),
+        );
+        match page.metadata.continue_ {
+            Some(token) => params = params.continue_token(&token),
+            None => break page.metadata.resource_version.unwrap(),
+        }
+    };
+    assert_eq!(seen, ["default/x", "default/y", "other/x", "other/y"]);
+
+    let cms: Api<ConfigMap> = Api::default_namespaced(client.clone());
+    cms.delete("x", &DeleteParams::default()).await?;
+    let past = cms
+        .list(
+            &ListParams::default()
+                .at(&at)
+                .matching(kube::api::VersionMatch::Exact),
+        )
+        .await?;
+    assert_eq!(names(&past), ["x", "y"]);
+    assert_eq!(past.metadata.resource_version.as_deref(), Some(at.as_str()));
+    assert_eq!(names(&cms.list(&ListParams::default()).await?), ["y"]);
+    Ok(())
+}
+
+#[tokio::test]
+async fn watchers_list_in_pages_and_bookmarks_carry_the_current_version() -> TestResult {
+    let (sim, client, widgets) = with_widgets().await;
+    for i in 0..7 {
+        widgets
+            .create(
+                &PostParams::default(),
+                &widget(&format!("w{i}"), json!({"name": "n"})),
+            )
+            .await?;
+    }
+    // kube's watcher follows continue tokens: 7 objects in pages of 3 are 3 list requests.
+    let store = watcher(widgets.clone(), watcher::Config::default().page_size(3))
+        .default_backoff()
+        .take_while(|ev| std::future::ready(!matches!(ev, Ok(watcher::Event::InitDone))))
+        .try_fold(Vec::new(), |mut names, ev| async move {
+            if let watcher::Event::InitApply(o) = ev {
+                names.push(o.name_any());
+            }
+            Ok(names)
+        })
+        .await?;
+    assert_eq!(store.len(), 7);
+    let pages: Vec<String> = sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.ends_with("/widgets") && r.query.contains("limit=3"))
+        .map(|r| r.query)
+        .collect();
+    assert_eq!(pages.len(), 3, "{pages:?}");
+    assert_eq!(pages.iter().filter(|q| q.contains("continue=")).count(), 2);
+
+    // A watch that asked for bookmarks (kube asks by default) gets them with the version of the latest write, whatever
+    // kind was written.
+    let start = widgets
+        .list(&ListParams::default().limit(1))
+        .await?
+        .metadata
+        .resource_version
+        .unwrap();
+    let mut stream = widgets
+        .watch(&WatchParams::default().timeout(10), &start)
+        .await?
+        .boxed();
+    let cms: Api<ConfigMap> = Api::default_namespaced(client.clone());
+    let written = cms
+        .create(&PostParams::default(), &config_map("elsewhere", "1"))
+        .await?;
+    let started = Instant::now();
+    match stream.try_next().await? {
+        Some(WatchEvent::Bookmark(b)) => {
+            assert_eq!(b.metadata.resource_version, rv(&written).to_string());
+        }
+        other => panic!("a bookmark expected, got {other:?}"),
+    }
+    assert!(started.elapsed() < Duration::from_secs(5));
+    Ok(())
+}

@@ -855,3 +855,46 @@ spec:
         "customresourcedefinition.apiextensions.k8s.io/gadgets.test.kube-sim.dev created\n"
     );
 }
+
+#[tokio::test]
+async fn get_with_chunk_size_follows_continue_tokens() {
+    let c = Cluster::with_widgets().await;
+    let manifests: Vec<String> = (1..=5)
+        .map(|i| widget(&format!("w{i}"), "  name: alpha\n"))
+        .collect();
+    c.write("many.yaml", &manifests.join("---\n"));
+    c.ok(&["apply", "-f", "many.yaml"]).await;
+    let out = c
+        .ok(&["get", "widgets", "--chunk-size=2", "-o", "name"])
+        .await;
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        (1..=5)
+            .map(|i| format!("widget.test.kube-sim.dev/w{i}"))
+            .collect::<Vec<_>>()
+    );
+    // The table is printed from three pages as one.
+    let out = c.ok(&["get", "widgets", "--chunk-size=2"]).await;
+    let rows = table(&out);
+    assert_eq!(
+        rows.iter()
+            .skip(1)
+            .map(|r| r[0].as_str())
+            .collect::<Vec<_>>(),
+        ["w1", "w2", "w3", "w4", "w5"],
+        "{out}"
+    );
+    let pages: Vec<String> = c
+        .sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.ends_with("/widgets") && r.query.contains("limit=2"))
+        .map(|r| r.query)
+        .collect();
+    assert_eq!(pages.len(), 6, "{pages:?}");
+    assert_eq!(
+        pages.iter().filter(|q| q.contains("continue=")).count(),
+        4,
+        "{pages:?}"
+    );
+}
