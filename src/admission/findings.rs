@@ -12,8 +12,20 @@ use crate::model::DesiredRole;
 /// `own_account_id`: the account the operator writes to, when known; trust in any other account
 /// is cross-account.
 pub fn findings(desired: &DesiredRole, own_account_id: Option<&str>) -> Vec<Finding> {
-    // Attached managed policies are judged by ARN: reading their documents would cost calls on
-    // every reconcile.
+    catalog_findings(desired, own_account_id)
+        .iter()
+        .filter(|finding| finding.severity.at_least(Severity::Low))
+        .map(crate::findings::Finding::to_admission)
+        .collect()
+}
+
+/// Every finding of the catalog for `desired`, whatever its severity (a guardrail may deny an
+/// `info` one such as `no-permissions-boundary`). Attached managed policies are judged by ARN:
+/// reading their documents would cost calls on every reconcile.
+pub(super) fn catalog_findings(
+    desired: &DesiredRole,
+    own_account_id: Option<&str>,
+) -> Vec<crate::findings::Finding> {
     let no_documents = BTreeMap::new();
     let facts = RoleFacts {
         trust: &desired.assume_role_policy,
@@ -25,8 +37,4 @@ pub fn findings(desired: &DesiredRole, own_account_id: Option<&str>) -> Vec<Find
         usage: None,
     };
     role_findings(&facts, &Settings::default())
-        .iter()
-        .filter(|finding| finding.severity.at_least(Severity::Low))
-        .map(crate::findings::Finding::to_admission)
-        .collect()
 }

@@ -7,8 +7,8 @@
 //! the metric label and the condition say which rule refused the role; the message names the
 //! guardrail.
 
+use super::findings::catalog_findings;
 use super::problem::{Problem, Rule};
-use crate::findings::{RoleFacts, Settings, role_findings};
 use crate::model::DesiredRole;
 use crate::policy;
 
@@ -84,25 +84,6 @@ pub fn guardrail_problems(
         }
     }
     problems
-}
-
-/// Every finding of the catalog, whatever its severity (a guardrail may deny an `info` one such
-/// as `no-permissions-boundary`). Managed policies are judged by ARN, as for warnings.
-fn catalog_findings(
-    desired: &DesiredRole,
-    own_account_id: Option<&str>,
-) -> Vec<crate::findings::Finding> {
-    let no_documents = std::collections::BTreeMap::new();
-    let facts = RoleFacts {
-        trust: &desired.assume_role_policy,
-        inline_policies: &desired.inline_policies,
-        managed_policy_arns: &desired.managed_policy_arns,
-        managed_documents: &no_documents,
-        permissions_boundary: desired.permissions_boundary.as_deref(),
-        own_account: own_account_id,
-        usage: None,
-    };
-    role_findings(&facts, &Settings::default())
 }
 
 fn boundary_problem(guardrail: &Guardrail, desired: &DesiredRole) -> Option<Problem> {

@@ -7,8 +7,6 @@ use crate::error::{Category, Error};
 
 const OWN: &str = "111111111111";
 const BOUNDARY: &str = "arn:aws:iam::111111111111:policy/boundary";
-const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
-const READ: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}]}"#;
 const PASS_ROLE: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject","iam:PassRole"],"Resource":"*"}]}"#;
 
 fn trust_of(accounts: &str) -> String {
@@ -19,19 +17,16 @@ fn trust_of(accounts: &str) -> String {
 
 /// A role no guardrail below objects to.
 fn desired() -> DesiredRole {
+    let valid = crate::admission::tests::iam_rules::role();
     DesiredRole {
         name: "team.app".into(),
         settings: crate::model::RoleSettings {
-            path: "/".into(),
-            description: String::new(),
-            max_session_duration: 3600,
-            assume_role_policy: TRUST.into(),
-            inline_policies: BTreeMap::from([("read".to_string(), READ.to_string())]),
             managed_policy_arns: Vec::new(),
             permissions_boundary: Some(BOUNDARY.into()),
             tags: BTreeMap::new(),
+            ..valid.settings
         },
-        ignored_tag_keys: Vec::new(),
+        ..valid
     }
 }
 

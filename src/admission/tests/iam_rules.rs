@@ -11,7 +11,8 @@ use crate::policy;
 const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
 const READ: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}]}"#;
 
-fn role() -> DesiredRole {
+/// A valid role; other admission tests start from it too.
+pub(in crate::admission) fn role() -> DesiredRole {
     DesiredRole {
         name: "app-role".into(),
         settings: crate::model::RoleSettings {

@@ -1,7 +1,7 @@
 //! Admission as tables over what it decides: the rule and the field of every problem and finding.
 //! The wording users read is checked in `iam_rules`.
 
-mod iam_rules;
+pub(super) mod iam_rules;
 mod names;
 
 use std::collections::BTreeMap;
