@@ -14,14 +14,7 @@ use crate::policy::{self, DocumentKind};
 const HASH_LEN: usize = 8;
 
 /// An `IamPolicy` as admission reads it.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct PolicyInput {
-    pub namespace: Option<String>,
-    pub name: Option<String>,
-    pub spec: PolicySpec,
-    /// `status.policyName`: the policy this object already manages.
-    pub recorded_name: Option<String>,
-}
+pub type PolicyInput = super::Object<PolicySpec>;
 
 /// The spec fields admission reads, as written.
 #[derive(Clone, Debug, Default, PartialEq)]

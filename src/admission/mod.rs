@@ -45,19 +45,23 @@ pub use problem::{Finding, Problem, Rule, Severity, joined};
 use crate::model::{DesiredRole, Owner};
 use crate::policy;
 
-/// An `IamRole` as admission reads it: the object's identity, its spec, and what its status
+/// A Kubernetes object as admission reads it: its identity, its spec (`S`), and what its status
 /// recorded.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct Input {
+pub struct Object<S> {
     /// `None` when the manifest has none (the API server always sets both).
     pub namespace: Option<String>,
     pub name: Option<String>,
-    pub spec: Spec,
-    /// `status.roleName`: the role this object already manages or an earlier release named.
+    pub spec: S,
+    /// The IAM name status records: the role or policy this object already manages (or an
+    /// earlier release named).
     pub recorded_name: Option<String>,
-    /// Whether status records an ARN: the recorded role exists and is this object's.
+    /// Whether status records an ARN: the recorded role or policy exists and is this object's.
     pub recorded_arn: bool,
 }
+
+/// An `IamRole` as admission reads it.
+pub type Input = Object<Spec>;
 
 /// The spec fields admission reads, as written (documents as YAML/JSON values or JSON strings).
 #[derive(Clone, Debug, Default, PartialEq)]

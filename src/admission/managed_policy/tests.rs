@@ -117,6 +117,7 @@ fn input(namespace: &str, policy_name: Option<&str>) -> PolicyInput {
             tags: BTreeMap::from([("team".to_string(), "a".to_string())]),
         },
         recorded_name: None,
+        recorded_arn: false,
     }
 }
 
