@@ -167,7 +167,8 @@ pub struct Sweep {
 pub const BULK_PAGE_SIZE: i32 = 1000;
 
 /// One IAM write. The plan emits them in the order they must run.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+// The variant names are IAM's action names: `IntoStaticStr` gives them to `action()`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, strum::IntoStaticStr)]
 #[serde(tag = "operation")]
 pub enum IamOp {
     /// Tags (including the ownership tag) and the boundary go in the create call itself, so a
@@ -235,21 +236,7 @@ pub enum IamOp {
 impl IamOp {
     /// The IAM API action name, for logs, metrics and the least-privilege policy.
     pub fn action(&self) -> &'static str {
-        match self {
-            IamOp::CreateRole { .. } => "CreateRole",
-            IamOp::UpdateRole { .. } => "UpdateRole",
-            IamOp::UpdateAssumeRolePolicy { .. } => "UpdateAssumeRolePolicy",
-            IamOp::PutRolePolicy { .. } => "PutRolePolicy",
-            IamOp::DeleteRolePolicy { .. } => "DeleteRolePolicy",
-            IamOp::AttachRolePolicy { .. } => "AttachRolePolicy",
-            IamOp::DetachRolePolicy { .. } => "DetachRolePolicy",
-            IamOp::TagRole { .. } => "TagRole",
-            IamOp::UntagRole { .. } => "UntagRole",
-            IamOp::PutRolePermissionsBoundary { .. } => "PutRolePermissionsBoundary",
-            IamOp::DeleteRolePermissionsBoundary { .. } => "DeleteRolePermissionsBoundary",
-            IamOp::RemoveRoleFromInstanceProfile { .. } => "RemoveRoleFromInstanceProfile",
-            IamOp::DeleteRole { .. } => "DeleteRole",
-        }
+        self.into()
     }
 }
 
@@ -257,11 +244,12 @@ impl IamOp {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DesiredPolicy {
     pub name: String,
-    pub path: String,
-    /// Empty means "no description". IAM cannot change it after creation.
-    pub description: String,
     /// The policy document as JSON text, exactly as it will be sent to IAM.
     pub document: String,
+    /// Path and description are fixed at creation: IAM cannot change either afterwards.
+    pub path: String,
+    /// Empty means "no description".
+    pub description: String,
     /// The user's tags; the plan adds the ownership tag.
     pub tags: BTreeMap<String, String>,
     /// As for roles: tag keys owned by others.
@@ -325,7 +313,7 @@ impl PolicyAttachments {
 pub const MAX_POLICY_VERSIONS: usize = 5;
 
 /// One IAM write on a customer managed policy. The plan emits them in the order they must run.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, strum::IntoStaticStr)]
 #[serde(tag = "operation")]
 pub enum PolicyOp {
     /// The ownership tag goes in the create call, so a policy never exists unclaimed.
@@ -366,14 +354,6 @@ pub enum PolicyOp {
 impl PolicyOp {
     /// The IAM API action name, as for [`IamOp::action`].
     pub fn action(&self) -> &'static str {
-        match self {
-            PolicyOp::CreatePolicy { .. } => "CreatePolicy",
-            PolicyOp::CreatePolicyVersion { .. } => "CreatePolicyVersion",
-            PolicyOp::DeletePolicyVersion { .. } => "DeletePolicyVersion",
-            PolicyOp::TagPolicy { .. } => "TagPolicy",
-            PolicyOp::UntagPolicy { .. } => "UntagPolicy",
-            PolicyOp::DetachRolePolicy { .. } => "DetachRolePolicy",
-            PolicyOp::DeletePolicy { .. } => "DeletePolicy",
-        }
+        self.into()
     }
 }

@@ -143,12 +143,11 @@ pub fn check_policy(desired: &DesiredPolicy, owner: &Owner) -> Vec<Problem> {
             ),
         ));
     }
-    problems.extend(tags::tag_problems(&desired.tags));
-    problems.extend(tags::ignored_tag_problems(
+    problems.extend(tags::all_tag_problems(
         &desired.tags,
         &desired.ignored_tag_keys,
+        owner,
     ));
-    problems.extend(tags::owner_problems(owner));
     problems
 }
 

@@ -169,12 +169,11 @@ pub fn check_desired(desired: &DesiredRole, owner: &Owner) -> Vec<Problem> {
         &desired.managed_policy_arns,
         desired.permissions_boundary.as_deref(),
     ));
-    problems.extend(tags::tag_problems(&desired.tags));
-    problems.extend(tags::ignored_tag_problems(
+    problems.extend(tags::all_tag_problems(
         &desired.tags,
         &desired.ignored_tag_keys,
+        owner,
     ));
-    problems.extend(tags::owner_problems(owner));
     problems
 }
 

@@ -33,6 +33,19 @@ fn bad_tag_chars(pattern: &Regex, text: &str) -> String {
     invalid_chars(text, |c| pattern.is_match(c.encode_utf8(&mut [0; 4])))
 }
 
+/// Everything wrong with the tags an object asks for and the ownership tag rolesmith would
+/// add: IAM's tag rules, keys owned by others, the owner's value.
+pub(super) fn all_tag_problems(
+    tags: &BTreeMap<String, String>,
+    ignored_keys: &[String],
+    owner: &Owner,
+) -> Vec<Problem> {
+    let mut problems = tag_problems(tags);
+    problems.extend(ignored_tag_problems(tags, ignored_keys));
+    problems.extend(owner_problems(owner));
+    problems
+}
+
 pub(super) fn tag_problems(tags: &BTreeMap<String, String>) -> Vec<Problem> {
     let tag_chars = match tag_chars() {
         Ok(pattern) => pattern,

@@ -19,7 +19,10 @@ pub fn policy_input(policy: &IamPolicy) -> PolicyInput {
             tags: spec.tags.clone(),
         },
         recorded_name: policy.status.as_ref().and_then(|s| s.policy_name.clone()),
-        recorded_arn: policy.status.as_ref().is_some_and(|s| s.policy_arn.is_some()),
+        recorded_arn: policy
+            .status
+            .as_ref()
+            .is_some_and(|s| s.policy_arn.is_some()),
     }
 }
 
