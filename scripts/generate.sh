@@ -23,7 +23,7 @@ update() {
   fi
 }
 
-update crds/iamroles.iam.rolesmith.dev.yaml "$target/debug/rolesmith" crd
+update crds/iamroles.iam.rolesmith.dev.yaml "$target/debug/rolesmith" crd --kind IamRole
 update charts/rolesmith/crds/iamroles.iam.rolesmith.dev.yaml cat crds/iamroles.iam.rolesmith.dev.yaml
 update crds/iampolicies.iam.rolesmith.dev.yaml "$target/debug/rolesmith" crd --kind IamPolicy
 update charts/rolesmith/crds/iampolicies.iam.rolesmith.dev.yaml cat crds/iampolicies.iam.rolesmith.dev.yaml

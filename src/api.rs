@@ -319,6 +319,23 @@ pub fn crd_yaml() -> Result<String, serde_saphyr::SerializeError> {
     serde_saphyr::to_string(&crd)
 }
 
+/// The CRDs of `kind` (every kind when `None`) as YAML, each exactly as committed under
+/// `crds/`, several as one multi-document stream.
+pub fn crds_yaml(
+    kind: Option<crate::cli::CrdKind>,
+) -> Result<String, serde_saphyr::SerializeError> {
+    use clap::ValueEnum;
+    let kinds = match kind {
+        Some(kind) => vec![kind],
+        None => crate::cli::CrdKind::value_variants().to_vec(),
+    };
+    let documents = kinds
+        .into_iter()
+        .map(crd_yaml_of)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(documents.join("---\n"))
+}
+
 /// The CRD of `kind` as YAML, exactly as committed under `crds/`.
 pub fn crd_yaml_of(kind: crate::cli::CrdKind) -> Result<String, serde_saphyr::SerializeError> {
     match kind {
@@ -331,14 +348,30 @@ pub fn crd_yaml_of(kind: crate::cli::CrdKind) -> Result<String, serde_saphyr::Se
 mod tests {
     use super::*;
 
-    /// `crds/` is generated: regenerate with `cargo run -- crd > crds/iamroles.iam.rolesmith.dev.yaml`.
+    /// `rolesmith crd` prints what `crds/` holds: every kind's CRD, in the order of the files.
+    #[test]
+    fn crd_prints_every_committed_crd() {
+        let committed = [
+            include_str!("../crds/iamroles.iam.rolesmith.dev.yaml"),
+            include_str!("../crds/iampolicies.iam.rolesmith.dev.yaml"),
+        ];
+        let printed = crds_yaml(None).expect("CRDs serialize");
+        let documents: Vec<&str> = printed.split("---\n").collect();
+        assert_eq!(documents, committed);
+        assert_eq!(
+            crds_yaml(Some(crate::cli::CrdKind::IamPolicy)).expect("CRD serializes"),
+            committed[1]
+        );
+    }
+
+    /// `crds/` is generated: regenerate with `make generate`.
     #[test]
     fn committed_crd_matches_the_types() {
         let committed = include_str!("../crds/iamroles.iam.rolesmith.dev.yaml");
         let generated = crd_yaml().expect("CRD serializes");
         assert!(
             committed == generated,
-            "crds/iamroles.iam.rolesmith.dev.yaml is stale: run `cargo run -- crd > crds/iamroles.iam.rolesmith.dev.yaml`"
+            "crds/iamroles.iam.rolesmith.dev.yaml is stale: run `make generate`"
         );
     }
 

@@ -39,9 +39,10 @@ pub enum Command {
 
 #[derive(Debug, Clone, Args)]
 pub struct CrdArgs {
-    /// Which kind's CRD to print.
-    #[arg(long, value_enum, default_value = "IamRole")]
-    pub kind: CrdKind,
+    /// Print only this kind's CRD (default: every kind's, as one multi-document YAML stream —
+    /// what `crds/` holds).
+    #[arg(long, value_enum)]
+    pub kind: Option<CrdKind>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

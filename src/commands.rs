@@ -23,7 +23,7 @@ use crate::telemetry::{self, Health, Metrics};
 
 pub async fn dispatch(cli: Cli) -> ExitCode {
     match cli.command {
-        Command::Crd(args) => match crate::api::crd_yaml_of(args.kind) {
+        Command::Crd(args) => match crate::api::crds_yaml(args.kind) {
             Ok(yaml) => {
                 print!("{yaml}");
                 ExitCode::SUCCESS
