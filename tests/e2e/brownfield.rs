@@ -64,17 +64,6 @@ fn drift_fields(object: &serde_json::Value) -> Vec<String> {
         .collect()
 }
 
-fn events(world: &World, name: &str) -> String {
-    world.kubectl_ok(&[
-        "get",
-        "events",
-        "-n",
-        "default",
-        "--field-selector",
-        &format!("involvedObject.name={name}"),
-    ])
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_observed_role_reports_drift_and_is_never_written() {
     let mut world = World::start().await;
@@ -112,9 +101,9 @@ async fn an_observed_role_reports_drift_and_is_never_written() {
             .is_some_and(|a| a.ends_with("role/default.legacy"))
     );
     assert!(
-        events(&world, "legacy").contains("Drift"),
+        world.events_about("legacy").contains("Drift"),
         "{}",
-        events(&world, "legacy")
+        world.events_about("legacy")
     );
 
     // Three drift checks later: still nothing written, the role as it was.
@@ -191,7 +180,11 @@ async fn repairs_are_recorded_and_organisation_tags_survive() {
         )
         .await;
     assert!(condition_is(&object, "Drifted", "False"));
-    assert!(events(&world, "tagged").contains("undid out-of-band changes to: description"));
+    assert!(
+        world
+            .events_about("tagged")
+            .contains("undid out-of-band changes to: description")
+    );
 
     tokio::time::sleep(world.resync * 3).await;
     assert_eq!(proxy.requests("UntagRole"), 0);

@@ -115,6 +115,19 @@ impl World {
         kubectl_at(self.sim.kubeconfig(), self.home.path(), args, Some(stdin))
     }
 
+    /// `kubectl get events` about the objects named `name` in `default`, as kubectl prints them.
+    pub fn events_about(&self, name: &str) -> String {
+        let selector = format!("involvedObject.name={name}");
+        self.kubectl_ok(&[
+            "get",
+            "events",
+            "-n",
+            "default",
+            "--field-selector",
+            &selector,
+        ])
+    }
+
     pub fn kubectl_ok(&self, args: &[&str]) -> String {
         let output = self.kubectl(args);
         assert!(

@@ -5,31 +5,38 @@ use std::time::Duration;
 
 use crate::harness::{World, condition, condition_is};
 
-const PERMISSIVE_CRD: &str = r#"
+/// A CRD for `kind` that accepts any spec and status: what an old or foreign CRD looks like to
+/// the operator.
+fn permissive_crd(kind: &str, plural: &str) -> String {
+    let singular = kind.to_lowercase();
+    format!(
+        r#"
 apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
-metadata: {name: iamroles.iam.rolesmith.dev}
+metadata: {{name: {plural}.iam.rolesmith.dev}}
 spec:
   group: iam.rolesmith.dev
-  names: {kind: IamRole, plural: iamroles, singular: iamrole, shortNames: [iamr], categories: [rolesmith]}
+  names: {{kind: {kind}, plural: {plural}, singular: {singular}, categories: [rolesmith]}}
   scope: Namespaced
   versions:
     - name: v1alpha1
       served: true
       storage: true
-      subresources: {status: {}}
+      subresources: {{status: {{}}}}
       schema:
         openAPIV3Schema:
           type: object
           properties:
-            spec: {type: object, x-kubernetes-preserve-unknown-fields: true}
-            status: {type: object, x-kubernetes-preserve-unknown-fields: true}
-"#;
+            spec: {{type: object, x-kubernetes-preserve-unknown-fields: true}}
+            status: {{type: object, x-kubernetes-preserve-unknown-fields: true}}
+"#
+    )
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_unreadable_object_does_not_stall_the_rest() {
     let world = World::start().await;
-    world.apply_yaml(PERMISSIVE_CRD);
+    world.apply_yaml(&permissive_crd("IamRole", "iamroles"));
     world.apply_yaml(
         r#"
 apiVersion: iam.rolesmith.dev/v1alpha1
@@ -81,32 +88,11 @@ spec:
     assert_eq!(status, 200);
 }
 
-const PERMISSIVE_POLICY_CRD: &str = r#"
-apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: iampolicies.iam.rolesmith.dev}
-spec:
-  group: iam.rolesmith.dev
-  names: {kind: IamPolicy, plural: iampolicies, singular: iampolicy, categories: [rolesmith]}
-  scope: Namespaced
-  versions:
-    - name: v1alpha1
-      served: true
-      storage: true
-      subresources: {status: {}}
-      schema:
-        openAPIV3Schema:
-          type: object
-          properties:
-            spec: {type: object, x-kubernetes-preserve-unknown-fields: true}
-            status: {type: object, x-kubernetes-preserve-unknown-fields: true}
-"#;
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_unreadable_iampolicy_does_not_stall_the_rest() {
     use crate::policies::{ready_now, wait_for};
     let world = World::start().await;
-    world.apply_yaml(PERMISSIVE_POLICY_CRD);
+    world.apply_yaml(&permissive_crd("IamPolicy", "iampolicies"));
     world.apply_yaml(
         r#"
 apiVersion: iam.rolesmith.dev/v1alpha1

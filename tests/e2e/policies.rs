@@ -106,17 +106,6 @@ async fn attached(world: &World, role: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn events(world: &World, name: &str) -> String {
-    world.kubectl_ok(&[
-        "get",
-        "events",
-        "-n",
-        "default",
-        "--field-selector",
-        &format!("involvedObject.name={name}"),
-    ])
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_policy_is_versioned_attached_by_reference_and_held_while_attached() {
     let world = World::start().await;
@@ -200,7 +189,7 @@ async fn a_policy_is_versioned_attached_by_reference_and_held_while_attached() {
         .unwrap_or_default()
         .to_string();
     assert!(message.contains("role default.app-a"), "{message}");
-    assert!(events(&world, "shared").contains("DeletionHeld"));
+    assert!(world.events_about("shared").contains("DeletionHeld"));
     assert!(world.iam.get_policy(ARN).await.unwrap().is_some());
 
     // Freed once the roles drop it.
@@ -349,7 +338,7 @@ async fn hostile_iampolicies_are_refused_on_the_object_and_never_reach_iam() {
             case.name
         );
         assert!(
-            events(&world, &name).contains("InvalidSpec"),
+            world.events_about(&name).contains("InvalidSpec"),
             "{}",
             case.name
         );
