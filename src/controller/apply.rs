@@ -63,20 +63,21 @@ pub(super) async fn apply(role: Arc<IamRole>, ctx: &Context) -> Result<Action> {
 
 /// Makes IAM match the spec, and says what happened.
 pub(super) async fn manage(role: &IamRole, ctx: &Context, uid: &str) -> Result<Attempt> {
-    let (name, result) = match super::refs::admit_with_refs(role, ctx).await {
-        Ok(admitted) => {
-            let result = engine::apply(
-                ctx.iam.as_ref(),
-                &admitted.desired,
-                &admitted.owner,
-                role.spec.adopt,
-                Mode::Execute,
-            )
-            .await;
-            (Some(admitted.desired.name), result)
-        }
-        Err(error) => (None, Err(ApplyFailure::from(error))),
-    };
+    let (name, result) =
+        match super::refs::admit_with_refs(role, ctx, &mut Default::default()).await {
+            Ok(admitted) => {
+                let result = engine::apply(
+                    ctx.iam.as_ref(),
+                    &admitted.desired,
+                    &admitted.owner,
+                    role.spec.adopt,
+                    Mode::Execute,
+                )
+                .await;
+                (Some(admitted.desired.name), result)
+            }
+            Err(error) => (None, Err(ApplyFailure::from(error))),
+        };
     let (report, error) = match result {
         Ok(report) => (report, None),
         Err(failure) => (
@@ -112,7 +113,7 @@ pub(super) async fn manage(role: &IamRole, ctx: &Context, uid: &str) -> Result<A
 
 /// Reads the role and reports how it differs; never writes to IAM.
 pub(super) async fn observe(role: &IamRole, ctx: &Context) -> Attempt {
-    let result = match super::refs::admit_with_refs(role, ctx).await {
+    let result = match super::refs::admit_with_refs(role, ctx, &mut Default::default()).await {
         Ok(admitted) => engine::observe(ctx.iam.as_ref(), &admitted.desired, &admitted.owner)
             .await
             .map(|report| (admitted.desired.name, report)),

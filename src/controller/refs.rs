@@ -38,10 +38,38 @@ pub(super) fn roles_referring_to(
         .collect()
 }
 
-/// Admission with the operator's settings, and the references resolved.
-pub(super) async fn admit_with_refs(role: &IamRole, ctx: &Context) -> Result<Admitted> {
+/// The ARNs IamPolicies record in status, each read from the API server at most once per
+/// resolver: a reconcile uses a fresh one (it must see the latest status); a drift sweep shares
+/// one across every role, so 10,000 roles referring to one policy cost one GET, not 10,000.
+#[derive(Default)]
+pub(super) struct PolicyArns {
+    read: std::collections::HashMap<(String, String), Option<String>>,
+}
+
+impl PolicyArns {
+    async fn arn(&mut self, ctx: &Context, namespace: &str, name: &str) -> Result<Option<String>> {
+        let key = (namespace.to_string(), name.to_string());
+        if let Some(known) = self.read.get(&key) {
+            return Ok(known.clone());
+        }
+        let api: Api<IamPolicy> = Api::namespaced(ctx.client.clone(), namespace);
+        let arn = api
+            .get_opt(name)
+            .await?
+            .and_then(|policy| policy.status.and_then(|status| status.policy_arn));
+        self.read.insert(key, arn.clone());
+        Ok(arn)
+    }
+}
+
+/// Admission with the operator's settings, and the references resolved through `arns`.
+pub(super) async fn admit_with_refs(
+    role: &IamRole,
+    ctx: &Context,
+    arns: &mut PolicyArns,
+) -> Result<Admitted> {
     let mut admitted = super::apply::admit(role, &ctx.settings)?;
-    admitted.desired = with_policy_refs(admitted.desired, role, ctx).await?;
+    admitted.desired = with_policy_refs(admitted.desired, role, ctx, arns).await?;
     Ok(admitted)
 }
 
@@ -51,6 +79,7 @@ pub(super) async fn with_policy_refs(
     mut desired: DesiredRole,
     role: &IamRole,
     ctx: &Context,
+    arns: &mut PolicyArns,
 ) -> Result<DesiredRole> {
     let own = role.namespace().unwrap_or_default();
     let mut forbidden = Vec::new();
@@ -69,12 +98,7 @@ pub(super) async fn with_policy_refs(
             ));
             continue;
         }
-        let api: Api<IamPolicy> = Api::namespaced(ctx.client.clone(), namespace);
-        let arn = api
-            .get_opt(&reference.name)
-            .await?
-            .and_then(|policy| policy.status.and_then(|status| status.policy_arn));
-        match arn {
+        match arns.arn(ctx, namespace, &reference.name).await? {
             Some(arn) if !desired.managed_policy_arns.contains(&arn) => {
                 desired.managed_policy_arns.push(arn);
             }

@@ -115,9 +115,10 @@ pub async fn run(
 
 /// The roles the objects in the store manage, as their specs want them. Objects that are being
 /// deleted, cannot be read, or are refused by admission are left to their own reconciles.
-/// `managedPolicyRefs` are resolved as a reconcile resolves them (one GET per IamPolicy).
+/// `managedPolicyRefs` are resolved as a reconcile resolves them, one GET per IamPolicy per sweep.
 async fn managed_roles(ctx: &Context, store: &Store<Guarded>) -> Vec<Managed<ObjectRef<Guarded>>> {
     let mut managed = Vec::new();
+    let mut policy_arns = super::refs::PolicyArns::default();
     for guarded in store.state() {
         if guarded.meta().deletion_timestamp.is_some() {
             continue;
@@ -128,7 +129,7 @@ async fn managed_roles(ctx: &Context, store: &Store<Guarded>) -> Vec<Managed<Obj
         let admitted = if role.spec.managed_policy_refs.is_empty() {
             admit(role, &ctx.settings)
         } else {
-            super::refs::admit_with_refs(role, ctx).await
+            super::refs::admit_with_refs(role, ctx, &mut policy_arns).await
         };
         let Ok(admitted) = admitted else {
             continue;
