@@ -193,7 +193,6 @@ async fn files(args: FileArgs, mode: Mode) -> ExitCode {
     let context = admission::Context {
         confinement: &unconfined,
         ignore_tag_keys: &[],
-        own_account_id: None,
         cluster_id: &args.cluster_id,
     };
     let policies: Vec<&IamPolicy> = objects

@@ -78,7 +78,6 @@ mod tests {
         let context = Context {
             confinement: &Confinement::none(),
             ignore_tag_keys: &[],
-            own_account_id: None,
             cluster_id: "test",
         };
         admission::admit(&input(role), &context)

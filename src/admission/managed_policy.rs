@@ -31,7 +31,6 @@ pub struct PolicySpec {
 pub struct AdmittedPolicy {
     pub desired: DesiredPolicy,
     pub owner: Owner,
-    pub findings: Vec<Finding>,
 }
 
 /// `spec.policyName`, else `<namespace>.<name>`, shortened to `<first 119 characters>-<hash>`
@@ -87,11 +86,7 @@ pub fn admit_policy(
     if !problems.is_empty() {
         return Err(problems);
     }
-    Ok(AdmittedPolicy {
-        findings: policy_findings(&desired),
-        desired,
-        owner,
-    })
+    Ok(AdmittedPolicy { desired, owner })
 }
 
 /// The namespace's limits on names and paths, worded for a policy.

@@ -85,8 +85,6 @@ pub struct Context<'a> {
     pub confinement: &'a Confinement,
     /// The operator's --ignore-tag-keys, added to the spec's.
     pub ignore_tag_keys: &'a [String],
-    /// The account rolesmith writes to, if known: trust in any other is cross-account.
-    pub own_account_id: Option<&'a str>,
     /// The cluster id that goes into the ownership tag.
     pub cluster_id: &'a str,
 }
@@ -96,9 +94,6 @@ pub struct Context<'a> {
 pub struct Admitted {
     pub desired: DesiredRole,
     pub owner: Owner,
-    /// With the account the context knew. The engine reads the account from IAM and reports
-    /// `findings` again with it; callers that go to IAM show the engine's.
-    pub findings: Vec<Finding>,
 }
 
 /// The owner of the object `namespace/name` (an IamRole or an IamPolicy), or a problem for
@@ -146,11 +141,9 @@ pub fn admit(input: &Input, context: &Context<'_>) -> Result<Admitted, Vec<Probl
     if !problems.is_empty() {
         return Err(problems);
     }
-    Ok(Admitted {
-        findings: findings(&desired, context.own_account_id),
-        desired,
-        owner,
-    })
+    // Findings are not part of admission's answer: they need the account, which only the engine
+    // knows once it has asked IAM, so it works them out there (`findings`), once per reconcile.
+    Ok(Admitted { desired, owner })
 }
 
 /// IAM's rules for the role itself, the keys owned by others and the ownership tag: everything

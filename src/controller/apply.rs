@@ -156,7 +156,6 @@ pub(super) fn admit(role: &IamRole, settings: &Settings) -> Result<Admitted> {
     let context = admission::Context {
         confinement: &settings.confinement,
         ignore_tag_keys: &settings.ignore_tag_keys,
-        own_account_id: None,
         cluster_id: &settings.cluster_id,
     };
     admission::admit(&desired::input(role), &context).map_err(Error::refused)

@@ -178,7 +178,6 @@ async fn assert_iam_matches(world: &World, yaml: &str) {
     let context = rolesmith::admission::Context {
         confinement: &unconfined,
         ignore_tag_keys: &[],
-        own_account_id: None,
         cluster_id: CLUSTER_ID,
     };
     let admitted = rolesmith::admission::admit(&rolesmith::desired::input(&object), &context)

@@ -69,7 +69,6 @@ async fn engine_refusals_reach_status_and_events_and_never_iam() {
         let context = rolesmith::admission::Context {
             confinement: &unconfined,
             ignore_tag_keys: &[],
-            own_account_id: None,
             cluster_id: crate::harness::CLUSTER_ID,
         };
         let input = rolesmith::desired::input(&stored);

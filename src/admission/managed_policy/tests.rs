@@ -128,7 +128,6 @@ fn admission_confines_names_and_names_the_policy_field() {
     let context = Context {
         confinement: &confinement,
         ignore_tag_keys: &ignored,
-        own_account_id: None,
         cluster_id: "c",
     };
     let admitted = admit_policy(&input("team-a", None), &context).expect("admitted");

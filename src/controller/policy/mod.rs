@@ -129,7 +129,6 @@ fn admit(policy: &IamPolicy, ctx: &Context) -> Result<AdmittedPolicy> {
     let context = admission::Context {
         confinement: &ctx.settings.confinement,
         ignore_tag_keys: &ctx.settings.ignore_tag_keys,
-        own_account_id: None,
         cluster_id: &ctx.settings.cluster_id,
     };
     admission::admit_policy(&desired::policy_input(policy), &context).map_err(Error::refused)
