@@ -53,9 +53,12 @@ impl PolicyArns {
             return Ok(known.clone());
         }
         let api: Api<IamPolicy> = Api::namespaced(ctx.client.clone(), namespace);
+        // A policy being deleted is not attached anew: the IamPolicy controller may be detaching
+        // it (--force-detach) at this moment, and an attach in between would undo that.
         let arn = api
             .get_opt(name)
             .await?
+            .filter(|policy| policy.metadata.deletion_timestamp.is_none())
             .and_then(|policy| policy.status.and_then(|status| status.policy_arn));
         self.read.insert(key, arn.clone());
         Ok(arn)
