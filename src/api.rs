@@ -12,7 +12,8 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Serialize};
 
 pub mod iam_policy;
-use crate::admission::limits;
+pub use crate::admission::{ServiceAccountRef, WorkloadIdentity};
+use crate::admission::{limits, service_accounts};
 pub use iam_policy::{IamPolicy, IamPolicySpec, IamPolicyStatus};
 
 /// IAM's role-name characters (its `\w` is ASCII only).
@@ -41,6 +42,7 @@ pub const PATH_PATTERN: &str = r"^(/|/[\x21-\x7E]+/)$";
     printcolumn = r#"{"name":"ARN","type":"string","jsonPath":".status.roleArn","priority":1,"description":"ARN of the role"}"#,
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
 )]
+#[x_kube(validation = Rule::new("has(self.assumeRolePolicy) || (has(self.serviceAccounts) && size(self.serviceAccounts) > 0)").message("assumeRolePolicy is required unless serviceAccounts lists who may assume the role"))]
 #[x_kube(validation = Rule::new("has(self.roleName) == has(oldSelf.roleName) && (!has(self.roleName) || self.roleName == oldSelf.roleName)").message("roleName is immutable: renaming would orphan the role; create a new IamRole instead"))]
 #[serde(rename_all = "camelCase")]
 pub struct IamRoleSpec {
@@ -68,9 +70,21 @@ pub struct IamRoleSpec {
     pub max_session_duration: i32,
 
     /// The trust policy: who may assume the role. An IAM policy document written as YAML
-    /// (`Version`, `Statement: [...]`) or as a JSON string. Sent to IAM as written.
+    /// (`Version`, `Statement: [...]`) or as a JSON string. Sent to IAM as written, with the
+    /// statements `serviceAccounts` needs added. Optional when `serviceAccounts` is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "policy_document_schema")]
-    pub assume_role_policy: serde_json::Value,
+    pub assume_role_policy: Option<serde_json::Value>,
+
+    /// ServiceAccounts whose pods may assume the role (at most 20): rolesmith adds the trust
+    /// statements each needs and wires it up. `IRSA`: a statement for the cluster's OIDC
+    /// provider (the operator's --oidc-provider-arn) and the ServiceAccount annotated with
+    /// `eks.amazonaws.com/role-arn`; `PodIdentity`: a statement for pods.eks.amazonaws.com and
+    /// an EKS Pod Identity association (--eks-cluster-name).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = service_accounts::SERVICE_ACCOUNTS_MAX))]
+    #[x_kube(validation = Rule::new("self.all(a, self.exists_one(b, b.name == a.name && (has(b.__namespace__) ? b.__namespace__ : '') == (has(a.__namespace__) ? a.__namespace__ : '')))").message("each ServiceAccount may be listed only once"))]
+    pub service_accounts: Vec<ServiceAccountRef>,
 
     /// Inline policies: policy name (1-128 of A-Z a-z 0-9 + = , . @ _ -) to policy document
     /// (YAML object or JSON string). Exclusive: inline policies not listed here are deleted.

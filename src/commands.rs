@@ -50,6 +50,13 @@ fn iam_config(aws: &AwsArgs) -> AwsIamConfig {
 
 async fn run(args: RunArgs) -> ExitCode {
     telemetry::init_logging(args.log_format);
+    let workloads = args.workloads.settings();
+    if let Some(arn) = &workloads.oidc_provider_arn
+        && admission::service_accounts::issuer(arn).is_none()
+    {
+        tracing::error!(%arn, "--oidc-provider-arn is not an IAM OIDC provider ARN (arn:aws:iam::<account>:oidc-provider/<issuer>); fix the flag");
+        return ExitCode::FAILURE;
+    }
     let client = match kube::Client::try_default().await {
         Ok(client) => client,
         Err(error) => {
@@ -81,6 +88,7 @@ async fn run(args: RunArgs) -> ExitCode {
         iam_rate_limit: args.aws.iam_rate_limit,
         ignore_tag_keys: args.ignore_tag_keys.clone(),
         force_detach: args.force_detach,
+        workloads,
         confinement: Confinement {
             name_prefix: args.role_name_prefix.clone(),
             path_prefix: args.role_path_prefix.clone(),
@@ -194,6 +202,7 @@ async fn files(args: FileArgs, mode: Mode) -> ExitCode {
         confinement: &unconfined,
         ignore_tag_keys: &[],
         cluster_id: &args.cluster_id,
+        workloads: &args.workloads.settings(),
     };
     let policies: Vec<&IamPolicy> = objects
         .iter()

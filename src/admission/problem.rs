@@ -93,6 +93,15 @@ rules! {
     CrossNamespaceReference => "cross-namespace-reference",
     /// A managedPolicyRefs entry `rolesmith plan/apply` cannot resolve from the given files.
     PolicyReferenceUnresolved => "policy-reference-unresolved",
+    /// Neither assumeRolePolicy nor serviceAccounts: nobody could assume the role.
+    TrustPolicyMissing => "trust-policy-missing",
+    /// One ServiceAccount listed twice in spec.serviceAccounts.
+    ServiceAccountListedTwice => "service-account-listed-twice",
+    /// A spec.serviceAccounts entry in another namespace, from a confined namespace.
+    CrossNamespaceServiceAccount => "cross-namespace-service-account",
+    /// An entry's `via` needs an operator flag that is not set (--oidc-provider-arn,
+    /// --eks-cluster-name).
+    WorkloadIdentityUnconfigured => "workload-identity-unconfigured",
     /// A finding a RoleGuardrail's `deny` makes a refusal.
     GuardrailDeniedFinding => "guardrail-denied-finding",
     /// No permissions boundary, or one a RoleGuardrail's `requirePermissionsBoundary` does not list.
@@ -146,7 +155,8 @@ impl Rule {
         match self {
             Rule::ConfinementNamePrefix
             | Rule::ConfinementPathPrefix
-            | Rule::CrossNamespaceReference => Category::Forbidden,
+            | Rule::CrossNamespaceReference
+            | Rule::CrossNamespaceServiceAccount => Category::Forbidden,
             Rule::GuardrailDeniedFinding
             | Rule::GuardrailPermissionsBoundary
             | Rule::GuardrailDeniedAction

@@ -24,10 +24,16 @@ pub(super) fn managed_role_name(role: &IamRole) -> Result<String> {
 pub(super) async fn apply(role: Arc<IamRole>, ctx: &Context) -> Result<Action> {
     let key = object_key(&role);
     let uid = role.uid().unwrap_or_default();
-    let attempt = match role.spec.management_policy {
+    let mut attempt = match role.spec.management_policy {
         ManagementPolicy::Manage => manage(&role, ctx, &uid).await?,
         ManagementPolicy::Observe => observe(&role, ctx).await,
     };
+    // The ServiceAccounts get the role once it exists and matches the spec.
+    if let (None, Some(arn)) = (&attempt.failure, &attempt.role.arn)
+        && let Err(error) = super::service_accounts::wire(&role, arn, ctx).await
+    {
+        attempt.failure = Some(Failure::from(&error));
+    }
     let error = attempt.failure.clone();
     let decision = decide(
         &attempt,
@@ -157,6 +163,7 @@ pub(super) fn admit(role: &IamRole, settings: &Settings) -> Result<Admitted> {
         confinement: &settings.confinement,
         ignore_tag_keys: &settings.ignore_tag_keys,
         cluster_id: &settings.cluster_id,
+        workloads: &settings.workloads,
     };
     admission::admit(&desired::input(role), &context).map_err(Error::refused)
 }

@@ -5,6 +5,9 @@ use super::*;
 
 pub(super) async fn cleanup(role: Arc<IamRole>, ctx: &Context) -> Result<Action> {
     let name = managed_role_name(&role)?;
+    if let Some(arn) = role.status.as_ref().and_then(|s| s.role_arn.as_deref()) {
+        super::service_accounts::release(arn, ctx).await?;
+    }
     ctx.metrics.forget_findings(&object_key(&role));
     if role.spec.management_policy == ManagementPolicy::Observe {
         // An observed role was never rolesmith's to change, so it is not rolesmith's to delete.

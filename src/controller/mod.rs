@@ -8,6 +8,7 @@ mod delete;
 pub mod policy;
 mod refs;
 mod retry;
+mod service_accounts;
 mod sweeper;
 mod writes;
 
@@ -73,6 +74,8 @@ pub struct Settings {
     /// Deleting an IamPolicy that is still attached to roles detaches it first
     /// (`--force-detach`); without it the deletion waits.
     pub force_detach: bool,
+    /// The cluster's workload identity (`spec.serviceAccounts`).
+    pub workloads: crate::admission::Workloads,
 }
 
 pub struct Context {
@@ -82,6 +85,7 @@ pub struct Context {
     pub metrics: Arc<Metrics>,
     pub settings: Settings,
     retry: retry::RetryState,
+    service_accounts: service_accounts::Accounts,
 }
 
 impl Context {
@@ -99,6 +103,7 @@ impl Context {
             metrics,
             settings,
             retry: retry::RetryState::default(),
+            service_accounts: Default::default(),
         }
     }
 
@@ -167,7 +172,27 @@ pub async fn run(
         Some(namespace) => Api::namespaced(ctx.client.clone(), namespace),
         None => Api::all(ctx.client.clone()),
     };
+    // ServiceAccounts, for spec.serviceAccounts: kept to find the ones an IamRole annotated, and
+    // a trigger for the IamRoles whose annotation a ServiceAccount lacks.
+    let accounts_api: Api<k8s_openapi::api::core::v1::ServiceAccount> =
+        match &ctx.settings.namespace {
+            Some(namespace) => Api::namespaced(ctx.client.clone(), namespace),
+            None => Api::all(ctx.client.clone()),
+        };
+    let (accounts, accounts_writer) = reflector::store();
+    // `run` is called once per Context; a second call would share the first one's store.
+    let _ = ctx.service_accounts.set(accounts);
+    let accounts_stream = watcher(accounts_api, watcher::Config::default())
+        .default_backoff()
+        .modify(|account| slim(account.meta_mut()))
+        .reflect(accounts_writer)
+        .touched_objects();
+    let roles_for_accounts = reader.clone();
+    let default_via = ctx.settings.workloads.default_via;
     let controller = Controller::for_stream(stream, reader)
+        .watches_stream(accounts_stream, move |account| {
+            service_accounts::roles_to_wake(&roles_for_accounts, &account, default_via)
+        })
         // A role waiting for an IamPolicy's ARN (or attaching a policy that changed) is woken
         // when that IamPolicy changes.
         .watches(policies_api, watcher::Config::default(), move |policy| {
