@@ -348,6 +348,10 @@ fn print_text(object: &str, name: &str, report: &engine::ApplyReport, mode: Mode
         );
         for op in &report.ops {
             println!("  {}", plan::describe(op));
+            if let Some(document) = trust_document(op) {
+                // The whole document: with spec.serviceAccounts it is partly rolesmith's.
+                println!("      trust policy: {document}");
+            }
         }
     }
     for finding in &report.findings {
@@ -355,6 +359,17 @@ fn print_text(object: &str, name: &str, report: &engine::ApplyReport, mode: Mode
             "  warning ({}, {}): {finding}",
             finding.severity, finding.id
         );
+    }
+}
+
+/// The trust policy a write sends to IAM, if it sends one.
+fn trust_document(op: &crate::model::IamOp) -> Option<&str> {
+    match op {
+        crate::model::IamOp::CreateRole {
+            assume_role_policy, ..
+        } => Some(assume_role_policy),
+        crate::model::IamOp::UpdateAssumeRolePolicy { document, .. } => Some(document),
+        _ => None,
     }
 }
 
