@@ -16,6 +16,9 @@ use crate::support::{self, Moto};
 pub const CLUSTER_ID: &str = "e2e";
 /// The operator's (fake) secret key: unique, so a test can prove it never shows up anywhere.
 pub const SECRET_ACCESS_KEY: &str = "e2e-SECRET-never-to-be-printed-5d1c";
+/// The (made-up) OIDC provider of the test cluster, for IamRoles with IRSA serviceAccounts.
+pub const OIDC_PROVIDER_ARN: &str =
+    "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/E2E";
 
 pub struct World {
     pub sim: KubeSim,
@@ -90,7 +93,12 @@ impl World {
         self.start_operator_with(&OperatorOptions {
             // Most scenarios use short role names in these namespaces; every other namespace
             // keeps the default confinement (tested in ownership.rs).
-            extra_args: vec!["--unconfined-namespaces".into(), "default,platform".into()],
+            extra_args: vec![
+                "--unconfined-namespaces".into(),
+                "default,platform".into(),
+                "--oidc-provider-arn".into(),
+                OIDC_PROVIDER_ARN.into(),
+            ],
             ..OperatorOptions::default()
         });
     }

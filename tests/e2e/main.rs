@@ -24,3 +24,4 @@ mod replicas;
 mod restart;
 mod sandbox;
 mod sweep;
+mod workloads;

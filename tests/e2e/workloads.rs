@@ -1,0 +1,188 @@
+//! `spec.serviceAccounts` end to end: the trust policy IAM gets, the ServiceAccounts' role-ARN
+//! annotation written, written late, removed only when it is the role's, and never flapping
+//! between two IamRoles that name one ServiceAccount.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::harness::{OIDC_PROVIDER_ARN, OperatorOptions, World, condition, tail};
+
+const ISSUER: &str = "oidc.eks.us-east-1.amazonaws.com/id/E2E";
+const ANNOTATION: &str = "eks.amazonaws.com/role-arn";
+
+fn role_yaml(name: &str, role: &str, accounts: &[&str]) -> String {
+    let entries: Vec<String> = accounts.iter().map(|a| format!("{{name: {a}}}")).collect();
+    format!(
+        "apiVersion: iam.rolesmith.dev/v1alpha1\nkind: IamRole\nmetadata: {{name: {name}, namespace: default}}\nspec:\n  roleName: {role}\n  serviceAccounts: [{}]\n",
+        entries.join(", ")
+    )
+}
+
+/// A ServiceAccount manifest (applied rather than `kubectl create`d: kubectl sends built-in
+/// kinds as protobuf there, which the test API server reads for few kinds).
+fn service_account(name: &str, extra_metadata: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: {name}\n  namespace: default\n{extra_metadata}"
+    )
+}
+
+fn annotation(world: &World, name: &str) -> Option<String> {
+    let text = world.kubectl_ok(&["get", "serviceaccount", name, "-n", "default", "-o", "json"]);
+    let account: Value = serde_json::from_str(&text).expect("JSON");
+    account["metadata"]["annotations"][ANNOTATION]
+        .as_str()
+        .map(str::to_string)
+}
+
+async fn wait_annotation(world: &World, name: &str, want: Option<&str>) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let got = annotation(world, name);
+        if got.as_deref() == want {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "ServiceAccount {name}: annotation {got:?}, want {want:?}\noperator log:\n{}",
+            tail(&world.operator_log(), 60)
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn role_arn(world: &World, name: &str) -> String {
+    world.get_json("default", name)["status"]["roleArn"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{name} has no status.roleArn"))
+        .to_string()
+}
+
+fn irsa_statement(subjects: Value) -> Value {
+    json!({
+        "Effect": "Allow",
+        "Principal": {"Federated": OIDC_PROVIDER_ARN},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {"StringEquals": {
+            format!("{ISSUER}:sub"): subjects,
+            format!("{ISSUER}:aud"): "sts.amazonaws.com",
+        }}
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn irsa_service_accounts_are_annotated_released_and_never_fought_over() {
+    let mut world = World::start().await;
+    for account in ["api", "worker"] {
+        world.apply_yaml(&service_account(account, ""));
+    }
+    let hand_set = "arn:aws:iam::123456789012:role/set-by-hand";
+    world.apply_yaml(&service_account(
+        "manual",
+        &format!("  annotations: {{{ANNOTATION}: {hand_set}}}\n"),
+    ));
+
+    // No hand-written trust: the statements come from the entries.
+    world.apply_yaml(&role_yaml("a", "e2e-wl-a", &["api", "worker", "late"]));
+    world.wait_ready("default", "a", "60s");
+    let arn_a = role_arn(&world, "a");
+    let trust = world
+        .role("e2e-wl-a")
+        .await
+        .expect("role exists")
+        .settings
+        .assume_role_policy;
+    let expected = json!({"Version": "2012-10-17", "Statement": [irsa_statement(json!([
+        "system:serviceaccount:default:api",
+        "system:serviceaccount:default:worker",
+        "system:serviceaccount:default:late",
+    ]))]});
+    assert!(
+        rolesmith::policy::equivalent(&expected.to_string(), &trust),
+        "IAM has {trust}"
+    );
+    wait_annotation(&world, "api", Some(&arn_a)).await;
+    wait_annotation(&world, "worker", Some(&arn_a)).await;
+
+    // A ServiceAccount created after the role is annotated when it appears.
+    world.apply_yaml(&service_account("late", ""));
+    wait_annotation(&world, "late", Some(&arn_a)).await;
+
+    // An entry removed: its annotation goes, the others stay.
+    world.apply_yaml(&role_yaml("a", "e2e-wl-a", &["api", "late"]));
+    wait_annotation(&world, "worker", None).await;
+    assert_eq!(annotation(&world, "api").as_deref(), Some(arn_a.as_str()));
+
+    // A second IamRole naming `api`, and `manual` whose annotation someone set by hand: a
+    // conflict on b, reported; the annotations stay as they are through many reconciles.
+    world.apply_yaml(&role_yaml("b", "e2e-wl-b", &["api", "manual"]));
+    let b = world
+        .wait_for_object(
+            "default",
+            "b",
+            "OwnershipConflict",
+            Duration::from_secs(60),
+            |o| condition(o, "Ready").is_some_and(|c| c["reason"] == "OwnershipConflict"),
+        )
+        .await;
+    let message = condition(&b, "Ready").expect("Ready")["message"].to_string();
+    assert!(
+        message.contains("default/api") && message.contains("default/manual"),
+        "{message}"
+    );
+    assert!(
+        condition(&b, "Stalled").is_some_and(|c| c["status"] == "True"),
+        "{b}"
+    );
+    let events = world.events_about("b");
+    assert!(events.contains("OwnershipConflict"), "{events}");
+    for round in 0..4 {
+        // Spec edits make both reconcile again.
+        for (name, role, accounts) in [
+            ("a", "e2e-wl-a", &["api", "late"][..]),
+            ("b", "e2e-wl-b", &["api", "manual"][..]),
+        ] {
+            world.apply_yaml(&format!(
+                "{}  tags: {{round: \"{round}\"}}\n",
+                role_yaml(name, role, accounts)
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        assert_eq!(annotation(&world, "api").as_deref(), Some(arn_a.as_str()));
+        assert_eq!(annotation(&world, "manual").as_deref(), Some(hand_set));
+    }
+    let b = world.get_json("default", "b");
+    assert_eq!(
+        condition(&b, "Ready").expect("Ready")["reason"],
+        "OwnershipConflict"
+    );
+
+    // a goes: its annotations go with it, and b, the other claimant, takes `api`.
+    world.kubectl_ok(&["delete", "iamrole", "a", "-n", "default", "--timeout=60s"]);
+    wait_annotation(&world, "late", None).await;
+    let arn_b = role_arn(&world, "b");
+    wait_annotation(&world, "api", Some(&arn_b)).await;
+    // The hand-set value is never removed.
+    world.kubectl_ok(&["delete", "iamrole", "b", "-n", "default", "--timeout=60s"]);
+    wait_annotation(&world, "api", None).await;
+    assert_eq!(annotation(&world, "manual").as_deref(), Some(hand_set));
+
+    // An operator without --oidc-provider-arn refuses IRSA entries: Stalled, an Event, and no
+    // IAM write.
+    world.kill_operator();
+    world.start_operator_with(&OperatorOptions {
+        extra_args: vec!["--unconfined-namespaces".into(), "default".into()],
+        ..OperatorOptions::default()
+    });
+    world.apply_yaml(&role_yaml("c", "e2e-wl-c", &["api"]));
+    let c = world
+        .wait_for_object("default", "c", "Stalled", Duration::from_secs(60), |o| {
+            condition(o, "Stalled").is_some_and(|c| c["status"] == "True")
+        })
+        .await;
+    let message = condition(&c, "Stalled").expect("Stalled")["message"].to_string();
+    assert!(message.contains("--oidc-provider-arn"), "{message}");
+    assert!(world.events_about("c").contains("InvalidSpec"));
+    assert!(world.role("e2e-wl-c").await.is_none());
+    assert_eq!(annotation(&world, "api"), None);
+}
