@@ -102,10 +102,15 @@ async fn the_operator_uses_exactly_what_its_cluster_role_grants() {
     // A lifecycle touching every code path that talks to Kubernetes: create (finalizer, status,
     // events), edit, a user error (Warning event), delete (finalizer removal); an IamPolicy
     // that a role refers to (its own finalizer and status, the role's GET of it).
+    // spec.serviceAccounts: a ServiceAccount annotated (list+watch, patch), its annotation
+    // removed again when the role goes.
     world.apply_yaml(POLICY);
     world.apply_yaml(
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: app, namespace: default}\n",
+    );
+    world.apply_yaml(
         &(ROLE.replace("NAME", "a").replace("ROLE", "e2e-rbac-a")
-            + "  managedPolicyRefs: [{name: shared}]\n"),
+            + "  managedPolicyRefs: [{name: shared}]\n  serviceAccounts: [{name: app}]\n"),
     );
     world.wait_ready("default", "a", "60s");
     world.apply_yaml(
@@ -141,6 +146,20 @@ async fn the_operator_uses_exactly_what_its_cluster_role_grants() {
         "--timeout=60s",
     ]);
 
+    let account = world.kubectl_ok(&[
+        "get",
+        "serviceaccount",
+        "app",
+        "-n",
+        "default",
+        "-o",
+        "json",
+    ]);
+    assert!(
+        !account.contains("eks.amazonaws.com/role-arn"),
+        "the annotation went with the role: {account}"
+    );
+
     let used: BTreeSet<Permission> = world
         .sim
         .requests()
@@ -148,14 +167,15 @@ async fn the_operator_uses_exactly_what_its_cluster_role_grants() {
         .filter(|r| !r.user_agent.starts_with("kubectl"))
         .filter_map(|r| permission(&r.method, &r.path, &r.query))
         .collect();
-    assert!(
-        used.contains(&(
-            "iam.rolesmith.dev".into(),
-            "iamroles/status".into(),
-            "patch".into()
-        )),
-        "the scenario exercised the operator: {used:#?}"
-    );
+    for (group, resource) in [
+        ("iam.rolesmith.dev", "iamroles/status"),
+        ("", "serviceaccounts"),
+    ] {
+        assert!(
+            used.contains(&(group.into(), resource.into(), "patch".into())),
+            "the scenario exercised the operator: {used:#?}"
+        );
+    }
     let granted = granted();
     let missing: Vec<_> = used.difference(&granted).collect();
     assert!(
