@@ -12,9 +12,11 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Serialize};
 
 pub mod iam_policy;
+pub mod pod_identity;
 pub use crate::admission::{ServiceAccountRef, WorkloadIdentity};
 use crate::admission::{limits, service_accounts};
 pub use iam_policy::{IamPolicy, IamPolicySpec, IamPolicyStatus};
+pub use pod_identity::PodIdentityAssociation;
 
 /// IAM's role-name characters (its `\w` is ASCII only).
 pub const ROLE_NAME_PATTERN: &str = r"^[A-Za-z0-9+=,.@_-]{1,64}$";
@@ -226,6 +228,9 @@ pub struct IamRoleStatus {
     /// reconcile (IAM updates it with a delay of hours; absent for a role never used).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_used: Option<RoleLastUsed>,
+    /// The EKS Pod Identity associations made for `serviceAccounts` entries via PodIdentity.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pod_identity_associations: Vec<PodIdentityAssociation>,
 }
 
 /// IAM's RoleLastUsed.

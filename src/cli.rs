@@ -153,6 +153,9 @@ pub struct WorkloadArgs {
     /// Pod Identity associations are made there).
     #[arg(long, env = "ROLESMITH_EKS_CLUSTER_NAME")]
     pub eks_cluster_name: Option<String>,
+    /// EKS endpoint URL (default: the region's, or AWS_ENDPOINT_URL_EKS / AWS_ENDPOINT_URL).
+    #[arg(long, env = "ROLESMITH_EKS_ENDPOINT")]
+    pub eks_endpoint: Option<String>,
 }
 
 impl WorkloadArgs {

@@ -107,7 +107,20 @@ async fn run(args: RunArgs) -> ExitCode {
         metrics.clone(),
         stopped(stop_rx.clone()),
     ));
-    let ctx = Arc::new(Context::new(client.clone(), iam, metrics, settings));
+    let mut ctx = Context::new(client.clone(), iam, metrics, settings);
+    if ctx.settings.workloads.eks_cluster_name.is_some() {
+        let config = AwsIamConfig {
+            endpoint_url: args
+                .workloads
+                .eks_endpoint
+                .clone()
+                .filter(|e| !e.is_empty()),
+            region: args.aws.aws_region.clone().filter(|r| !r.is_empty()),
+            ..AwsIamConfig::default()
+        };
+        ctx = ctx.with_eks(Arc::new(crate::eks::AwsEks::new(&config).await));
+    }
+    let ctx = Arc::new(ctx);
     let led = if args.leader_election {
         let identity = leader_identity();
         tracing::info!(%identity, lease = %args.lease_name, "leader election on");

@@ -76,6 +76,7 @@ pub fn next_status(
             .clone()
             .map(Into::into)
             .or(previous.last_used),
+        pod_identity_associations: previous.pod_identity_associations,
     }
 }
 

@@ -344,3 +344,33 @@ pub fn annotation_action(current: Option<&str>, ours: &str) -> Annotation {
 pub fn removes_annotation(current: Option<&str>, ours: &str) -> bool {
     current == Some(ours)
 }
+
+/// What to do about the Pod Identity association of a ServiceAccount that should get `ours`,
+/// given the role of the one EKS has (`found`, if any).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Association {
+    /// It gives this role already.
+    Keep,
+    /// There is none: create it.
+    Create,
+    /// It gives another role: left alone (EKS allows one per ServiceAccount), reported.
+    HeldByOther(String),
+}
+
+pub fn association_action(found: Option<&str>, ours: &str) -> Association {
+    match found {
+        None => Association::Create,
+        Some(role) if role == ours => Association::Keep,
+        Some(other) => Association::HeldByOther(other.to_string()),
+    }
+}
+
+/// Whether an association this object made for `namespace/name` is still wanted: only those
+/// are kept, the rest deleted (never one it did not make, which it has no record of).
+pub fn association_wanted(wanted: &[WorkloadAccount], namespace: &str, name: &str) -> bool {
+    wanted.iter().any(|account| {
+        account.via == WorkloadIdentity::PodIdentity
+            && account.namespace == namespace
+            && account.name == name
+    })
+}

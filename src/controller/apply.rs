@@ -29,18 +29,31 @@ pub(super) async fn apply(role: Arc<IamRole>, ctx: &Context) -> Result<Action> {
         ManagementPolicy::Observe => observe(&role, ctx).await,
     };
     // The ServiceAccounts get the role once it exists and matches the spec.
-    if let (None, Some(arn)) = (&attempt.failure, &attempt.role.arn)
-        && let Err(error) = super::service_accounts::wire(&role, arn, ctx).await
-    {
-        attempt.failure = Some(Failure::from(&error));
+    let mut associations = None;
+    if let (None, Some(arn)) = (&attempt.failure, attempt.role.arn.clone()) {
+        let (now, associated) = super::pod_identity::associate(&role, &arn, ctx).await;
+        associations = Some(now);
+        let wired = super::service_accounts::wire(&role, &arn, ctx).await;
+        if let Err(error) = associated.and(wired) {
+            attempt.failure = Some(Failure::from(&error));
+        }
     }
     let error = attempt.failure.clone();
-    let decision = decide(
+    let mut decision = decide(
         &attempt,
         role.status.as_ref(),
         role.metadata.generation,
         jiff::Timestamp::now(),
     );
+    if let Some(now) = associations {
+        let before = role
+            .status
+            .as_ref()
+            .map(|s| s.pod_identity_associations.as_slice())
+            .unwrap_or_default();
+        decision.write_status |= before != now.as_slice();
+        decision.status.pod_identity_associations = now;
+    }
     let action = match (&error, decision.requeue) {
         (Some(failure), Requeue::Retry) => {
             let delay = ctx.retry_delay(&key, failure.retry_after);

@@ -8,6 +8,9 @@ pub(super) async fn cleanup(role: Arc<IamRole>, ctx: &Context) -> Result<Action>
     if let Some(arn) = role.status.as_ref().and_then(|s| s.role_arn.as_deref()) {
         super::service_accounts::release(arn, ctx).await?;
     }
+    // Before the role: an association names it, and deleting the role first would leave one
+    // that gives pods a role that no longer exists.
+    super::pod_identity::dissociate(&role, ctx).await?;
     ctx.metrics.forget_findings(&object_key(&role));
     if role.spec.management_policy == ManagementPolicy::Observe {
         // An observed role was never rolesmith's to change, so it is not rolesmith's to delete.

@@ -5,6 +5,7 @@
 mod apply;
 mod decide;
 mod delete;
+mod pod_identity;
 pub mod policy;
 mod refs;
 mod retry;
@@ -81,6 +82,8 @@ pub struct Settings {
 pub struct Context {
     pub client: Client,
     pub iam: Arc<dyn IamApi>,
+    /// EKS, when the operator manages Pod Identity associations (--eks-cluster-name).
+    pub eks: Option<Arc<dyn crate::eks::EksApi>>,
     pub recorder: Recorder,
     pub metrics: Arc<Metrics>,
     pub settings: Settings,
@@ -99,12 +102,19 @@ impl Context {
         Context {
             client,
             iam,
+            eks: None,
             recorder,
             metrics,
             settings,
             retry: retry::RetryState::default(),
             service_accounts: Default::default(),
         }
+    }
+
+    /// Pod Identity associations are made through `eks`.
+    pub fn with_eks(mut self, eks: Arc<dyn crate::eks::EksApi>) -> Self {
+        self.eks = Some(eks);
+        self
     }
 
     /// Per-object entries held in memory (retry counts, propagation clocks, announced

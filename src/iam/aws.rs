@@ -227,7 +227,7 @@ impl IamApi for AwsIam {
     }
 }
 
-fn loader(config: &AwsIamConfig) -> ConfigLoader {
+pub(crate) fn loader(config: &AwsIamConfig) -> ConfigLoader {
     let env_region = std::env::var("AWS_REGION").ok();
     let region = pick_region(config.region.as_deref(), env_region.as_deref());
     let timeouts = TimeoutConfig::builder()

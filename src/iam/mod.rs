@@ -11,7 +11,7 @@ mod limit;
 pub mod managed_policy;
 mod observe;
 mod read;
-mod sdk_error;
+pub(crate) mod sdk_error;
 pub mod sweep;
 mod write;
 

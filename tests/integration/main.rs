@@ -6,6 +6,7 @@ mod support;
 
 mod audit;
 mod cli;
+mod eks;
 mod engine;
 mod iam_adapter;
 mod iam_errors;

@@ -434,3 +434,32 @@ fn generated_statements_raise_no_finding() {
         []
     );
 }
+
+#[test]
+fn associations_are_made_once_kept_and_never_taken() {
+    let ours = "arn:aws:iam::123456789012:role/team.app";
+    let theirs = "arn:aws:iam::123456789012:role/other";
+    for (found, want) in [
+        (None, Association::Create),
+        (Some(ours), Association::Keep),
+        (Some(theirs), Association::HeldByOther(theirs.into())),
+    ] {
+        assert_eq!(association_action(found, ours), want, "{found:?}");
+    }
+    let wanted = [
+        account("team", "worker", PodIdentity),
+        account("team", "api", Irsa),
+    ];
+    for (namespace, name, want) in [
+        ("team", "worker", true),
+        ("team", "api", false),
+        ("other", "worker", false),
+        ("team", "gone", false),
+    ] {
+        assert_eq!(
+            association_wanted(&wanted, namespace, name),
+            want,
+            "{namespace}/{name}"
+        );
+    }
+}
