@@ -186,3 +186,124 @@ async fn irsa_service_accounts_are_annotated_released_and_never_fought_over() {
     assert!(world.role("e2e-wl-c").await.is_none());
     assert_eq!(annotation(&world, "api"), None);
 }
+
+/// Pod Identity against the fake EKS endpoint in tests/support/eks.rs (moto has no EKS Pod
+/// Identity API; the fake follows EKS's REST-JSON model): an association per entry, recorded in
+/// status, deleted with the entry and with the IamRole, and another role's association left
+/// alone and reported.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pod_identity_associations_follow_the_entries() {
+    let eks = crate::support::eks::FakeEks::start("e2e").await;
+    let mut world = World::start().await;
+    world.kill_operator();
+    world.start_operator_with(&OperatorOptions {
+        extra_args: vec![
+            "--unconfined-namespaces".into(),
+            "default".into(),
+            "--oidc-provider-arn".into(),
+            OIDC_PROVIDER_ARN.into(),
+            "--eks-cluster-name".into(),
+            "e2e".into(),
+            "--eks-endpoint".into(),
+            eks.endpoint.clone(),
+        ],
+        ..OperatorOptions::default()
+    });
+    let manifest = |entries: &str| {
+        format!(
+            "apiVersion: iam.rolesmith.dev/v1alpha1\nkind: IamRole\nmetadata: {{name: p, namespace: default}}\nspec:\n  roleName: e2e-wl-p\n  serviceAccounts: [{entries}]\n"
+        )
+    };
+    world.apply_yaml(&manifest("{name: api}, {name: worker, via: PodIdentity}"));
+    world.wait_ready("default", "p", "60s");
+    let arn = role_arn(&world, "p");
+    let associations = eks.associations();
+    assert_eq!(associations.len(), 1, "{associations:?}");
+    let made = &associations[0];
+    assert_eq!(
+        (
+            made.cluster.as_str(),
+            made.namespace.as_str(),
+            made.service_account.as_str(),
+            made.role_arn.as_str()
+        ),
+        ("e2e", "default", "worker", arn.as_str())
+    );
+    assert_eq!(made.tags["rolesmith.dev/owner"], "e2e/default/p");
+    let status = world.get_json("default", "p")["status"].clone();
+    assert_eq!(
+        status["podIdentityAssociations"],
+        json!([{"namespace": "default", "serviceAccount": "worker", "associationId": made.id}])
+    );
+    let trust = world
+        .role("e2e-wl-p")
+        .await
+        .expect("role exists")
+        .settings
+        .assume_role_policy;
+    let expected = json!({"Version": "2012-10-17", "Statement": [
+        irsa_statement(json!("system:serviceaccount:default:api")),
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "pods.eks.amazonaws.com"},
+            "Action": ["sts:AssumeRole", "sts:TagSession"],
+            "Condition": {"StringEquals": {
+                "aws:RequestTag/kubernetes-namespace": "default",
+                "aws:RequestTag/kubernetes-service-account": "worker",
+            }}
+        }
+    ]});
+    assert!(
+        rolesmith::policy::equivalent(&expected.to_string(), &trust),
+        "IAM has {trust}"
+    );
+
+    // A ServiceAccount whose association gives another role: reported, left alone.
+    let someone = "arn:aws:iam::123456789012:role/someone-else";
+    let theirs = eks.add("e2e", "default", "shared", someone);
+    world.apply_yaml(&manifest(
+        "{name: worker, via: PodIdentity}, {name: shared, via: PodIdentity}",
+    ));
+    let p = world
+        .wait_for_object(
+            "default",
+            "p",
+            "OwnershipConflict",
+            Duration::from_secs(60),
+            |o| condition(o, "Ready").is_some_and(|c| c["reason"] == "OwnershipConflict"),
+        )
+        .await;
+    let message = condition(&p, "Ready").expect("Ready")["message"].to_string();
+    assert!(message.contains("default/shared"), "{message}");
+
+    // Entries removed: their associations go; the other role's stays.
+    world.apply_yaml(&manifest("{name: api}"));
+    world
+        .wait_for_object(
+            "default",
+            "p",
+            "Ready again",
+            Duration::from_secs(60),
+            |o| {
+                condition(o, "Ready").is_some_and(|c| c["status"] == "True")
+                    && o["status"]["podIdentityAssociations"].is_null()
+            },
+        )
+        .await;
+    let left: Vec<String> = eks.associations().into_iter().map(|a| a.id).collect();
+    assert_eq!(left, [theirs.clone()]);
+
+    // With the IamRole, its associations go too (before the role).
+    world.apply_yaml(&manifest("{name: api}, {name: worker, via: PodIdentity}"));
+    world
+        .wait_for_object("default", "p", "associated", Duration::from_secs(60), |o| {
+            o["status"]["podIdentityAssociations"]
+                .as_array()
+                .is_some_and(|a| a.len() == 1)
+        })
+        .await;
+    world.kubectl_ok(&["delete", "iamrole", "p", "-n", "default", "--timeout=60s"]);
+    let left: Vec<String> = eks.associations().into_iter().map(|a| a.id).collect();
+    assert_eq!(left, [theirs]);
+    assert!(world.role("e2e-wl-p").await.is_none());
+}
