@@ -291,7 +291,7 @@ async fn pod_identity_associations_follow_the_entries() {
         )
         .await;
     let left: Vec<String> = eks.associations().into_iter().map(|a| a.id).collect();
-    assert_eq!(left, [theirs.clone()]);
+    assert_eq!(left, std::slice::from_ref(&theirs));
 
     // With the IamRole, its associations go too (before the role).
     world.apply_yaml(&manifest("{name: api}, {name: worker, via: PodIdentity}"));
