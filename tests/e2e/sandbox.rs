@@ -221,6 +221,7 @@ fn readme_first_command_runs_the_sandbox_and_ctrl_c_stops_everything() {
                 "MFLAGS",
                 "ROLESMITH_BIN",
                 "KUBE_SIM_BIN",
+                "FAKE_EKS_BIN",
                 "SANDBOX_ONESHOT",
             ]
             .contains(&name)

@@ -187,28 +187,15 @@ async fn irsa_service_accounts_are_annotated_released_and_never_fought_over() {
     assert_eq!(annotation(&world, "api"), None);
 }
 
-/// Pod Identity against the fake EKS endpoint in tests/support/eks.rs (moto has no EKS Pod
+/// Pod Identity against the fake EKS endpoint in tests/fake-eks (moto has no EKS Pod
 /// Identity API; the fake follows EKS's REST-JSON model): an association per entry, recorded in
 /// status, deleted with the entry and with the IamRole, and another role's association left
 /// alone and reported.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pod_identity_associations_follow_the_entries() {
-    let eks = crate::support::eks::FakeEks::start("e2e").await;
+    let eks = fake_eks::FakeEks::start("e2e").await;
     let mut world = World::start().await;
-    world.kill_operator();
-    world.start_operator_with(&OperatorOptions {
-        extra_args: vec![
-            "--unconfined-namespaces".into(),
-            "default".into(),
-            "--oidc-provider-arn".into(),
-            OIDC_PROVIDER_ARN.into(),
-            "--eks-cluster-name".into(),
-            "e2e".into(),
-            "--eks-endpoint".into(),
-            eks.endpoint.clone(),
-        ],
-        ..OperatorOptions::default()
-    });
+    world.restart_operator_with_eks(&eks.endpoint, "e2e");
     let manifest = |entries: &str| {
         format!(
             "apiVersion: iam.rolesmith.dev/v1alpha1\nkind: IamRole\nmetadata: {{name: p, namespace: default}}\nspec:\n  roleName: e2e-wl-p\n  serviceAccounts: [{entries}]\n"

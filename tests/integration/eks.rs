@@ -1,4 +1,4 @@
-//! The EKS adapter (aws-sdk-eks) against the fake EKS endpoint in tests/support/eks.rs: moto
+//! The EKS adapter (aws-sdk-eks) against the fake EKS endpoint in tests/fake-eks: moto
 //! does not implement Pod Identity associations, so this fake, written to EKS's API model, is
 //! what proves the adapter's requests and its reading of the answers and errors.
 
@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use rolesmith::eks::{AwsEks, EksApi};
 use rolesmith::error::{Category, Error};
 
-use crate::support::{eks::FakeEks, test_config};
+use fake_eks::FakeEks;
+
+use crate::support::test_config;
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/team.app";
 

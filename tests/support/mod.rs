@@ -7,7 +7,6 @@
     reason = "each test binary uses a different part of the shared harness"
 )]
 
-pub mod eks;
 pub mod fault;
 pub mod moto;
 

@@ -1,5 +1,6 @@
 //! A fake EKS endpoint for Pod Identity associations, on 127.0.0.1. moto does not implement
-//! CreatePodIdentityAssociation (it answers 404), so the tests that need one talk to this. It
+//! CreatePodIdentityAssociation (it answers 404), so the tests that need one (in-process,
+//! [`FakeEks`]) and the local sandbox (the `fake-eks` binary) talk to this. It
 //! follows the EKS API model as aws-sdk-eks sends it (REST-JSON): `POST` and `GET
 //! /clusters/{name}/pod-identity-associations` (create; list, filtered by the `namespace` and
 //! `serviceAccount` query parameters), `GET` and `DELETE
@@ -59,20 +60,7 @@ impl Drop for FakeEks {
 impl FakeEks {
     /// Serves `cluster` (other cluster names are not found) on a free port.
     pub async fn start(cluster: &str) -> FakeEks {
-        let state: Shared = Arc::new(Mutex::new(Fake {
-            clusters: vec![cluster.to_string()],
-            ..Fake::default()
-        }));
-        let app = Router::new()
-            .route(
-                "/clusters/{cluster}/pod-identity-associations",
-                get(list).post(create),
-            )
-            .route(
-                "/clusters/{cluster}/pod-identity-associations/{id}",
-                get(describe).delete(delete),
-            )
-            .with_state(state.clone());
+        let (app, state) = routes(&[cluster.to_string()]);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("a port for the fake EKS");
@@ -124,6 +112,30 @@ impl FakeEks {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+}
+
+/// The fake's routes for `clusters` (the `fake-eks` binary serves them).
+pub fn app(clusters: &[String]) -> Router {
+    routes(clusters).0
+}
+
+/// The routes and the state they share.
+fn routes(clusters: &[String]) -> (Router, Shared) {
+    let state: Shared = Arc::new(Mutex::new(Fake {
+        clusters: clusters.to_vec(),
+        ..Fake::default()
+    }));
+    let app = Router::new()
+        .route(
+            "/clusters/{cluster}/pod-identity-associations",
+            get(list).post(create),
+        )
+        .route(
+            "/clusters/{cluster}/pod-identity-associations/{id}",
+            get(describe).delete(delete),
+        )
+        .with_state(state.clone());
+    (app, state)
 }
 
 impl Fake {
