@@ -143,5 +143,40 @@ class IamPolicy(unittest.TestCase):
             self.assertEqual(iam.list_role_policies(RoleName=spec["roleName"])["PolicyNames"], ["rolesmith-operator"])
 
 
+class PodIdentityPolicy(unittest.TestCase):
+    """deploy/iam-policy-pod-identity.json: the EKS calls src/eks.rs makes, and passing owned roles to Pod Identity."""
+
+    def setUp(self):
+        self.policy = json.loads((ROOT / "deploy" / "iam-policy-pod-identity.json").read_text())
+
+    def test_allows_exactly_the_eks_calls_the_adapter_makes(self):
+        source = (ROOT / "src" / "eks.rs").read_text()
+        called = {
+            "eks:" + "".join(part.capitalize() for part in name.split("_"))
+            for name in re.findall(r"\.(\w+_pod_identity_associations?)\(\)", source)
+        }
+        self.assertEqual(len(called), 4, called)
+        eks = next(s for s in statements(self.policy) if s["Sid"] == "ManagePodIdentityAssociations")
+        # Creating with tags is authorized as TagResource too.
+        self.assertEqual(set(as_list(eks["Action"])), called | {"eks:TagResource"})
+        for resource in as_list(eks["Resource"]):
+            self.assertRegex(resource, r"^arn:aws:eks:\*:\*:(cluster|podidentityassociation)/\*$")
+
+    def test_passes_only_owned_roles_only_to_pod_identity(self):
+        passing = next(s for s in statements(self.policy) if s["Sid"] == "PassOwnedRolesToPodIdentity")
+        self.assertEqual(passing["Action"], "iam:PassRole")
+        self.assertEqual(conditions_on(passing, "iam:PassedToService"),
+                         [("StringEquals", "iam:PassedToService", "pods.eks.amazonaws.com")])
+        self.assertEqual(conditions_on(passing, f"aws:ResourceTag/{OWNER_TAG}"),
+                         [("Null", f"aws:ResourceTag/{OWNER_TAG}", "false")])
+        self.assertEqual(len(statements(self.policy)), 2)
+        self.assertTrue(all(s["Effect"] == "Allow" for s in statements(self.policy)))
+
+    def test_iam_md_explains_every_statement(self):
+        doc = (ROOT / "deploy" / "IAM.md").read_text()
+        for s in statements(self.policy):
+            self.assertIn(f"`{s['Sid']}`", doc)
+
+
 if __name__ == "__main__":
     unittest.main()
