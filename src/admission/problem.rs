@@ -95,6 +95,8 @@ rules! {
     PolicyReferenceUnresolved => "policy-reference-unresolved",
     /// Neither assumeRolePolicy nor serviceAccounts: nobody could assume the role.
     TrustPolicyMissing => "trust-policy-missing",
+    /// A spec.serviceAccounts name or namespace Kubernetes would never give a ServiceAccount.
+    ServiceAccountNameInvalid => "service-account-name-invalid",
     /// One ServiceAccount listed twice in spec.serviceAccounts.
     ServiceAccountListedTwice => "service-account-listed-twice",
     /// A spec.serviceAccounts entry in another namespace, from a confined namespace.

@@ -161,6 +161,35 @@ pub fn resolve(
     let defaulted = with_defaults(namespace, entries, workloads.default_via);
     for (index, account) in defaulted.into_iter().enumerate() {
         let field = format!("spec.serviceAccounts[{index}]");
+        let names = [
+            (
+                "name",
+                &account.name,
+                is_dns_subdomain(&account.name),
+                "a DNS-1123 subdomain: up to 253 of a-z 0-9 - . starting and ending with a letter or digit",
+            ),
+            (
+                "namespace",
+                &account.namespace,
+                is_dns_label(&account.namespace),
+                "a DNS-1123 label: up to 63 of a-z 0-9 - starting and ending with a letter or digit",
+            ),
+        ];
+        let bad: Vec<Problem> = names
+            .into_iter()
+            .filter(|(_, _, ok, _)| !ok)
+            .map(|(part, value, _, rule)| {
+                Problem::new(
+                    format!("{field}.{part}"),
+                    Rule::ServiceAccountNameInvalid,
+                    format!("{value:?} cannot name a ServiceAccount's {part}: it must be {rule}"),
+                )
+            })
+            .collect();
+        if !bad.is_empty() {
+            problems.extend(bad);
+            continue;
+        }
         if accounts
             .iter()
             .any(|a| a.namespace == account.namespace && a.name == account.name)
@@ -193,6 +222,22 @@ pub fn resolve(
     } else {
         Err(problems)
     }
+}
+
+/// A DNS-1123 label, as Kubernetes names namespaces.
+fn is_dns_label(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    (1..=63).contains(&bytes.len())
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+        && bytes.first().is_some_and(u8::is_ascii_alphanumeric)
+        && bytes.last().is_some_and(u8::is_ascii_alphanumeric)
+}
+
+/// A DNS-1123 subdomain, as Kubernetes names ServiceAccounts.
+fn is_dns_subdomain(text: &str) -> bool {
+    text.len() <= 253 && text.split('.').all(is_dns_label)
 }
 
 /// Why the operator cannot serve `via`, if it cannot.

@@ -82,6 +82,19 @@ async fn irsa_service_accounts_are_annotated_released_and_never_fought_over() {
         &format!("  annotations: {{{ANNOTATION}: {hand_set}}}\n"),
     ));
 
+    // Neither a trust policy nor ServiceAccounts: nobody could assume the role, and the CRD says
+    // so before the operator sees it.
+    let refused = world.kubectl_stdin(
+        &["apply", "-f", "-"],
+        "apiVersion: iam.rolesmith.dev/v1alpha1\nkind: IamRole\nmetadata: {name: nobody, namespace: default}\nspec: {roleName: e2e-wl-nobody}\n",
+    );
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success()
+            && stderr.contains("assumeRolePolicy is required unless serviceAccounts"),
+        "{stderr}"
+    );
+
     // No hand-written trust: the statements come from the entries.
     world.apply_yaml(&role_yaml("a", "e2e-wl-a", &["api", "worker", "late"]));
     world.wait_ready("default", "a", "60s");

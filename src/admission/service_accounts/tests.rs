@@ -161,6 +161,47 @@ fn entries_resolve_with_defaults_or_are_refused_by_rule_and_field() {
             )]),
         ),
     ];
+    let long_label = "a".repeat(64);
+    let invalid = vec![
+        (
+            "an upper-case name",
+            vec![entry("Api", None, None)],
+            vec![(
+                "spec.serviceAccounts[0].name",
+                Rule::ServiceAccountNameInvalid,
+            )],
+        ),
+        (
+            "a dotted namespace",
+            vec![entry("api", Some("team.a"), None)],
+            vec![(
+                "spec.serviceAccounts[0].namespace",
+                Rule::ServiceAccountNameInvalid,
+            )],
+        ),
+        (
+            "a name ending in a dash, a label too long",
+            vec![
+                entry("api-", None, None),
+                entry(&format!("x.{long_label}"), None, None),
+            ],
+            vec![
+                (
+                    "spec.serviceAccounts[0].name",
+                    Rule::ServiceAccountNameInvalid,
+                ),
+                (
+                    "spec.serviceAccounts[1].name",
+                    Rule::ServiceAccountNameInvalid,
+                ),
+            ],
+        ),
+    ];
+    let cases = cases.into_iter().chain(
+        invalid
+            .into_iter()
+            .map(|(label, entries, rows)| (label, entries, &all, &unconfined, Err(rows))),
+    );
     for (label, entries, workloads, confinement, want) in cases {
         let got = resolve("team", &entries, workloads, confinement).map_err(|problems| {
             problems
