@@ -6,6 +6,9 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
 /// The tag that marks a role as managed by one IamRole object. Its value is [`Owner::tag_value`].
 pub const OWNER_TAG_KEY: &str = "rolesmith.dev/owner";
 
@@ -26,17 +29,7 @@ impl Owner {
 
 /// What happens to the IAM role when its IamRole object is deleted. (Variant notes are plain
 /// comments: doc comments would change the CRD's generated schema.)
-#[derive(
-    serde::Deserialize,
-    serde::Serialize,
-    Clone,
-    Copy,
-    Debug,
-    Default,
-    PartialEq,
-    Eq,
-    schemars::JsonSchema,
-)]
+#[derive(Deserialize, Serialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
 pub enum DeletionPolicy {
     // Delete the role in IAM.
     #[default]
@@ -47,17 +40,7 @@ pub enum DeletionPolicy {
 
 /// Whether rolesmith changes the role or only watches it. (Variant notes are plain comments, as
 /// for [`DeletionPolicy`].)
-#[derive(
-    serde::Deserialize,
-    serde::Serialize,
-    Clone,
-    Copy,
-    Debug,
-    Default,
-    PartialEq,
-    Eq,
-    schemars::JsonSchema,
-)]
+#[derive(Deserialize, Serialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
 pub enum ManagementPolicy {
     // Make IAM match the spec.
     #[default]
