@@ -1,10 +1,12 @@
-//! `fake-eks --port PORT --cluster NAME`: the fake EKS Pod Identity endpoint as a process, for
-//! the local sandbox (`scripts/sandbox.sh`). Serves until killed.
+//! `fake-eks [--host ADDRESS] --port PORT --cluster NAME`: the fake EKS Pod Identity endpoint as
+//! a process, for the local sandbox (`scripts/sandbox.sh`) and the kind workflow. Serves until
+//! killed; 127.0.0.1 unless `--host` says otherwise.
 
 use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    let mut host = "127.0.0.1".to_string();
     let mut port = 0u16;
     let mut clusters = Vec::new();
     let mut args = std::env::args().skip(1);
@@ -15,16 +17,17 @@ async fn main() -> ExitCode {
                 Err(_) => return usage(&format!("--port {value:?} is not a port number")),
             },
             ("--cluster", Some(value)) => clusters.push(value),
+            ("--host", Some(value)) => host = value,
             _ => return usage(&format!("unknown or incomplete argument {flag:?}")),
         }
     }
     if clusters.is_empty() {
         return usage("name at least one --cluster");
     }
-    let listener = match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
+    let listener = match tokio::net::TcpListener::bind((host.as_str(), port)).await {
         Ok(listener) => listener,
         Err(error) => {
-            eprintln!("fake-eks: cannot listen on 127.0.0.1:{port}: {error}");
+            eprintln!("fake-eks: cannot listen on {host}:{port}: {error}");
             return ExitCode::FAILURE;
         }
     };
@@ -47,7 +50,7 @@ async fn main() -> ExitCode {
 
 fn usage(problem: &str) -> ExitCode {
     eprintln!(
-        "fake-eks: {problem}\nusage: fake-eks [--port PORT] --cluster NAME [--cluster NAME…]"
+        "fake-eks: {problem}\nusage: fake-eks [--host ADDRESS] [--port PORT] --cluster NAME [--cluster NAME…]"
     );
     ExitCode::FAILURE
 }
