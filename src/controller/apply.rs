@@ -28,9 +28,14 @@ pub(super) async fn apply(role: Arc<IamRole>, ctx: &Context) -> Result<Action> {
         ManagementPolicy::Manage => manage(&role, ctx, &uid).await?,
         ManagementPolicy::Observe => observe(&role, ctx).await,
     };
-    // The ServiceAccounts get the role once it exists and matches the spec.
+    // The ServiceAccounts get the role once it exists and matches the spec. An observed role is
+    // only read: no annotation, no association.
     let mut associations = None;
-    if let (None, Some(arn)) = (&attempt.failure, attempt.role.arn.clone()) {
+    if let (None, Some(arn), ManagementPolicy::Manage) = (
+        &attempt.failure,
+        attempt.role.arn.clone(),
+        role.spec.management_policy,
+    ) {
         let (now, associated) = super::pod_identity::associate(&role, &arn, ctx).await;
         associations = Some(now);
         let wired = super::service_accounts::wire(&role, &arn, ctx).await;
