@@ -307,3 +307,54 @@ async fn pod_identity_associations_follow_the_entries() {
     assert_eq!(left, [theirs]);
     assert!(world.role("e2e-wl-p").await.is_none());
 }
+
+/// A ServiceAccount in another namespace: annotated for an IamRole of an unconfined namespace,
+/// refused (OutsideNamespaceRoles, nothing written) for one of a confined namespace.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn service_accounts_of_other_namespaces_need_an_unconfined_namespace() {
+    let world = World::start().await;
+    for namespace in ["apps", "team"] {
+        world.kubectl_ok(&["create", "namespace", namespace]);
+    }
+    world.apply_yaml(
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: svc, namespace: apps}\n",
+    );
+    let role = |namespace: &str, name: &str| {
+        format!(
+            "apiVersion: iam.rolesmith.dev/v1alpha1\nkind: IamRole\nmetadata: {{name: {name}, namespace: {namespace}}}\nspec:\n  serviceAccounts: [{{name: svc, namespace: apps}}]\n"
+        )
+    };
+    // `default` is unconfined in the harness; `team` keeps the default confinement.
+    world.apply_yaml(&role("default", "cross"));
+    world.wait_ready("default", "cross", "60s");
+    let arn = role_arn(&world, "cross");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let text = world.kubectl_ok(&["get", "serviceaccount", "svc", "-n", "apps", "-o", "json"]);
+        let account: Value = serde_json::from_str(&text).expect("JSON");
+        if account["metadata"]["annotations"][ANNOTATION] == arn.as_str() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "apps/svc not annotated: {account}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    world.apply_yaml(&role("team", "cross"));
+    let refused = world
+        .wait_for_object("team", "cross", "Stalled", Duration::from_secs(60), |o| {
+            condition(o, "Stalled").is_some_and(|c| c["status"] == "True")
+        })
+        .await;
+    let ready = condition(&refused, "Ready").expect("Ready");
+    assert_eq!(ready["reason"], "OutsideNamespaceRoles", "{refused}");
+    assert!(
+        ready["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("spec.serviceAccounts[0].namespace")),
+        "{ready}"
+    );
+    assert!(world.role("team.cross").await.is_none());
+}
