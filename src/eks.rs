@@ -263,5 +263,10 @@ mod tests {
                 "{code} {message}"
             );
         }
+        // The message names the service that answered.
+        assert_eq!(
+            error("AccessDeniedException", "no").to_string(),
+            "EKS CreatePodIdentityAssociation failed: AccessDeniedException: no"
+        );
     }
 }
