@@ -19,8 +19,7 @@ fn role_yaml(name: &str, role: &str, accounts: &[&str]) -> String {
     )
 }
 
-/// A ServiceAccount manifest (applied rather than `kubectl create`d: kubectl sends built-in
-/// kinds as protobuf there, which the test API server reads for few kinds).
+/// A ServiceAccount manifest, for one that carries annotations from the start.
 fn service_account(name: &str, extra_metadata: &str) -> String {
     format!(
         "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: {name}\n  namespace: default\n{extra_metadata}"
@@ -73,8 +72,9 @@ fn irsa_statement(subjects: Value) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn irsa_service_accounts_are_annotated_released_and_never_fought_over() {
     let mut world = World::start().await;
+    // Created the way users do (kubectl sends these as protobuf).
     for account in ["api", "worker"] {
-        world.apply_yaml(&service_account(account, ""));
+        world.kubectl_ok(&["create", "serviceaccount", account, "-n", "default"]);
     }
     let hand_set = "arn:aws:iam::123456789012:role/set-by-hand";
     world.apply_yaml(&service_account(
@@ -118,7 +118,7 @@ async fn irsa_service_accounts_are_annotated_released_and_never_fought_over() {
     wait_annotation(&world, "worker", Some(&arn_a)).await;
 
     // A ServiceAccount created after the role is annotated when it appears.
-    world.apply_yaml(&service_account("late", ""));
+    world.kubectl_ok(&["create", "serviceaccount", "late", "-n", "default"]);
     wait_annotation(&world, "late", Some(&arn_a)).await;
 
     // An entry removed: its annotation goes, the others stay.
