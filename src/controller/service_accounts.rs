@@ -125,15 +125,22 @@ pub(super) fn roles_to_wake(
     account: &ServiceAccount,
     default_via: WorkloadIdentity,
 ) -> Vec<ObjectRef<Guarded>> {
+    // Every ServiceAccount listed at start comes through here once, against every IamRole:
+    // the cheapest tests go first.
+    let current = annotation(account);
+    if current.is_some_and(|value| !value.is_empty()) {
+        return Vec::new();
+    }
     let wanted = key(account);
     roles
         .state()
         .iter()
         .filter_map(|guarded| guarded.0.as_ref().ok())
+        .filter(|role| !role.spec.service_accounts.is_empty())
         .filter(|role| role.metadata.deletion_timestamp.is_none())
         .filter(|role| {
             let arn = role.status.as_ref().and_then(|s| s.role_arn.as_deref());
-            arn.is_some_and(|arn| annotation_action(annotation(account), arn) == Annotation::Write)
+            arn.is_some_and(|arn| annotation_action(current, arn) == Annotation::Write)
         })
         .filter(|role| irsa_accounts(role, default_via).contains(&wanted))
         .map(|role| ObjectRef::new(&role.name_any()).within(&role.namespace().unwrap_or_default()))
