@@ -282,9 +282,10 @@ pub fn issuer(provider_arn: &str) -> Option<&str> {
 
 /// The trust statements `accounts` need. IRSA: one statement for all of them, its `:sub`
 /// condition listing every subject (a subject names namespace and account together, so one
-/// list admits exactly the accounts listed; one statement each would reach IAM's 2,048-character
-/// trust quota after about six). Pod Identity: one statement per namespace, since namespace and
-/// account are separate session tags and one list of each would admit every pairing.
+/// list admits exactly the accounts listed; one statement each, about 440 characters with an
+/// EKS provider, passes IAM's 2,048-character trust quota at the fifth: 20 entries take 1,318
+/// characters grouped, 8,878 apart). Pod Identity: one statement per namespace, since namespace
+/// and account are separate session tags and one list of each would admit every pairing.
 pub fn trust_statements(accounts: &[WorkloadAccount], workloads: &Workloads) -> Vec<Value> {
     let mut statements = Vec::new();
     let irsa: Vec<String> = accounts
