@@ -39,6 +39,7 @@ pub const PATH_PATTERN: &str = r"^(/|/[\x21-\x7E]+/)$";
     printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status","description":"Whether IAM matches the spec"}"#,
     printcolumn = r#"{"name":"Reason","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].reason","priority":1,"description":"Why the role is or is not ready"}"#,
     printcolumn = r#"{"name":"ARN","type":"string","jsonPath":".status.roleArn","priority":1,"description":"ARN of the role"}"#,
+    printcolumn = r#"{"name":"Instance-Profile","type":"string","jsonPath":".status.instanceProfileArn","priority":1,"description":"ARN of the instance profile that holds the role"}"#,
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
 )]
 #[x_kube(validation = Rule::new("has(self.roleName) == has(oldSelf.roleName) && (!has(self.roleName) || self.roleName == oldSelf.roleName)").message("roleName is immutable: renaming would orphan the role; create a new IamRole instead"))]
@@ -136,6 +137,13 @@ pub struct IamRoleSpec {
         inner(length(min = 1, max = limits::IGNORE_TAG_KEY_MAX))
     )]
     pub ignore_tag_keys: Vec<String>,
+
+    /// EC2 roles: keep an instance profile of the role's name and path that holds the role
+    /// (`status.instanceProfileArn`). rolesmith creates it (tagged like the role), removes it
+    /// when this turns false and before the role is deleted; `deletionPolicy: Retain` keeps
+    /// it. A profile of that name that rolesmith did not create is never taken over.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub instance_profile: bool,
 }
 
 pub use crate::model::{DeletionPolicy, ManagementPolicy};
@@ -158,7 +166,7 @@ pub struct PolicyRef {
 #[serde(rename_all = "camelCase")]
 pub struct DriftEntry {
     /// `trust`, `inlinePolicies.NAME`, `managedPolicyArns`, `tags.KEY`, `permissionsBoundary`,
-    /// `description` or `maxSessionDuration`.
+    /// `description`, `maxSessionDuration` or `instanceProfile`.
     pub field: String,
     /// What differs, in a few words.
     pub summary: String,
@@ -212,6 +220,9 @@ pub struct IamRoleStatus {
     /// reconcile (IAM updates it with a delay of hours; absent for a role never used).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_used: Option<RoleLastUsed>,
+    /// ARN of the instance profile that holds the role (spec.instanceProfile).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_profile_arn: Option<String>,
 }
 
 /// IAM's RoleLastUsed.

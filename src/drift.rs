@@ -117,6 +117,15 @@ pub fn differences(desired: &DesiredRole, observed: &ObservedRole) -> Vec<Differ
             ),
         ));
     }
+    // Only a missing profile: one that holds the role without being asked for may be someone
+    // else's, which the reconcile (reading its tags) leaves alone; flagging it would reconcile
+    // the role after every sweep.
+    if desired.instance_profile && plan::own_profile(Some(observed)).is_none() {
+        found.push(difference(
+            "instanceProfile",
+            format!("no instance profile {} holds the role in IAM", desired.name),
+        ));
+    }
     bounded(found)
 }
 
@@ -213,11 +222,11 @@ pub fn drifted<'a, K>(
 }
 
 /// IAM calls to re-read these roles one by one: GetRole, ListRolePolicies, one GetRolePolicy
-/// per inline policy and ListAttachedRolePolicies.
+/// per inline policy, ListAttachedRolePolicies and ListInstanceProfilesForRole.
 pub fn per_role_calls<K>(managed: &[Managed<K>]) -> usize {
     managed
         .iter()
-        .map(|m| 3 + m.desired.inline_policies.len())
+        .map(|m| 4 + m.desired.inline_policies.len())
         .sum()
 }
 

@@ -229,8 +229,8 @@ fn deleting(role: &Guarded) -> Option<u64> {
     Some(u64::from(role.meta().deletion_timestamp.is_some()))
 }
 
-/// IAM reads of one in-sync reconcile, for budgeting: 3 + N, with N = 2 inline policies.
-const READS_PER_RESYNC: f64 = 5.0;
+/// IAM reads of one in-sync reconcile, for budgeting: 4 + N, with N = 2 inline policies.
+const READS_PER_RESYNC: f64 = 6.0;
 
 /// `configured`, or longer if `roles` re-read every interval would take more than half of
 /// `rate` IAM calls per second.
@@ -351,9 +351,9 @@ mod tests {
         let cases = [
             // configured, roles, rate, expected seconds
             (ten_minutes, 100, 10.0, 600),
-            (ten_minutes, 1200, 10.0, 1200),
-            (ten_minutes, 5000, 10.0, 5000),
-            (Duration::from_secs(15), 500, 50.0, 100),
+            (ten_minutes, 1200, 10.0, 1440),
+            (ten_minutes, 5000, 10.0, 6000),
+            (Duration::from_secs(15), 500, 50.0, 120),
             (Duration::from_secs(15), 10, 50.0, 15),
             (ten_minutes, 5000, 0.0, 600),
         ];

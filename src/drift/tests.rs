@@ -142,7 +142,7 @@ fn costs() {
     let fleet: Vec<Managed<String>> = (0..3).map(|i| managed(&format!("r{i}"))).collect();
     assert_eq!(
         per_role_calls(&fleet),
-        15,
+        18,
         "3 roles with 2 inline policies each"
     );
 }

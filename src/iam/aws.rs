@@ -174,8 +174,11 @@ impl IamApi for AwsIam {
         Box::pin(self.read_role(name))
     }
 
-    fn list_instance_profiles<'a>(&'a self, role: &'a str) -> BoxFuture<'a, Result<Vec<String>>> {
-        Box::pin(self.read_instance_profiles(role))
+    fn get_instance_profile<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<Option<crate::model::ObservedInstanceProfile>>> {
+        Box::pin(self.read_instance_profile(name))
     }
 
     fn execute<'a>(&'a self, op: &'a IamOp) -> BoxFuture<'a, Result<OpOutcome>> {

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod aws;
 pub mod classify;
 pub mod counting;
+mod instance_profile;
 mod limit;
 pub mod managed_policy;
 mod observe;
@@ -20,7 +21,9 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 
 use crate::error::{Category, Error, Result};
-use crate::model::{IamOp, ObservedPolicy, ObservedRole, PolicyAttachments, PolicyOp};
+use crate::model::{
+    IamOp, ObservedInstanceProfile, ObservedPolicy, ObservedRole, PolicyAttachments, PolicyOp,
+};
 
 pub use aws::{AwsIam, AwsIamConfig};
 pub use counting::CountingObserver;
@@ -36,13 +39,18 @@ pub struct OpOutcome {
 
 pub trait IamApi: Send + Sync {
     /// GetRole + ListRolePolicies (every page) + GetRolePolicy per name + ListAttachedRolePolicies
-    /// (every page): exactly 3 + N calls for a role with N inline policies (one page each).
+    /// (every page) + ListInstanceProfilesForRole (every page): exactly 4 + N calls for a role
+    /// with N inline policies (one page each).
     /// NoSuchEntity on GetRole → `Ok(None)`. Documents are percent-decoded with
     /// [`crate::policy::decode_iam_text`]. Tags come from GetRole's answer (no ListRoleTags).
     fn get_role<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<ObservedRole>>>;
 
-    /// Names of the instance profiles that contain the role, every page.
-    fn list_instance_profiles<'a>(&'a self, role: &'a str) -> BoxFuture<'a, Result<Vec<String>>>;
+    /// One instance profile with its roles and tags (GetInstanceProfile). NoSuchEntity →
+    /// `Ok(None)`.
+    fn get_instance_profile<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<Option<ObservedInstanceProfile>>>;
 
     /// One write, exactly one IAM call.
     fn execute<'a>(&'a self, op: &'a IamOp) -> BoxFuture<'a, Result<OpOutcome>>;

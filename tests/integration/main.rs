@@ -10,5 +10,6 @@ mod engine;
 mod iam_adapter;
 mod iam_errors;
 mod iam_faults;
+mod instance_profile;
 mod managed_policy;
 mod sweep;

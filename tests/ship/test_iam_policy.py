@@ -13,6 +13,7 @@ READS = {
     "GetRole", "ListRolePolicies", "GetRolePolicy", "ListAttachedRolePolicies", "ListInstanceProfilesForRole",
     "ListRoles", "GetAccountAuthorizationDetails",
     "GetPolicy", "ListPolicyVersions", "GetPolicyVersion", "ListEntitiesForPolicy",
+    "GetInstanceProfile",
 }
 ROLE_WRITES = {
     "CreateRole", "UpdateRole", "UpdateAssumeRolePolicy", "PutRolePolicy", "DeleteRolePolicy", "AttachRolePolicy",
@@ -20,7 +21,9 @@ ROLE_WRITES = {
     "RemoveRoleFromInstanceProfile", "DeleteRole",
 }
 POLICY_WRITES = {"CreatePolicy", "CreatePolicyVersion", "DeletePolicyVersion", "TagPolicy", "UntagPolicy", "DeletePolicy"}
-WRITES = ROLE_WRITES | POLICY_WRITES
+# spec.instanceProfile. IAM asks for PassRole on the role that AddRoleToInstanceProfile adds.
+PROFILE_WRITES = {"CreateInstanceProfile", "AddRoleToInstanceProfile", "DeleteInstanceProfile", "PassRole"}
+WRITES = ROLE_WRITES | POLICY_WRITES | PROFILE_WRITES
 
 
 def as_list(v):
@@ -48,7 +51,11 @@ class IamPolicy(unittest.TestCase):
 
     def test_allows_exactly_the_calls_the_operator_makes(self):
         self.assertEqual(self.allowed(), READS | WRITES)
-        self.assertNotIn("PassRole", self.allowed())
+        # PassRole only for the role an instance profile of rolesmith's receives: owned roles.
+        passing = [s for s in statements(self.policy) if "PassRole" in actions(s)]
+        self.assertEqual([actions(s) for s in passing], [{"PassRole"}])
+        self.assertEqual(conditions_on(passing[0], f"aws:ResourceTag/{OWNER_TAG}"),
+                         [("Null", f"aws:ResourceTag/{OWNER_TAG}", "false")])
 
     def test_every_write_the_plan_can_emit_is_allowed(self):
         model = (ROOT / "src" / "model.rs").read_text()
@@ -89,7 +96,7 @@ class IamPolicy(unittest.TestCase):
                     continue
                 resource_tag = conditions_on(s, f"aws:ResourceTag/{OWNER_TAG}")
                 request_tag = conditions_on(s, f"aws:RequestTag/{OWNER_TAG}")
-                if writes in ({"CreateRole"}, {"CreatePolicy"}):
+                if writes in ({"CreateRole"}, {"CreatePolicy"}, {"CreateInstanceProfile"}):
                     self.assertEqual(request_tag, [("Null", f"aws:RequestTag/{OWNER_TAG}", "false")])
                 elif resource_tag == [("Null", f"aws:ResourceTag/{OWNER_TAG}", "true")]:
                     self.assertIn(writes, ({"TagRole"}, {"TagPolicy"}), "only claiming an untagged entity may skip ownership")
