@@ -12,8 +12,12 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Serialize};
 
 pub mod iam_policy;
+pub mod service_linked_role;
 use crate::admission::limits;
 pub use iam_policy::{IamPolicy, IamPolicySpec, IamPolicyStatus};
+pub use service_linked_role::{
+    IamServiceLinkedRole, IamServiceLinkedRoleSpec, IamServiceLinkedRoleStatus,
+};
 
 /// IAM's role-name characters (its `\w` is ASCII only).
 pub const ROLE_NAME_PATTERN: &str = r"^[A-Za-z0-9+=,.@_-]{1,64}$";
@@ -352,6 +356,9 @@ pub fn crd_yaml_of(kind: crate::cli::CrdKind) -> Result<String, serde_saphyr::Se
     match kind {
         crate::cli::CrdKind::IamRole => crd_yaml(),
         crate::cli::CrdKind::IamPolicy => serde_saphyr::to_string(&IamPolicy::crd()),
+        crate::cli::CrdKind::IamServiceLinkedRole => {
+            serde_saphyr::to_string(&IamServiceLinkedRole::crd())
+        }
     }
 }
 
@@ -365,6 +372,7 @@ mod tests {
         let committed = [
             include_str!("../crds/iamroles.iam.rolesmith.dev.yaml"),
             include_str!("../crds/iampolicies.iam.rolesmith.dev.yaml"),
+            include_str!("../crds/iamservicelinkedroles.iam.rolesmith.dev.yaml"),
         ];
         let printed = crds_yaml(None).expect("CRDs serialize");
         let documents: Vec<&str> = printed.split("---\n").collect();

@@ -91,6 +91,8 @@ rules! {
     PolicyImmutable => "policy-immutable",
     /// A managedPolicyRefs entry into another namespace, from a confined namespace.
     CrossNamespaceReference => "cross-namespace-reference",
+    /// An IamServiceLinkedRole in a confined namespace adopting a role the account shares.
+    SharedAdoption => "confinement-shared-adoption",
     /// A managedPolicyRefs entry `rolesmith plan/apply` cannot resolve from the given files.
     PolicyReferenceUnresolved => "policy-reference-unresolved",
     /// A finding a RoleGuardrail's `deny` makes a refusal.
@@ -146,7 +148,8 @@ impl Rule {
         match self {
             Rule::ConfinementNamePrefix
             | Rule::ConfinementPathPrefix
-            | Rule::CrossNamespaceReference => Category::Forbidden,
+            | Rule::CrossNamespaceReference
+            | Rule::SharedAdoption => Category::Forbidden,
             Rule::GuardrailDeniedFinding
             | Rule::GuardrailPermissionsBoundary
             | Rule::GuardrailDeniedAction

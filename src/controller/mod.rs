@@ -8,6 +8,7 @@ mod delete;
 pub mod policy;
 mod refs;
 mod retry;
+pub mod service_linked_role;
 mod sweeper;
 mod writes;
 
@@ -158,6 +159,7 @@ pub async fn run(
         .predicate_filter(triggers, Default::default());
     let shutdown = futures::FutureExt::shared(shutdown);
     let policies = policy::run(ctx.clone(), shutdown.clone());
+    let service_linked_roles = service_linked_role::run(ctx.clone(), shutdown.clone());
     let (drifted, drift_triggers) = futures::channel::mpsc::unbounded();
     let sweeper = sweeper::run(ctx.clone(), reader.clone(), drifted);
     let config = kube::runtime::controller::Config::default().concurrency(ctx.settings.concurrency);
@@ -185,7 +187,7 @@ pub async fn run(
         });
     // The sweeper never ends on its own: the controller's graceful shutdown ends both.
     tokio::select! {
-        _ = futures::future::join(controller, policies) => {}
+        _ = futures::future::join3(controller, policies, service_linked_roles) => {}
         _ = sweeper => {}
     }
 }

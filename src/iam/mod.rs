@@ -13,6 +13,7 @@ pub mod managed_policy;
 mod observe;
 mod read;
 mod sdk_error;
+mod service_linked_role;
 pub mod sweep;
 mod write;
 
@@ -23,6 +24,9 @@ use futures::future::BoxFuture;
 use crate::error::{Category, Error, Result};
 use crate::model::{
     IamOp, ObservedInstanceProfile, ObservedPolicy, ObservedRole, PolicyAttachments, PolicyOp,
+};
+use crate::plan::service_linked_role::{
+    DeletionAnswer, DesiredServiceLinkedRole, ObservedServiceLinkedRole,
 };
 
 pub use aws::{AwsIam, AwsIamConfig};
@@ -82,10 +86,65 @@ pub trait IamApi: Send + Sync {
     /// GetCallerIdentity, which needs no permission) and cached.
     fn caller_identity(&self) -> BoxFuture<'_, Result<CallerIdentity>>;
 
+    /// The service's service-linked roles (ListRoles under `/aws-service-role/<service>/`,
+    /// every page). An IAM without them answers with an error, as below.
+    fn list_service_linked_roles<'a>(
+        &'a self,
+        aws_service_name: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<ObservedServiceLinkedRole>>> {
+        Box::pin(async move { Err(without_service_linked_roles("ListRoles", aws_service_name)) })
+    }
+
+    /// CreateServiceLinkedRole: IAM names the role.
+    fn create_service_linked_role<'a>(
+        &'a self,
+        desired: &'a DesiredServiceLinkedRole,
+    ) -> BoxFuture<'a, Result<ObservedServiceLinkedRole>> {
+        Box::pin(async move {
+            Err(without_service_linked_roles(
+                "CreateServiceLinkedRole",
+                &desired.aws_service_name,
+            ))
+        })
+    }
+
+    /// DeleteServiceLinkedRole: the deletion task's id, `None` when the role is gone already.
+    fn delete_service_linked_role<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<Option<String>>> {
+        Box::pin(async move {
+            Err(without_service_linked_roles(
+                "DeleteServiceLinkedRole",
+                name,
+            ))
+        })
+    }
+
+    /// GetServiceLinkedRoleDeletionStatus.
+    fn service_linked_role_deletion_status<'a>(
+        &'a self,
+        task_id: &'a str,
+    ) -> BoxFuture<'a, Result<DeletionAnswer>> {
+        Box::pin(async move {
+            Err(without_service_linked_roles(
+                "GetServiceLinkedRoleDeletionStatus",
+                task_id,
+            ))
+        })
+    }
+
     /// The account of [`IamApi::caller_identity`].
     fn caller_account(&self) -> BoxFuture<'_, Result<String>> {
         Box::pin(async move { Ok(self.caller_identity().await?.account) })
     }
+}
+
+/// The answer of an [`IamApi`] that does not reach service-linked roles (an in-memory IAM).
+fn without_service_linked_roles(action: &'static str, subject: &str) -> Error {
+    Error::Internal(format!(
+        "{action} ({subject}): this IAM client does not handle service-linked roles; run the operator against IAM"
+    ))
 }
 
 /// Who the credentials are, as far as rolesmith needs: ARNs it derives use this account and

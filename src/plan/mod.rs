@@ -14,6 +14,7 @@ mod instance_profile;
 mod managed;
 mod ownership;
 mod policy;
+pub mod service_linked_role;
 mod tags;
 
 #[cfg(test)]

@@ -96,6 +96,14 @@ spec:
   document: {Version: "2012-10-17", Statement: [{Effect: Allow, Action: s3:GetObject, Resource: "*"}]}
 "#;
 
+const SERVICE_LINKED_ROLE: &str = r#"
+apiVersion: iam.rolesmith.dev/v1alpha1
+kind: IamServiceLinkedRole
+metadata: {name: beanstalk, namespace: default}
+spec:
+  awsServiceName: elasticbeanstalk.amazonaws.com
+"#;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_operator_uses_exactly_what_its_cluster_role_grants() {
     let world = World::start().await;
@@ -103,6 +111,7 @@ async fn the_operator_uses_exactly_what_its_cluster_role_grants() {
     // events), edit, a user error (Warning event), delete (finalizer removal); an IamPolicy
     // that a role refers to (its own finalizer and status, the role's GET of it).
     world.apply_yaml(POLICY);
+    world.apply_yaml(SERVICE_LINKED_ROLE);
     world.apply_yaml(
         &(ROLE.replace("NAME", "a").replace("ROLE", "e2e-rbac-a")
             + "  managedPolicyRefs: [{name: shared}]\n"),
@@ -135,6 +144,22 @@ async fn the_operator_uses_exactly_what_its_cluster_role_grants() {
     world.kubectl_ok(&[
         "delete",
         "iampolicies",
+        "--all",
+        "-n",
+        "default",
+        "--timeout=60s",
+    ]);
+    world.kubectl_ok(&[
+        "wait",
+        "--for=condition=Ready",
+        "iamservicelinkedrole/beanstalk",
+        "-n",
+        "default",
+        "--timeout=60s",
+    ]);
+    world.kubectl_ok(&[
+        "delete",
+        "iamservicelinkedroles",
         "--all",
         "-n",
         "default",

@@ -12,4 +12,5 @@ mod iam_errors;
 mod iam_faults;
 mod instance_profile;
 mod managed_policy;
+mod service_linked_role;
 mod sweep;
