@@ -61,30 +61,23 @@ pub struct IamServiceLinkedRoleSpec {
     pub adopt: bool,
 }
 
-/// What rolesmith last saw and did.
-#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct IamServiceLinkedRoleStatus {
-    /// ARN of the role in IAM.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub role_arn: Option<String>,
-    /// Name of the role in IAM. Set only once the role is this object's (created or adopted):
-    /// deleting the object deletes this role, and no other.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub role_name: Option<String>,
-    /// Whether the role existed before and was taken over (`spec.adopt`).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub adopted: bool,
-    /// The generation of the spec this status describes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub observed_generation: Option<i64>,
-    /// Ready, Reconciling, Stalled (kstatus conventions).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(schema_with = "conditions_schema")]
-    pub conditions: Vec<Condition>,
-    /// While the object is being deleted: IAM's deletion task and how it went.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub deletion: Option<ServiceLinkedRoleDeletion>,
+kind_status! {
+    /// What rolesmith last saw and did.
+    pub struct IamServiceLinkedRoleStatus {
+        /// ARN of the role in IAM.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub role_arn: Option<String>,
+        /// Name of the role in IAM. Set only once the role is this object's (created or
+        /// adopted): deleting the object deletes this role, and no other.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub role_name: Option<String>,
+        /// Whether the role existed before and was taken over (`spec.adopt`).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        pub adopted: bool,
+        /// While the object is being deleted: IAM's deletion task and how it went.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub deletion: Option<ServiceLinkedRoleDeletion>,
+    }
 }
 
 /// A deletion IAM runs on behalf of the service (DeleteServiceLinkedRole).

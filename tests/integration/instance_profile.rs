@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use rolesmith::engine::{self, Mode};
 use rolesmith::error::Category;
-use rolesmith::iam::IamApi;
+use rolesmith::iam::{CollectRoles, IamApi};
 use rolesmith::model::{DeletionPolicy, DesiredRole, IamOp, OWNER_TAG_KEY, Owner};
 
 use crate::support::{MOTO_ACCOUNT_ID, Moto, counted_iam, sdk_client, service_trust};
@@ -75,15 +75,11 @@ async fn the_profile_follows_the_flag_and_goes_before_the_role() {
     assert_eq!(calls.count("GetInstanceProfile"), 0);
 
     // The account sweep sees the profile too, at no call of its own.
-    let sweep = iam.sweep(&|name| name == "web").await.unwrap();
-    assert_eq!(
-        sweep.roles["web"].instance_profiles,
-        iam.get_role("web")
-            .await
-            .unwrap()
-            .unwrap()
-            .instance_profiles
-    );
+    let mut swept = CollectRoles::new(|name: &str| name == "web");
+    iam.sweep(&mut swept).await.unwrap();
+    let read = iam.get_role("web").await.unwrap().unwrap();
+    assert_eq!(swept.roles["web"].instance_profiles, read.instance_profiles);
+    assert_eq!(read.instance_profiles.len(), 1);
 
     // Flag off: removed, then deleted; the role stays.
     let report = engine::apply(
