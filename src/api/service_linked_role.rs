@@ -33,6 +33,7 @@ pub const CUSTOM_SUFFIX_PATTERN: &str = r"^[A-Za-z0-9+=,.@_-]{1,64}$";
     printcolumn = r#"{"name":"ARN","type":"string","jsonPath":".status.roleArn","priority":1,"description":"ARN of the role"}"#,
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
 )]
+#[x_kube(validation = Rule::new("has(self.customSuffix) == has(oldSelf.customSuffix) && (!has(self.customSuffix) || self.customSuffix == oldSelf.customSuffix)").message("customSuffix is immutable: it names another role; create a new IamServiceLinkedRole instead"))]
 #[serde(rename_all = "camelCase")]
 pub struct IamServiceLinkedRoleSpec {
     /// The service principal the role is for, e.g. `elasticbeanstalk.amazonaws.com`. IAM names
@@ -46,7 +47,6 @@ pub struct IamServiceLinkedRoleSpec {
     /// roles (most allow one and refuse a suffix). Immutable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = CUSTOM_SUFFIX_PATTERN), length(min = 1, max = 64))]
-    #[x_kube(validation = Rule::new("self == oldSelf").message("customSuffix is immutable: create a new IamServiceLinkedRole instead"))]
     pub custom_suffix: Option<String>,
 
     /// Description of the role (at most 1000 characters), set when IAM creates it.

@@ -300,3 +300,36 @@ const FAILED_ANSWER: &str = r#"<GetServiceLinkedRoleDeletionStatusResponse xmlns
   <ResponseMetadata><RequestId>6f8a1c9e-0000-4000-8000-fault0proxy0</RequestId></ResponseMetadata>
 </GetServiceLinkedRoleDeletionStatusResponse>
 "#;
+
+/// Bad input stops at the API server: the schema's pattern and the immutability rules.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_schema_refuses_what_iam_would() {
+    let world = World::start().await;
+    let refused = |yaml: &str| {
+        let output = world.kubectl_stdin(&["apply", "-f", "-"], yaml);
+        assert!(!output.status.success(), "accepted: {yaml}");
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let message = refused(&slr("default", "bad", "Elastic Beanstalk", false));
+    assert!(message.contains("awsServiceName"), "{message}");
+    let message = refused(&slr(
+        "default",
+        "bad",
+        "elasticbeanstalk.example.com",
+        false,
+    ));
+    assert!(message.contains("awsServiceName"), "{message}");
+
+    world.apply_yaml(&slr(
+        "default",
+        "kept",
+        "elasticbeanstalk.amazonaws.com",
+        false,
+    ));
+    let message = refused(&slr("default", "kept", "autoscaling.amazonaws.com", false));
+    assert!(message.contains("awsServiceName is immutable"), "{message}");
+    let suffixed =
+        slr("default", "kept", "elasticbeanstalk.amazonaws.com", false) + "  customSuffix: app\n";
+    let message = refused(&suffixed);
+    assert!(message.contains("customSuffix is immutable"), "{message}");
+}
