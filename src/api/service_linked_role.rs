@@ -74,6 +74,10 @@ kind_status! {
         /// Whether the role existed before and was taken over (`spec.adopt`).
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         pub adopted: bool,
+        /// Set before rolesmith asks IAM to create the role, until its name is recorded: a role
+        /// found then is the one this object made, even if the status write naming it was lost.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        pub creating: bool,
         /// While the object is being deleted: IAM's deletion task and how it went.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub deletion: Option<ServiceLinkedRoleDeletion>,

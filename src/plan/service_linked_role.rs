@@ -62,28 +62,60 @@ pub struct Adoption {
     pub may_adopt: bool,
 }
 
-/// `recorded` is the role name status holds (this object's), `listed` the service's roles in
-/// IAM (ListRoles by the service's path).
+/// What statuses say about ownership: this object's, and the other IamServiceLinkedRoles'.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Claims<'a> {
+    /// The role name this object's status records.
+    pub recorded: Option<&'a str>,
+    pub recorded_adopted: bool,
+    /// This object's status says it asked IAM to create the role (written before the call): a
+    /// matching role without a recorded name is then the one it made, its name lost with the
+    /// status write that did not happen.
+    pub creating: bool,
+    /// Role names other objects record, each with who records it (`namespace/name`).
+    pub others: &'a [(String, String)],
+}
+
+/// `listed` is the service's roles in IAM (ListRoles by the service's path).
 pub fn plan_service_linked_role(
     desired: &DesiredServiceLinkedRole,
-    recorded: Option<&str>,
-    recorded_adopted: bool,
+    claims: &Claims<'_>,
     listed: &[ObservedServiceLinkedRole],
     adoption: Adoption,
 ) -> Step {
-    if let Some(name) = recorded {
+    if let Some(name) = claims.recorded {
         return match listed.iter().find(|role| role.name == name) {
             Some(role) => Step::Owned {
                 role: role.clone(),
-                adopted: recorded_adopted,
+                adopted: claims.recorded_adopted,
             },
             // Deleted behind our back: IAM makes it again under the same name.
             None => Step::Create,
         };
     }
-    match listed.iter().find(|role| is_the_role(desired, &role.name)) {
-        None => Step::Create,
-        Some(role) if adoption.adopt && !adoption.may_adopt => Step::Forbidden {
+    let Some(role) = listed.iter().find(|role| is_the_role(desired, &role.name)) else {
+        return Step::Create;
+    };
+    if let Some((_, holder)) = claims.others.iter().find(|(name, _)| *name == role.name) {
+        return Step::Refuse {
+            reason: format!(
+                "service-linked role {} for {} belongs to IamServiceLinkedRole {holder}; one role \
+                 cannot belong to two objects (deleting either would delete it): delete this object",
+                role.name, desired.aws_service_name
+            ),
+        };
+    }
+    if claims.creating {
+        return Step::Owned {
+            role: role.clone(),
+            adopted: false,
+        };
+    }
+    match adoption {
+        Adoption {
+            adopt: true,
+            may_adopt: false,
+        } => Step::Forbidden {
             reason: format!(
                 "service-linked role {} for {} exists, and spec.adopt takes over a role the whole \
                  account shares, which only a namespace the operator does not confine may do \
@@ -91,11 +123,11 @@ pub fn plan_service_linked_role(
                 role.name, desired.aws_service_name
             ),
         },
-        Some(role) if adoption.adopt => Step::Owned {
+        Adoption { adopt: true, .. } => Step::Owned {
             role: role.clone(),
             adopted: true,
         },
-        Some(role) => Step::Refuse {
+        Adoption { adopt: false, .. } => Step::Refuse {
             reason: format!(
                 "service-linked role {} for {} already exists and this object did not create it; \
                  set spec.adopt: true to take it over (its ownership is then recorded in this \

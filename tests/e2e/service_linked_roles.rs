@@ -333,3 +333,73 @@ async fn the_schema_refuses_what_iam_would() {
     let message = refused(&suffixed);
     assert!(message.contains("customSuffix is immutable"), "{message}");
 }
+
+/// Two objects for one role: the second is refused even with adopt (deleting either would
+/// delete the other's role). And a create whose answer is lost (IAM made the role, the
+/// operator never heard) still ends with the role recorded as the object's own, not refused as
+/// someone else's: status said `creating` before the call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_role_one_object_even_when_an_answer_is_lost() {
+    let mut world = World::start().await;
+    world.kill_operator();
+    let proxy = FaultProxy::start(&world.moto.endpoint);
+    world.start_operator_with(&OperatorOptions {
+        iam_endpoint: Some(proxy.endpoint.clone()),
+        extra_args: vec!["--unconfined-namespaces".into(), "default".into()],
+        ..OperatorOptions::default()
+    });
+    proxy.inject(Fault::lose_answer("CreateServiceLinkedRole"));
+    world.apply_yaml(&slr(
+        "default",
+        "first",
+        "elasticbeanstalk.amazonaws.com",
+        false,
+    ));
+    let first = wait_for(&world, "default", "first", "Ready", |o| {
+        ready_reason(o).as_deref() == Some("True/Synced")
+    })
+    .await
+    .expect("exists");
+    assert_eq!(first["status"]["roleName"], BEANSTALK);
+    assert!(first["status"]["adopted"].is_null(), "{first}");
+    assert!(first["status"]["creating"].is_null(), "{first}");
+    // The answer really was lost: IAM made the role and the operator never heard.
+    assert!(
+        proxy
+            .log()
+            .iter()
+            .any(|e| e.action == "CreateServiceLinkedRole" && e.answer.label().contains("lost")),
+        "{}",
+        proxy.dump()
+    );
+
+    world.apply_yaml(&slr(
+        "default",
+        "second",
+        "elasticbeanstalk.amazonaws.com",
+        true,
+    ));
+    let second = wait_for(&world, "default", "second", "refused", |o| {
+        ready_reason(o).as_deref() == Some("False/OwnershipConflict")
+    })
+    .await
+    .expect("exists");
+    let message = condition(&second, "Ready").expect("Ready")["message"].to_string();
+    assert!(
+        message.contains("IamServiceLinkedRole default/first"),
+        "{message}"
+    );
+    // Deleting the refused one leaves the role to the first.
+    world.kubectl_ok(&[
+        "delete",
+        "iamservicelinkedrole",
+        "second",
+        "-n",
+        "default",
+        "--timeout=60s",
+    ]);
+    assert_eq!(
+        listed(&world, "elasticbeanstalk.amazonaws.com").await,
+        [BEANSTALK]
+    );
+}

@@ -18,6 +18,9 @@ pub struct SlrAttempt {
     pub failure: Option<Failure>,
     /// While deleting: IAM's task and its state.
     pub deletion: Option<ServiceLinkedRoleDeletion>,
+    /// IAM was asked to create the role and its name is not known yet (a failed or lost
+    /// answer): status keeps saying `creating`.
+    pub creating: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -59,6 +62,7 @@ pub fn decide_slr(
             Some(_) => attempt.adopted,
             None => previous.adopted,
         },
+        creating: attempt.role.is_none() && (attempt.creating || previous.creating),
         observed_generation: generation,
         conditions,
         deletion: attempt.deletion.clone().or(previous.deletion.clone()),

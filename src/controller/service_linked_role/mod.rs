@@ -12,6 +12,7 @@ use kube::api::{Api, Patch, PatchParams};
 use kube::core::DeserializeGuard;
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
+use kube::runtime::reflector::Store;
 use kube::runtime::utils::Predicate;
 use kube::runtime::{WatchStreamExt, predicates, reflector, watcher};
 use kube::{Resource, ResourceExt};
@@ -23,12 +24,18 @@ use crate::api::service_linked_role::ServiceLinkedRoleDeletion;
 use crate::api::{IamServiceLinkedRole, IamServiceLinkedRoleStatus};
 use crate::error::{Category, Error, Result};
 use crate::plan::service_linked_role::{
-    Adoption, Deletion, DesiredServiceLinkedRole, Step, deletion, plan_service_linked_role,
+    Adoption, Claims, Deletion, DesiredServiceLinkedRole, Step, deletion, plan_service_linked_role,
 };
 
 pub use decide::{SlrAttempt, SlrDecision, decide_slr};
 
 type Guarded = DeserializeGuard<IamServiceLinkedRole>;
+
+/// The operator's context and the watch's cache: which role names other objects record.
+struct Shared {
+    ctx: Arc<Context>,
+    objects: Store<Guarded>,
+}
 
 /// How soon a deletion IAM is still running is looked at again.
 const DELETION_POLL: Duration = Duration::from_secs(5);
@@ -53,10 +60,14 @@ pub async fn run(
         .reflect(writer)
         .applied_objects()
         .predicate_filter(triggers, Default::default());
+    let shared = Arc::new(Shared {
+        ctx,
+        objects: reader.clone(),
+    });
     Controller::for_stream(stream, reader)
         .with_config(config)
         .graceful_shutdown_on(shutdown)
-        .run(reconcile, error_policy, ctx)
+        .run(reconcile, error_policy, shared)
         .for_each(|result| async move {
             if let Err(error) = result {
                 tracing::debug!(%error, "IamServiceLinkedRole reconcile ended in error");
@@ -77,7 +88,8 @@ fn key(object: &impl Resource) -> String {
     )
 }
 
-async fn reconcile(guarded: Arc<Guarded>, ctx: Arc<Context>) -> Result<Action> {
+async fn reconcile(guarded: Arc<Guarded>, shared: Arc<Shared>) -> Result<Action> {
+    let ctx = &shared.ctx;
     let span = tracing::info_span!("reconcile", object = %key(guarded.as_ref()));
     let started = Instant::now();
     let result = match &guarded.0 {
@@ -87,8 +99,8 @@ async fn reconcile(guarded: Arc<Guarded>, ctx: Arc<Context>) -> Result<Action> {
             let api: Api<IamServiceLinkedRole> = Api::namespaced(ctx.client.clone(), &namespace);
             finalizer(&api, FINALIZER, object, |event| async {
                 match event {
-                    FinalizerEvent::Apply(object) => apply(object, &ctx).await,
-                    FinalizerEvent::Cleanup(object) => cleanup(object, &ctx).await,
+                    FinalizerEvent::Apply(object) => apply(object, &shared).await,
+                    FinalizerEvent::Cleanup(object) => cleanup(object, ctx).await,
                 }
             })
             .instrument(span)
@@ -96,7 +108,7 @@ async fn reconcile(guarded: Arc<Guarded>, ctx: Arc<Context>) -> Result<Action> {
             .map_err(finalizer_error)
         }
         Err(invalid) => {
-            report_invalid::<IamServiceLinkedRole>(invalid, &ctx)
+            report_invalid::<IamServiceLinkedRole>(invalid, ctx)
                 .instrument(span)
                 .await
         }
@@ -108,7 +120,8 @@ async fn reconcile(guarded: Arc<Guarded>, ctx: Arc<Context>) -> Result<Action> {
     result
 }
 
-fn error_policy(object: Arc<Guarded>, error: &Error, ctx: Arc<Context>) -> Action {
+fn error_policy(object: Arc<Guarded>, error: &Error, shared: Arc<Shared>) -> Action {
+    let ctx = &shared.ctx;
     let at_least = match error {
         Error::Iam { retry_after, .. } => *retry_after,
         _ => None,
@@ -126,8 +139,37 @@ fn desired(object: &IamServiceLinkedRole) -> DesiredServiceLinkedRole {
     }
 }
 
+/// The role names other objects' statuses record, with who records each.
+fn recorded_by_others(
+    object: &IamServiceLinkedRole,
+    objects: &Store<Guarded>,
+) -> Vec<(String, String)> {
+    let uid = object.uid();
+    objects
+        .state()
+        .iter()
+        .filter_map(|other| other.0.as_ref().ok())
+        .filter(|other| other.uid() != uid)
+        .filter_map(|other| {
+            let name = other.status.as_ref()?.role_name.clone()?;
+            let holder = format!(
+                "{}/{}",
+                other.namespace().unwrap_or_default(),
+                other.name_any()
+            );
+            Some((name, holder))
+        })
+        .collect()
+}
+
 /// Creates the role, or confirms the one status records, or adopts an existing one.
-async fn attempt_apply(object: &IamServiceLinkedRole, ctx: &Context) -> Result<SlrAttempt> {
+/// `marked` says whether status now says `creating` (written here before the create call).
+async fn attempt_apply(
+    object: &IamServiceLinkedRole,
+    shared: &Shared,
+    marked: &mut bool,
+) -> Result<SlrAttempt> {
+    let ctx = &shared.ctx;
     let desired = desired(object);
     let status = object.status.as_ref();
     let listed = ctx
@@ -139,16 +181,28 @@ async fn attempt_apply(object: &IamServiceLinkedRole, ctx: &Context) -> Result<S
         adopt: object.spec.adopt,
         may_adopt: ctx.settings.confinement.may_take_shared(&namespace),
     };
-    let step = plan_service_linked_role(
-        &desired,
-        status.and_then(|s| s.role_name.as_deref()),
-        status.is_some_and(|s| s.adopted),
-        &listed,
-        adoption,
-    );
-    match step {
+    let others = recorded_by_others(object, &shared.objects);
+    let claims = Claims {
+        recorded: status.and_then(|s| s.role_name.as_deref()),
+        recorded_adopted: status.is_some_and(|s| s.adopted),
+        creating: status.is_some_and(|s| s.creating),
+        others: &others,
+    };
+    match plan_service_linked_role(&desired, &claims, &listed, adoption) {
         Step::Create => {
-            let role = ctx.iam.create_service_linked_role(&desired).await?;
+            // Said before the call, so a role found after a lost status write is still known
+            // as this object's (the style of every other kind: record before the irreversible).
+            if !claims.creating {
+                let mut next = status.cloned().unwrap_or_default();
+                next.creating = true;
+                write_status(object, ctx, &next).await?;
+            }
+            *marked = true;
+            let role = ctx
+                .iam
+                .create_service_linked_role(&desired)
+                .await
+                .map_err(taken_is_transient)?;
             Ok(SlrAttempt {
                 role: Some(role),
                 changes: vec!["CreateServiceLinkedRole"],
@@ -169,12 +223,43 @@ async fn attempt_apply(object: &IamServiceLinkedRole, ctx: &Context) -> Result<S
     }
 }
 
-async fn apply(object: Arc<IamServiceLinkedRole>, ctx: &Context) -> Result<Action> {
-    let result = attempt_apply(&object, ctx).await;
+/// IAM says the role exists although the list a moment before did not show it: our own create
+/// whose answer was lost and retried, a list that lagged, or someone else's. The next look (the
+/// list, the `creating` mark, the other objects' records) decides, so it is retried.
+fn taken_is_transient(error: Error) -> Error {
+    match error {
+        Error::Iam {
+            action,
+            code,
+            message,
+            retry_after,
+            ..
+        } if code == "EntityAlreadyExists"
+            || (code == "InvalidInput" && message.contains("has been taken")) =>
+        {
+            Error::Iam {
+                action,
+                code,
+                message: format!(
+                    "{message} (it was not listed a moment before: rolesmith looks again to see whose it is)"
+                ),
+                category: Category::IamTransient,
+                retry_after,
+            }
+        }
+        other => other,
+    }
+}
+
+async fn apply(object: Arc<IamServiceLinkedRole>, shared: &Shared) -> Result<Action> {
+    let ctx = &shared.ctx;
+    let mut marked = false;
+    let result = attempt_apply(&object, shared, &mut marked).await;
     let attempt = match &result {
         Ok(attempt) => attempt.clone(),
         Err(error) => SlrAttempt {
             failure: Some(Failure::from(error)),
+            creating: marked,
             ..SlrAttempt::default()
         },
     };

@@ -38,30 +38,33 @@ fn which_of_the_services_roles_is_meant() {
     }
 }
 
+const PLAIN: &str = "AWSServiceRoleForAutoScaling";
+
 #[test]
 fn create_own_adopt_or_refuse() {
-    let plain = role("AWSServiceRoleForAutoScaling");
+    let plain = role(PLAIN);
     let suffixed = role("AWSServiceRoleForAutoScaling_app");
     let owned = |role: &ObservedServiceLinkedRole, adopted| Step::Owned {
         role: role.clone(),
         adopted,
     };
-    // (name, suffix, recorded, recorded adopted, listed, adopt, expected)
+    let nothing = Claims::default();
+    let recorded = |adopted| Claims {
+        recorded: Some(PLAIN),
+        recorded_adopted: adopted,
+        ..Claims::default()
+    };
+    let creating = Claims {
+        creating: true,
+        ..Claims::default()
+    };
+    // (name, suffix, claims, listed, adopt, expected)
     let cases = [
-        (
-            "nothing there",
-            None,
-            None,
-            false,
-            vec![],
-            false,
-            Step::Create,
-        ),
+        ("nothing there", None, nothing, vec![], false, Step::Create),
         (
             "another suffix only",
             None,
-            None,
-            false,
+            nothing,
             vec![suffixed.clone()],
             false,
             Step::Create,
@@ -69,8 +72,7 @@ fn create_own_adopt_or_refuse() {
         (
             "created before",
             None,
-            Some("AWSServiceRoleForAutoScaling"),
-            false,
+            recorded(false),
             vec![plain.clone()],
             false,
             owned(&plain, false),
@@ -78,8 +80,7 @@ fn create_own_adopt_or_refuse() {
         (
             "adopted before, adopt since unset",
             None,
-            Some("AWSServiceRoleForAutoScaling"),
-            true,
+            recorded(true),
             vec![plain.clone()],
             false,
             owned(&plain, true),
@@ -87,8 +88,7 @@ fn create_own_adopt_or_refuse() {
         (
             "recorded but deleted behind our back",
             None,
-            Some("AWSServiceRoleForAutoScaling"),
-            false,
+            recorded(false),
             vec![],
             false,
             Step::Create,
@@ -96,8 +96,7 @@ fn create_own_adopt_or_refuse() {
         (
             "existing, adopt",
             None,
-            None,
-            false,
+            nothing,
             vec![plain.clone(), suffixed.clone()],
             true,
             owned(&plain, true),
@@ -105,35 +104,37 @@ fn create_own_adopt_or_refuse() {
         (
             "existing suffixed, adopt",
             Some("app"),
-            None,
-            false,
+            nothing,
             vec![plain.clone(), suffixed.clone()],
             true,
             owned(&suffixed, true),
         ),
+        // Created, then the status write with its name was lost: still this object's own.
+        (
+            "created, name not recorded",
+            None,
+            creating,
+            vec![plain.clone()],
+            false,
+            owned(&plain, false),
+        ),
     ];
-    for (name, suffix, recorded, recorded_adopted, listed, adopt, expected) in cases {
+    for (name, suffix, claims, listed, adopt, expected) in cases {
         let adoption = Adoption {
             adopt,
             may_adopt: true,
         };
-        let step = plan_service_linked_role(
-            &desired(suffix),
-            recorded,
-            recorded_adopted,
-            &listed,
-            adoption,
-        );
+        let step = plan_service_linked_role(&desired(suffix), &claims, &listed, adoption);
         assert_eq!(step, expected, "{name}");
     }
+
     let confined = Adoption {
         adopt: true,
         may_adopt: false,
     };
     let forbidden = plan_service_linked_role(
         &desired(None),
-        None,
-        false,
+        &nothing,
         std::slice::from_ref(&plain),
         confined,
     );
@@ -141,22 +142,59 @@ fn create_own_adopt_or_refuse() {
         matches!(&forbidden, Step::Forbidden { reason } if reason.contains("--unconfined-namespaces")),
         "{forbidden:?}"
     );
-    // A confined namespace still creates a role nobody has, and keeps the one it created.
+    // A confined namespace still creates a role nobody has.
     assert_eq!(
-        plan_service_linked_role(&desired(None), None, false, &[], confined),
+        plan_service_linked_role(&desired(None), &nothing, &[], confined),
         Step::Create
     );
     let no_adopt = Adoption {
         adopt: false,
         may_adopt: true,
     };
-    let refused = plan_service_linked_role(&desired(None), None, false, &[plain], no_adopt);
+    let refused = plan_service_linked_role(
+        &desired(None),
+        &nothing,
+        std::slice::from_ref(&plain),
+        no_adopt,
+    );
     let Step::Refuse { reason } = refused else {
         panic!("an existing role without adopt is refused: {refused:?}");
     };
-    assert!(reason.contains("AWSServiceRoleForAutoScaling"), "{reason}");
+    assert!(reason.contains(PLAIN), "{reason}");
     assert!(reason.contains("spec.adopt: true"), "{reason}");
     assert!(reason.contains("cannot always carry tags"), "{reason}");
+}
+
+/// A role another object records is never this object's: not by adopt, not by a creation
+/// marker (two objects that both tried to create it).
+#[test]
+fn a_role_another_object_records_is_refused() {
+    let others = [(PLAIN.to_string(), "team-a/scaling".to_string())];
+    let adopt = Adoption {
+        adopt: true,
+        may_adopt: true,
+    };
+    for creating in [false, true] {
+        let claims = Claims {
+            creating,
+            others: &others,
+            ..Claims::default()
+        };
+        let step = plan_service_linked_role(&desired(None), &claims, &[role(PLAIN)], adopt);
+        assert!(
+            matches!(&step, Step::Refuse { reason } if reason.contains("IamServiceLinkedRole team-a/scaling")),
+            "{creating}: {step:?}"
+        );
+    }
+    // Another suffix's role recorded elsewhere does not stand in the way.
+    let claims = Claims {
+        others: &others,
+        ..Claims::default()
+    };
+    assert_eq!(
+        plan_service_linked_role(&desired(Some("app")), &claims, &[role(PLAIN)], adopt),
+        Step::Create
+    );
 }
 
 #[test]

@@ -154,3 +154,32 @@ fn status_keeps_the_role_and_repeats_nothing() {
     assert!(failed_twice.events.is_empty());
     assert!(!failed_twice.write_status);
 }
+
+/// `creating` holds from the create call until a role is recorded, through failures (an answer
+/// lost on the way back leaves a role IAM made), and goes once the role is known.
+#[test]
+fn creating_lasts_until_the_role_is_recorded() {
+    let lost = SlrAttempt {
+        failure: failed(Category::IamTransient, "connection reset"),
+        creating: true,
+        ..SlrAttempt::default()
+    };
+    let after_lost = decide_slr(&lost, None, Some(1), now());
+    assert!(after_lost.status.creating);
+    let other_failure = SlrAttempt {
+        failure: failed(Category::Kube, "timeout"),
+        ..SlrAttempt::default()
+    };
+    let still = decide_slr(&other_failure, Some(&after_lost.status), Some(1), now());
+    assert!(still.status.creating);
+    let found = SlrAttempt {
+        role: Some(role()),
+        ..SlrAttempt::default()
+    };
+    let recorded = decide_slr(&found, Some(&still.status), Some(1), now());
+    assert!(!recorded.status.creating);
+    assert_eq!(
+        recorded.status.role_name.as_deref(),
+        Some(role().name.as_str())
+    );
+}
