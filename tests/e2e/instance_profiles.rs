@@ -84,6 +84,24 @@ async fn the_profile_follows_the_flag_and_goes_before_the_role() {
         "{wide}"
     );
 
+    // Removed behind our back: the drift check (a sweep, which sees each role's instance
+    // profiles) finds it, and the profile is made again.
+    for op in [
+        IamOp::RemoveRoleFromInstanceProfile {
+            role: name.into(),
+            instance_profile: name.into(),
+        },
+        IamOp::DeleteInstanceProfile {
+            instance_profile: name.into(),
+        },
+    ] {
+        world.iam.execute(&op).await.expect("someone else's change");
+    }
+    wait_for_profile(&world, name, "repaired", |p| {
+        p.is_some_and(|p| p.roles == [name])
+    })
+    .await;
+
     // Turned off: the profile goes, the role stays.
     world.apply_yaml(&ec2_role("web", name, false, false));
     wait_for_profile(&world, name, "deleted", |p| p.is_none()).await;
