@@ -81,7 +81,8 @@ wait_for "the API server" test -s "$KUBECONFIG"
 wait_for "the API server" kubectl get namespaces
 
 kubectl apply -f crds/ >/dev/null
-kubectl wait --for=condition=Established crd/iamroles.iam.rolesmith.dev crd/iampolicies.iam.rolesmith.dev --timeout=30s >/dev/null
+kubectl wait --for=condition=Established crd/iamroles.iam.rolesmith.dev crd/iampolicies.iam.rolesmith.dev \
+  crd/iamservicelinkedroles.iam.rolesmith.dev --timeout=30s >/dev/null
 
 metrics_port=$(free_port)
 AWS_ACCESS_KEY_ID=sandbox AWS_SECRET_ACCESS_KEY=sandbox AWS_REGION=us-east-1 \
@@ -91,15 +92,19 @@ AWS_ACCESS_KEY_ID=sandbox AWS_SECRET_ACCESS_KEY=sandbox AWS_REGION=us-east-1 \
 
 kubectl apply -f examples/
 echo
-echo "Waiting until every IamRole is Ready (up to $timeout)..."
-if ! kubectl wait --for=condition=Ready iamroles --all --all-namespaces --timeout="$timeout"; then
-  kubectl get iamroles -A -o wide || true
-  echo "sandbox: not every IamRole became Ready; operator log: $work/rolesmith.log" >&2
+echo "Waiting until every IamRole and IamServiceLinkedRole is Ready (up to $timeout)..."
+if ! kubectl wait --for=condition=Ready iamroles --all --all-namespaces --timeout="$timeout" ||
+  ! kubectl wait --for=condition=Ready iamservicelinkedroles --all --all-namespaces --timeout="$timeout"; then
+  kubectl get iamroles,iamservicelinkedroles -A -o wide || true
+  echo "sandbox: not every object became Ready; operator log: $work/rolesmith.log" >&2
   exit 1
 fi
 echo
 echo "\$ kubectl get iamroles -o wide"
 kubectl get iamroles -o wide
+echo
+echo "\$ kubectl get iamservicelinkedroles"
+kubectl get iamservicelinkedroles
 echo
 echo "The roles as IAM has them:"
 "$venv/bin/python" scripts/show-iam.py "$iam"

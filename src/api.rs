@@ -39,6 +39,10 @@ pub use crate::admission::{ServiceAccountRef, WorkloadIdentity};
 use crate::admission::{limits, service_accounts};
 pub use iam_policy::{IamPolicy, IamPolicySpec, IamPolicyStatus};
 pub use pod_identity::PodIdentityAssociation;
+pub mod service_linked_role;
+pub use service_linked_role::{
+    IamServiceLinkedRole, IamServiceLinkedRoleSpec, IamServiceLinkedRoleStatus,
+};
 
 /// IAM's role-name characters (its `\w` is ASCII only).
 pub const ROLE_NAME_PATTERN: &str = r"^[A-Za-z0-9+=,.@_-]{1,64}$";
@@ -64,6 +68,7 @@ pub const PATH_PATTERN: &str = r"^(/|/[\x21-\x7E]+/)$";
     printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status","description":"Whether IAM matches the spec"}"#,
     printcolumn = r#"{"name":"Reason","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].reason","priority":1,"description":"Why the role is or is not ready"}"#,
     printcolumn = r#"{"name":"ARN","type":"string","jsonPath":".status.roleArn","priority":1,"description":"ARN of the role"}"#,
+    printcolumn = r#"{"name":"Instance-Profile","type":"string","jsonPath":".status.instanceProfileArn","priority":1,"description":"ARN of the instance profile that holds the role"}"#,
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
 )]
 #[x_kube(validation = Rule::new("has(self.assumeRolePolicy) || (has(self.serviceAccounts) && size(self.serviceAccounts) > 0)").message("assumeRolePolicy is required unless serviceAccounts lists who may assume the role"))]
@@ -174,6 +179,13 @@ pub struct IamRoleSpec {
         inner(length(min = 1, max = limits::IGNORE_TAG_KEY_MAX))
     )]
     pub ignore_tag_keys: Vec<String>,
+
+    /// EC2 roles: keep an instance profile of the role's name and path that holds the role
+    /// (`status.instanceProfileArn`). rolesmith creates it (tagged like the role), removes it
+    /// when this turns false and before the role is deleted; `deletionPolicy: Retain` keeps
+    /// it. A profile of that name that rolesmith did not create is never taken over.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub instance_profile: bool,
 }
 
 pub use crate::model::{DeletionPolicy, ManagementPolicy};
@@ -196,7 +208,7 @@ pub struct PolicyRef {
 #[serde(rename_all = "camelCase")]
 pub struct DriftEntry {
     /// `trust`, `inlinePolicies.NAME`, `managedPolicyArns`, `tags.KEY`, `permissionsBoundary`,
-    /// `description` or `maxSessionDuration`.
+    /// `description`, `maxSessionDuration` or `instanceProfile`.
     pub field: String,
     /// What differs, in a few words.
     pub summary: String,
@@ -245,6 +257,9 @@ kind_status! {
         /// The EKS Pod Identity associations made for `serviceAccounts` entries via PodIdentity.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         pub pod_identity_associations: Vec<PodIdentityAssociation>,
+        /// ARN of the instance profile that holds the role (spec.instanceProfile).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub instance_profile_arn: Option<String>,
     }
 }
 
@@ -375,6 +390,9 @@ pub fn crd_yaml_of(kind: crate::cli::CrdKind) -> Result<String, serde_saphyr::Se
     match kind {
         crate::cli::CrdKind::IamRole => crd_yaml(),
         crate::cli::CrdKind::IamPolicy => serde_saphyr::to_string(&IamPolicy::crd()),
+        crate::cli::CrdKind::IamServiceLinkedRole => {
+            serde_saphyr::to_string(&IamServiceLinkedRole::crd())
+        }
     }
 }
 
@@ -388,6 +406,7 @@ mod tests {
         let committed = [
             include_str!("../crds/iamroles.iam.rolesmith.dev.yaml"),
             include_str!("../crds/iampolicies.iam.rolesmith.dev.yaml"),
+            include_str!("../crds/iamservicelinkedroles.iam.rolesmith.dev.yaml"),
         ];
         let printed = crds_yaml(None).expect("CRDs serialize");
         let documents: Vec<&str> = printed.split("---\n").collect();

@@ -28,6 +28,7 @@ pub fn input(role: &IamRole) -> Input {
             permissions_boundary: spec.permissions_boundary.clone(),
             tags: spec.tags.clone(),
             ignore_tag_keys: spec.ignore_tag_keys.clone(),
+            instance_profile: spec.instance_profile,
         },
         recorded_name: status.and_then(|s| s.role_name.clone()),
         recorded_arn: status.is_some_and(|s| s.role_arn.is_some()),

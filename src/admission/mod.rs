@@ -80,6 +80,7 @@ pub struct Spec {
     pub permissions_boundary: Option<String>,
     pub tags: BTreeMap<String, String>,
     pub ignore_tag_keys: Vec<String>,
+    pub instance_profile: bool,
 }
 
 /// What the caller knows beyond the object.
@@ -269,6 +270,7 @@ fn translate(
             tags: spec.tags.clone(),
         },
         ignored_tag_keys: spec.ignore_tag_keys.clone(),
+        instance_profile: spec.instance_profile,
     })
 }
 

@@ -91,6 +91,8 @@ rules! {
     PolicyImmutable => "policy-immutable",
     /// A managedPolicyRefs entry into another namespace, from a confined namespace.
     CrossNamespaceReference => "cross-namespace-reference",
+    /// An IamServiceLinkedRole in a confined namespace adopting a role the account shares.
+    SharedAdoption => "confinement-shared-adoption",
     /// A managedPolicyRefs entry `rolesmith plan/apply` cannot resolve from the given files.
     PolicyReferenceUnresolved => "policy-reference-unresolved",
     /// Neither assumeRolePolicy nor serviceAccounts: nobody could assume the role.
@@ -158,7 +160,8 @@ impl Rule {
             Rule::ConfinementNamePrefix
             | Rule::ConfinementPathPrefix
             | Rule::CrossNamespaceReference
-            | Rule::CrossNamespaceServiceAccount => Category::Forbidden,
+            | Rule::CrossNamespaceServiceAccount
+            | Rule::SharedAdoption => Category::Forbidden,
             Rule::GuardrailDeniedFinding
             | Rule::GuardrailPermissionsBoundary
             | Rule::GuardrailDeniedAction

@@ -10,6 +10,7 @@ pub mod policy;
 mod refs;
 mod retry;
 mod service_accounts;
+pub mod service_linked_role;
 mod slim;
 mod sweeper;
 mod writes;
@@ -174,6 +175,7 @@ pub async fn run(
         .predicate_filter(triggers, Default::default());
     let shutdown = futures::FutureExt::shared(shutdown);
     let policies = policy::run(ctx.clone(), shutdown.clone());
+    let service_linked_roles = service_linked_role::run(ctx.clone(), shutdown.clone());
     let (drifted, drift_triggers) = futures::channel::mpsc::unbounded();
     let sweeper = sweeper::run(ctx.clone(), reader.clone(), drifted);
     let config = kube::runtime::controller::Config::default().concurrency(ctx.settings.concurrency);
@@ -221,7 +223,7 @@ pub async fn run(
         });
     // The sweeper never ends on its own: the controller's graceful shutdown ends both.
     tokio::select! {
-        _ = futures::future::join(controller, policies) => {}
+        _ = futures::future::join3(controller, policies, service_linked_roles) => {}
         _ = sweeper => {}
     }
 }
@@ -250,8 +252,8 @@ fn deleting(role: &Guarded) -> Option<u64> {
     Some(u64::from(role.meta().deletion_timestamp.is_some()))
 }
 
-/// IAM reads of one in-sync reconcile, for budgeting: 3 + N, with N = 2 inline policies.
-const READS_PER_RESYNC: f64 = 5.0;
+/// IAM reads of one in-sync reconcile, for budgeting: 4 + N, with N = 2 inline policies.
+const READS_PER_RESYNC: f64 = 6.0;
 
 /// `configured`, or longer if `roles` re-read every interval would take more than half of
 /// `rate` IAM calls per second.
@@ -339,9 +341,9 @@ mod tests {
         let cases = [
             // configured, roles, rate, expected seconds
             (ten_minutes, 100, 10.0, 600),
-            (ten_minutes, 1200, 10.0, 1200),
-            (ten_minutes, 5000, 10.0, 5000),
-            (Duration::from_secs(15), 500, 50.0, 100),
+            (ten_minutes, 1200, 10.0, 1440),
+            (ten_minutes, 5000, 10.0, 6000),
+            (Duration::from_secs(15), 500, 50.0, 120),
             (Duration::from_secs(15), 10, 50.0, 15),
             (ten_minutes, 5000, 0.0, 600),
         ];

@@ -33,6 +33,17 @@ async fn every_example_reaches_ready() {
     for (namespace, name) in &names {
         world.wait_ready(namespace, name, "120s");
     }
+    // The IamServiceLinkedRole examples, which IamRole files do not hold.
+    let service_linked = world.kubectl_ok(&[
+        "wait",
+        "--for=condition=Ready",
+        "iamservicelinkedroles",
+        "--all",
+        "-n",
+        "default",
+        "--timeout=120s",
+    ]);
+    assert!(!service_linked.trim().is_empty(), "an example makes one");
     let (status, body) = world.http_get("/readyz").await.expect("/readyz answers");
     assert_eq!(status, 200, "{body}");
     let metrics = world

@@ -96,6 +96,14 @@ spec:
   document: {Version: "2012-10-17", Statement: [{Effect: Allow, Action: s3:GetObject, Resource: "*"}]}
 "#;
 
+const SERVICE_LINKED_ROLE: &str = r#"
+apiVersion: iam.rolesmith.dev/v1alpha1
+kind: IamServiceLinkedRole
+metadata: {name: beanstalk, namespace: default}
+spec:
+  awsServiceName: elasticbeanstalk.amazonaws.com
+"#;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_operator_uses_exactly_what_its_cluster_role_grants() {
     let world = World::start().await;
@@ -105,6 +113,7 @@ async fn the_operator_uses_exactly_what_its_cluster_role_grants() {
     // spec.serviceAccounts: a ServiceAccount annotated (list+watch, patch), its annotation
     // removed again when the role goes.
     world.apply_yaml(POLICY);
+    world.apply_yaml(SERVICE_LINKED_ROLE);
     world.apply_yaml(
         "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: app, namespace: default}\n",
     );
@@ -140,6 +149,22 @@ async fn the_operator_uses_exactly_what_its_cluster_role_grants() {
     world.kubectl_ok(&[
         "delete",
         "iampolicies",
+        "--all",
+        "-n",
+        "default",
+        "--timeout=60s",
+    ]);
+    world.kubectl_ok(&[
+        "wait",
+        "--for=condition=Ready",
+        "iamservicelinkedrole/beanstalk",
+        "-n",
+        "default",
+        "--timeout=60s",
+    ]);
+    world.kubectl_ok(&[
+        "delete",
+        "iamservicelinkedroles",
         "--all",
         "-n",
         "default",

@@ -11,5 +11,7 @@ mod engine;
 mod iam_adapter;
 mod iam_errors;
 mod iam_faults;
+mod instance_profile;
 mod managed_policy;
+mod service_linked_role;
 mod sweep;

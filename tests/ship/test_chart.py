@@ -17,6 +17,8 @@ IAMROLE_RULES = [
     {"apiGroups": ["iam.rolesmith.dev"], "resources": ["iamroles"], "verbs": ["list", "watch", "patch"]},
     {"apiGroups": ["iam.rolesmith.dev"], "resources": ["iampolicies"], "verbs": ["get", "list", "watch", "patch"]},
     {"apiGroups": ["iam.rolesmith.dev"], "resources": ["iamroles/status", "iampolicies/status"], "verbs": ["patch"]},
+    {"apiGroups": ["iam.rolesmith.dev"], "resources": ["iamservicelinkedroles"], "verbs": ["list", "watch", "patch"]},
+    {"apiGroups": ["iam.rolesmith.dev"], "resources": ["iamservicelinkedroles/status"], "verbs": ["patch"]},
     {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"]},
     {"apiGroups": [""], "resources": ["serviceaccounts"], "verbs": ["list", "watch", "patch"]},
 ]

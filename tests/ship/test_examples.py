@@ -17,7 +17,9 @@ from support import ACCOUNT_ID, ROOT, iam_client, load_one, moto_server, target_
 ALL_EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
 EXAMPLES = [p for p in ALL_EXAMPLES if load_one(p)["kind"] == "IamRole"]
 POLICY_EXAMPLES = [p for p in ALL_EXAMPLES if load_one(p)["kind"] == "IamPolicy"]
+SLR_EXAMPLES = [p for p in ALL_EXAMPLES if load_one(p)["kind"] == "IamServiceLinkedRole"]
 EXPECTED_POLICIES = {"shared-policy.yaml"}
+EXPECTED_SERVICE_LINKED = {"service-linked-role.yaml"}
 EXPECTED = {
     "reports-reader.yaml",
     "lambda-service-role.yaml",
@@ -75,6 +77,8 @@ class Examples(unittest.TestCase):
     def test_every_scenario_is_present(self):
         self.assertEqual({p.name for p in EXAMPLES}, EXPECTED)
         self.assertEqual({p.name for p in POLICY_EXAMPLES}, EXPECTED_POLICIES)
+        self.assertEqual({p.name for p in SLR_EXAMPLES}, EXPECTED_SERVICE_LINKED)
+        self.assertEqual(len(ALL_EXAMPLES), len(EXAMPLES) + len(POLICY_EXAMPLES) + len(SLR_EXAMPLES))
 
     def test_policy_references_name_the_example_policies(self):
         policies = {load_one(p)["metadata"]["name"] for p in POLICY_EXAMPLES}
@@ -102,12 +106,38 @@ class Examples(unittest.TestCase):
                     self.assertEqual(created["DefaultVersionId"], "v1")
                     self.assertLessEqual(len(json.dumps(spec["document"], separators=(",", ":"))), 6144)
 
+    def test_a_real_iam_api_creates_each_service_linked_role(self):
+        with moto_server() as endpoint:
+            iam = iam_client(endpoint)
+            for path in SLR_EXAMPLES:
+                with self.subTest(path.name):
+                    obj = load_one(path)
+                    self.assertNotIn("namespace", obj["metadata"], "examples apply to the current namespace")
+                    spec = obj["spec"]
+                    args = {"AWSServiceName": spec["awsServiceName"], "Description": spec.get("description", "")}
+                    if "customSuffix" in spec:
+                        args["CustomSuffix"] = spec["customSuffix"]
+                    role = iam.create_service_linked_role(**args)["Role"]
+                    self.assertEqual(role["Path"], f"/aws-service-role/{spec['awsServiceName']}/")
+
+    def test_the_ec2_example_has_its_instance_profile(self):
+        spec = load_one(ROOT / "examples" / "ec2-service-role.yaml")["spec"]
+        self.assertIs(spec["instanceProfile"], True)
+        principals = [s["Principal"] for s in spec["assumeRolePolicy"]["Statement"]]
+        self.assertIn({"Service": "ec2.amazonaws.com"}, principals)
+
+    def test_service_linked_role_examples_match_the_crd_schema(self):
+        self._match_schema("iamservicelinkedroles.iam.rolesmith.dev.yaml", SLR_EXAMPLES)
+
     def test_policy_examples_match_the_crd_schema(self):
-        crd = load_one(ROOT / "crds" / "iampolicies.iam.rolesmith.dev.yaml")
+        self._match_schema("iampolicies.iam.rolesmith.dev.yaml", POLICY_EXAMPLES)
+
+    def _match_schema(self, crd_file, examples):
+        crd = load_one(ROOT / "crds" / crd_file)
         version = next(v for v in crd["spec"]["versions"] if v["name"] == "v1alpha1")
         schema = version["schema"]["openAPIV3Schema"]
         validator = _crd_validator(_strip_k8s_extensions(schema))
-        for path in POLICY_EXAMPLES:
+        for path in examples:
             with self.subTest(path.name):
                 errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(load_one(path))]
                 self.assertEqual(errors, [])

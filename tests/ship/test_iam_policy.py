@@ -13,6 +13,7 @@ READS = {
     "GetRole", "ListRolePolicies", "GetRolePolicy", "ListAttachedRolePolicies", "ListInstanceProfilesForRole",
     "ListRoles", "GetAccountAuthorizationDetails",
     "GetPolicy", "ListPolicyVersions", "GetPolicyVersion", "ListEntitiesForPolicy",
+    "GetInstanceProfile", "GetServiceLinkedRoleDeletionStatus",
 }
 ROLE_WRITES = {
     "CreateRole", "UpdateRole", "UpdateAssumeRolePolicy", "PutRolePolicy", "DeleteRolePolicy", "AttachRolePolicy",
@@ -20,7 +21,11 @@ ROLE_WRITES = {
     "RemoveRoleFromInstanceProfile", "DeleteRole",
 }
 POLICY_WRITES = {"CreatePolicy", "CreatePolicyVersion", "DeletePolicyVersion", "TagPolicy", "UntagPolicy", "DeletePolicy"}
-WRITES = ROLE_WRITES | POLICY_WRITES
+# spec.instanceProfile. IAM asks for PassRole on the role that AddRoleToInstanceProfile adds.
+PROFILE_WRITES = {"CreateInstanceProfile", "AddRoleToInstanceProfile", "DeleteInstanceProfile", "PassRole"}
+# IamServiceLinkedRole: IAM creates and deletes the role for the service; it carries no tag.
+SLR_WRITES = {"CreateServiceLinkedRole", "DeleteServiceLinkedRole"}
+WRITES = ROLE_WRITES | POLICY_WRITES | PROFILE_WRITES | SLR_WRITES
 
 
 def as_list(v):
@@ -48,7 +53,11 @@ class IamPolicy(unittest.TestCase):
 
     def test_allows_exactly_the_calls_the_operator_makes(self):
         self.assertEqual(self.allowed(), READS | WRITES)
-        self.assertNotIn("PassRole", self.allowed())
+        # PassRole only for the role an instance profile of rolesmith's receives: owned roles.
+        passing = [s for s in statements(self.policy) if "PassRole" in actions(s)]
+        self.assertEqual([actions(s) for s in passing], [{"PassRole"}])
+        self.assertEqual(conditions_on(passing[0], f"aws:ResourceTag/{OWNER_TAG}"),
+                         [("Null", f"aws:ResourceTag/{OWNER_TAG}", "false")])
 
     def test_every_write_the_plan_can_emit_is_allowed(self):
         model = (ROOT / "src" / "model.rs").read_text()
@@ -83,13 +92,17 @@ class IamPolicy(unittest.TestCase):
             if s["Effect"] != "Allow" or not writes:
                 continue
             with self.subTest(s["Sid"]):
+                if writes == SLR_WRITES:
+                    # Service-linked roles cannot always carry tags: only the service's own path.
+                    self.assertEqual(as_list(s["Resource"]), ["arn:aws:iam::*:role/aws-service-role/*"])
+                    continue
                 if writes == {"RemoveRoleFromInstanceProfile"}:
                     # IAM authorizes it against the instance profile, which rolesmith never tags.
                     self.assertEqual(as_list(s["Resource"]), ["arn:aws:iam::*:instance-profile/*"])
                     continue
                 resource_tag = conditions_on(s, f"aws:ResourceTag/{OWNER_TAG}")
                 request_tag = conditions_on(s, f"aws:RequestTag/{OWNER_TAG}")
-                if writes in ({"CreateRole"}, {"CreatePolicy"}):
+                if writes in ({"CreateRole"}, {"CreatePolicy"}, {"CreateInstanceProfile"}):
                     self.assertEqual(request_tag, [("Null", f"aws:RequestTag/{OWNER_TAG}", "false")])
                 elif resource_tag == [("Null", f"aws:ResourceTag/{OWNER_TAG}", "true")]:
                     self.assertIn(writes, ({"TagRole"}, {"TagPolicy"}), "only claiming an untagged entity may skip ownership")
