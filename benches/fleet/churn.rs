@@ -23,9 +23,11 @@ pub struct Churn {
 /// How long kube's `Recorder` keeps a published Event (its `CACHE_TTL`).
 const EVENT_CACHE: Duration = Duration::from_secs(360);
 
+const RESYNC: Duration = Duration::from_secs(30);
+
 /// `waves` waves back to back, then one more after the event recorder's cache expired.
 pub async fn run(objects: usize, waves: usize) -> Churn {
-    let mut world = process::start_world(Duration::from_secs(30)).await;
+    let mut world = process::start_world(RESYNC).await;
     start_operator(&mut world, "auto", "warn");
     let api: Api<IamRole> = Api::namespaced(client(&world).await, NAMESPACE);
     let watched = Watched::start(&api).await;
@@ -55,8 +57,8 @@ pub async fn run(objects: usize, waves: usize) -> Churn {
                 list.is_empty()
             })
             .await;
-        // Let the allocator settle before reading RSS.
-        tokio::time::sleep(Duration::from_secs(3)).await;
+        // The operator hands freed memory back after each drift check: read RSS after one.
+        tokio::time::sleep(RESYNC + Duration::from_secs(5)).await;
         let pid = world.operator.as_ref().expect("operator").pid();
         rss_after_wave.push(process::usage(pid).rss_kib);
         println!(

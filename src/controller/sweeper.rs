@@ -104,6 +104,7 @@ pub async fn run(
         } else {
             ctx.resync_after(swept, managed.len())
         };
+        super::slim::return_freed_memory();
         tokio::time::sleep(pause).await;
     }
 }
