@@ -33,8 +33,10 @@ macro_rules! kind_status {
     };
 }
 
+pub mod guardrail;
 pub mod iam_policy;
 use crate::admission::limits;
+pub use guardrail::{RoleGuardrail, RoleGuardrailSpec, RoleGuardrailStatus};
 pub use iam_policy::{IamPolicy, IamPolicySpec, IamPolicyStatus};
 
 /// IAM's role-name characters (its `\w` is ASCII only).
@@ -356,6 +358,7 @@ pub fn crd_yaml_of(kind: crate::cli::CrdKind) -> Result<String, serde_saphyr::Se
     match kind {
         crate::cli::CrdKind::IamRole => crd_yaml(),
         crate::cli::CrdKind::IamPolicy => serde_saphyr::to_string(&IamPolicy::crd()),
+        crate::cli::CrdKind::RoleGuardrail => serde_saphyr::to_string(&RoleGuardrail::crd()),
     }
 }
 
@@ -369,6 +372,7 @@ mod tests {
         let committed = [
             include_str!("../crds/iamroles.iam.rolesmith.dev.yaml"),
             include_str!("../crds/iampolicies.iam.rolesmith.dev.yaml"),
+            include_str!("../crds/roleguardrails.iam.rolesmith.dev.yaml"),
         ];
         let printed = crds_yaml(None).expect("CRDs serialize");
         let documents: Vec<&str> = printed.split("---\n").collect();

@@ -194,6 +194,7 @@ async fn files(args: FileArgs, mode: Mode) -> ExitCode {
         confinement: &unconfined,
         ignore_tag_keys: &[],
         cluster_id: &args.cluster_id,
+        guardrails: &[],
     };
     let policies: Vec<&IamPolicy> = objects
         .iter()

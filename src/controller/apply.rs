@@ -63,21 +63,20 @@ pub(super) async fn apply(role: Arc<IamRole>, ctx: &Context) -> Result<Action> {
 
 /// Makes IAM match the spec, and says what happened.
 pub(super) async fn manage(role: &IamRole, ctx: &Context, uid: &str) -> Result<Attempt> {
-    let (name, result) =
-        match super::refs::admit_with_refs(role, ctx, &mut Default::default()).await {
-            Ok(admitted) => {
-                let result = engine::apply(
-                    ctx.iam.as_ref(),
-                    &admitted.desired,
-                    &admitted.owner,
-                    role.spec.adopt,
-                    Mode::Execute,
-                )
-                .await;
-                (Some(admitted.desired.name), result)
-            }
-            Err(error) => (None, Err(ApplyFailure::from(error))),
-        };
+    let (name, result) = match admit_guarded(role, ctx).await {
+        Ok(admitted) => {
+            let result = engine::apply(
+                ctx.iam.as_ref(),
+                &admitted.desired,
+                &admitted.owner,
+                role.spec.adopt,
+                Mode::Execute,
+            )
+            .await;
+            (Some(admitted.desired.name), result)
+        }
+        Err(error) => (None, Err(ApplyFailure::from(error))),
+    };
     let (report, error) = match result {
         Ok(report) => (report, None),
         Err(failure) => (
@@ -113,7 +112,8 @@ pub(super) async fn manage(role: &IamRole, ctx: &Context, uid: &str) -> Result<A
 
 /// Reads the role and reports how it differs; never writes to IAM.
 pub(super) async fn observe(role: &IamRole, ctx: &Context) -> Attempt {
-    let result = match super::refs::admit_with_refs(role, ctx, &mut Default::default()).await {
+    // Observe never writes: there is nothing for a guardrail to refuse.
+    let result = match super::refs::admit_with_refs(role, ctx, &mut Default::default(), &[]).await {
         Ok(admitted) => engine::observe(ctx.iam.as_ref(), &admitted.desired, &admitted.owner)
             .await
             .map(|report| (admitted.desired.name, report)),
@@ -150,13 +150,38 @@ pub(super) fn spec_changed(role: &IamRole) -> bool {
     role.status.as_ref().and_then(|s| s.observed_generation) != role.metadata.generation
 }
 
-/// Admission with the operator's settings. Findings are left to the engine, which knows the
-/// account.
-pub(super) fn admit(role: &IamRole, settings: &Settings) -> Result<Admitted> {
+/// Admission with the guardrails in force, then the guardrails' rules that need the role's
+/// account: a role they refuse causes no IAM write, and an existing one stays as it is.
+async fn admit_guarded(role: &IamRole, ctx: &Context) -> Result<Admitted> {
+    let guardrails = super::guardrails::in_force(ctx).await?;
+    let admitted =
+        super::refs::admit_with_refs(role, ctx, &mut Default::default(), &guardrails).await?;
+    // The account the IAM client acts in: the role's own.
+    let account = ctx.iam.caller_account().await?;
+    let problems = admission::account_guardrail_problems(
+        &admitted.owner.namespace,
+        &admitted.desired,
+        &guardrails,
+        &account,
+    );
+    if !problems.is_empty() {
+        return Err(Error::refused(problems));
+    }
+    Ok(admitted)
+}
+
+/// Admission with the operator's settings and `guardrails`. Findings are left to the engine,
+/// which knows the account.
+pub(super) fn admit(
+    role: &IamRole,
+    settings: &Settings,
+    guardrails: &[admission::Guardrail],
+) -> Result<Admitted> {
     let context = admission::Context {
         confinement: &settings.confinement,
         ignore_tag_keys: &settings.ignore_tag_keys,
         cluster_id: &settings.cluster_id,
+        guardrails,
     };
     admission::admit(&desired::input(role), &context).map_err(Error::refused)
 }

@@ -5,6 +5,7 @@
 mod apply;
 mod decide;
 mod delete;
+mod guardrails;
 pub mod policy;
 mod refs;
 mod retry;
@@ -82,6 +83,10 @@ pub struct Context {
     pub metrics: Arc<Metrics>,
     pub settings: Settings,
     retry: retry::RetryState,
+    /// The RoleGuardrails, as the watch last saw them: every reconcile admits its role with them.
+    guardrails: reflector::Store<crate::api::RoleGuardrail>,
+    /// Taken by [`run`], whose watch fills `guardrails`.
+    guardrail_writer: std::sync::Mutex<Option<reflector::store::Writer<crate::api::RoleGuardrail>>>,
 }
 
 impl Context {
@@ -92,6 +97,7 @@ impl Context {
         settings: Settings,
     ) -> Self {
         let recorder = Recorder::new(client.clone(), Reporter::from("rolesmith"));
+        let (guardrails, guardrail_writer) = guardrails::store();
         Context {
             client,
             iam,
@@ -99,6 +105,8 @@ impl Context {
             metrics,
             settings,
             retry: retry::RetryState::default(),
+            guardrails,
+            guardrail_writer,
         }
     }
 
@@ -162,17 +170,32 @@ pub async fn run(
     let sweeper = sweeper::run(ctx.clone(), reader.clone(), drifted);
     let config = kube::runtime::controller::Config::default().concurrency(ctx.settings.concurrency);
     let roles = reader.clone();
+    let coverage = guardrails::Coverage::new(reader.clone());
+    let guardrail_writer = ctx
+        .guardrail_writer
+        .lock()
+        .ok()
+        .and_then(|mut writer| writer.take());
     // Guarded like the IamRoles: an unreadable IamPolicy must not stall this watch either.
     let policies_api: Api<DeserializeGuard<crate::api::IamPolicy>> = match &ctx.settings.namespace {
         Some(namespace) => Api::namespaced(ctx.client.clone(), namespace),
         None => Api::all(ctx.client.clone()),
     };
-    let controller = Controller::for_stream(stream, reader)
+    let mut controller = Controller::for_stream(stream, reader)
         // A role waiting for an IamPolicy's ARN (or attaching a policy that changed) is woken
         // when that IamPolicy changes.
         .watches(policies_api, watcher::Config::default(), move |policy| {
             refs::roles_referring_to(&roles, &policy)
-        })
+        });
+    // A guardrail change re-evaluates the roles it covers. Only the first run of a Context
+    // watches them: its store is the one reconciles read.
+    if let Some(writer) = guardrail_writer {
+        controller = controller
+            .watches_stream(guardrails::stream(ctx.clone(), writer), move |guardrail| {
+                coverage.roles_to_wake(&guardrail)
+            });
+    }
+    let controller = controller
         .reconcile_on(drift_triggers)
         .with_config(config)
         .graceful_shutdown_on(shutdown)

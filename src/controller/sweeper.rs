@@ -119,6 +119,8 @@ pub async fn run(
 async fn managed_roles(ctx: &Context, store: &Store<Guarded>) -> Vec<Managed<ObjectRef<Guarded>>> {
     let mut managed = Vec::new();
     let mut policy_arns = super::refs::PolicyArns::default();
+    // A role a guardrail refuses is left alone, as any refused one.
+    let guardrails = super::guardrails::current(&ctx.guardrails);
     for guarded in store.state() {
         if guarded.meta().deletion_timestamp.is_some() {
             continue;
@@ -127,9 +129,9 @@ async fn managed_roles(ctx: &Context, store: &Store<Guarded>) -> Vec<Managed<Obj
             continue;
         };
         let admitted = if role.spec.managed_policy_refs.is_empty() {
-            admit(role, &ctx.settings)
+            admit(role, &ctx.settings, &guardrails)
         } else {
-            super::refs::admit_with_refs(role, ctx, &mut policy_arns).await
+            super::refs::admit_with_refs(role, ctx, &mut policy_arns, &guardrails).await
         };
         let Ok(admitted) = admitted else {
             continue;
