@@ -12,6 +12,7 @@ mod examples;
 mod faults;
 mod findings;
 mod gitops;
+mod guardrails;
 mod hostile;
 mod invalid;
 mod lifecycle;

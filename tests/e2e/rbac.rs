@@ -96,6 +96,13 @@ spec:
   document: {Version: "2012-10-17", Statement: [{Effect: Allow, Action: s3:GetObject, Resource: "*"}]}
 "#;
 
+const GUARDRAIL: &str = r#"
+apiVersion: iam.rolesmith.dev/v1alpha1
+kind: RoleGuardrail
+metadata: {name: no-admin}
+spec: {namespaces: [default], deny: [admin-access]}
+"#;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_operator_uses_exactly_what_its_cluster_role_grants() {
     let world = World::start().await;
@@ -103,6 +110,8 @@ async fn the_operator_uses_exactly_what_its_cluster_role_grants() {
     // events), edit, a user error (Warning event), delete (finalizer removal); an IamPolicy
     // that a role refers to (its own finalizer and status, the role's GET of it).
     world.apply_yaml(POLICY);
+    // A guardrail covering the namespace (its watch, its status) that the roles below satisfy.
+    world.apply_yaml(GUARDRAIL);
     world.apply_yaml(
         &(ROLE.replace("NAME", "a").replace("ROLE", "e2e-rbac-a")
             + "  managedPolicyRefs: [{name: shared}]\n"),
