@@ -30,6 +30,8 @@ pub struct ApplyReport {
     pub differences: Vec<Difference>,
     /// IAM's RoleLastUsed of the role, when it is this object's.
     pub last_used: Option<crate::model::LastUsed>,
+    /// The account's roles and quota, when IAM told them.
+    pub quota: Option<crate::iam::RoleQuota>,
 }
 
 /// An apply that failed part-way: what it did before the failure still counts (a role created
@@ -85,8 +87,12 @@ pub async fn apply(
     let owned = observed
         .as_ref()
         .filter(|o| plan::ownership(o, owner, false) == Ownership::Owned);
+    let quota = role_quota(iam).await;
+    let mut findings = admission::findings(desired, Some(&account));
+    findings.extend(quota.as_ref().and_then(quota_finding));
     let mut report = ApplyReport {
-        findings: admission::findings(desired, Some(&account)),
+        findings,
+        quota,
         existed: observed.is_some(),
         role_arn: owned.map(|o| o.arn.clone()),
         role_id: owned.map(|o| o.role_id.clone()),
@@ -94,6 +100,17 @@ pub async fn apply(
         ops,
         differences,
     };
+    if let Some(quota) = report.quota.as_ref().filter(|q| q.reached())
+        && report
+            .ops
+            .iter()
+            .any(|op| matches!(op, IamOp::CreateRole { .. }))
+    {
+        let error = quota_reached(quota);
+        // Nothing was written: the report lists what was done.
+        report.ops.clear();
+        return Err(ApplyFailure { error, report });
+    }
     if mode == Mode::DryRun {
         return Ok(report);
     }
@@ -199,6 +216,36 @@ fn not_visible_yet(read_action: &'static str, subject: &str, what: &str) -> Erro
         code: "NoSuchEntity".into(),
         message: format!("{subject} {what}; IAM propagates changes with a delay, retrying"),
         category: crate::error::Category::IamTransient,
+        retry_after: None,
+    }
+}
+
+/// The account's roles and quota; unknown when IAM does not tell (a policy without
+/// iam:GetAccountSummary): IAM still enforces its quota at CreateRole.
+async fn role_quota(iam: &dyn IamApi) -> Option<crate::iam::RoleQuota> {
+    match iam.role_quota().await {
+        Ok(quota) => Some(quota),
+        Err(error) => {
+            tracing::debug!(error = %error.message(), "account role quota unknown");
+            None
+        }
+    }
+}
+
+fn quota_finding(quota: &crate::iam::RoleQuota) -> Option<Finding> {
+    crate::findings::account_quota(quota.roles, quota.quota).map(|f| f.to_admission())
+}
+
+/// A new role in an account at its quota: refused before IAM is asked, which would refuse it too.
+fn quota_reached(quota: &crate::iam::RoleQuota) -> Error {
+    Error::Iam {
+        action: "CreateRole",
+        code: "LimitExceeded".into(),
+        message: format!(
+            "account {} has {} roles, its quota of roles (RolesQuota {}): rolesmith creates no more; delete unused roles or ask AWS for a higher quota; the role is created at the next drift check",
+            quota.account, quota.roles, quota.quota
+        ),
+        category: crate::error::Category::IamLimitExceeded,
         retry_after: None,
     }
 }

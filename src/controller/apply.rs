@@ -87,6 +87,9 @@ pub(super) async fn manage(role: &IamRole, ctx: &Context, uid: &str) -> Result<A
             ),
         ),
     };
+    if let Some(quota) = &report.quota {
+        ctx.metrics.account_quota(quota);
+    }
     // Like the Warnings condition: a reconcile that failed before checking keeps the prior count.
     if error.is_none() || !report.findings.is_empty() {
         ctx.metrics

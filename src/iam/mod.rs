@@ -10,6 +10,7 @@ pub mod counting;
 mod limit;
 pub mod managed_policy;
 mod observe;
+pub mod quota;
 mod read;
 mod sdk_error;
 pub mod sweep;
@@ -25,6 +26,7 @@ use crate::model::{IamOp, ObservedPolicy, ObservedRole, PolicyAttachments, Polic
 pub use aws::{AwsIam, AwsIamConfig};
 pub use counting::CountingObserver;
 pub use managed_policy::{PolicyOutcome, policy_arn};
+pub use quota::RoleQuota;
 
 /// What a write tells us beyond success. Only `CreateRole` fills it: the ARN and the unique id
 /// are what status needs, and reading them back would cost a call that may not see the role yet.
@@ -73,6 +75,10 @@ pub trait IamApi: Send + Sync {
     /// access, and a policy's ARN can be derived before it exists. Asked once (STS
     /// GetCallerIdentity, which needs no permission) and cached.
     fn caller_identity(&self) -> BoxFuture<'_, Result<CallerIdentity>>;
+
+    /// The account's roles and its quota of roles (GetAccountSummary), read at most every few
+    /// minutes per account ([`quota::QUOTA_MAX_AGE`]) and counted on between reads.
+    fn role_quota(&self) -> BoxFuture<'_, Result<RoleQuota>>;
 
     /// The account of [`IamApi::caller_identity`].
     fn caller_account(&self) -> BoxFuture<'_, Result<String>> {

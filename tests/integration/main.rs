@@ -11,4 +11,5 @@ mod iam_adapter;
 mod iam_errors;
 mod iam_faults;
 mod managed_policy;
+mod quota;
 mod sweep;
