@@ -81,6 +81,7 @@ async fn run(args: RunArgs) -> ExitCode {
         iam_rate_limit: args.aws.iam_rate_limit,
         ignore_tag_keys: args.ignore_tag_keys.clone(),
         force_detach: args.force_detach,
+        unused_after: args.unused_after,
         confinement: Confinement {
             name_prefix: args.role_name_prefix.clone(),
             path_prefix: args.role_path_prefix.clone(),

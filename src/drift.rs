@@ -178,6 +178,8 @@ pub struct Managed<K> {
     /// object's status already lists.
     pub observed_drift: Option<Vec<String>>,
     pub last_sync: LastSync,
+    /// status.lastUsed's date, as the object's last reconcile recorded it.
+    pub recorded_last_used: Option<String>,
 }
 
 /// The objects whose role needs a reconcile: missing from the sweep (gone, or created after it
@@ -244,6 +246,9 @@ pub fn sweep_pays_off(
         }
     }
 }
+
+mod usage;
+pub use usage::{LAST_USED_REFRESH, usage_changed};
 
 #[cfg(test)]
 mod tests;

@@ -32,6 +32,8 @@ pub struct ApplyReport {
     pub last_used: Option<crate::model::LastUsed>,
     /// The account's roles and quota, when IAM told them.
     pub quota: Option<crate::iam::RoleQuota>,
+    /// When IAM created the role, when it is this object's.
+    pub created: Option<String>,
 }
 
 /// An apply that failed part-way: what it did before the failure still counts (a role created
@@ -97,6 +99,7 @@ pub async fn apply(
         role_arn: owned.map(|o| o.arn.clone()),
         role_id: owned.map(|o| o.role_id.clone()),
         last_used: owned.and_then(|o| o.last_used.clone()),
+        created: owned.and_then(|o| o.created.clone()),
         ops,
         differences,
     };
@@ -256,6 +259,7 @@ pub struct ObserveReport {
     pub role_arn: String,
     pub role_id: String,
     pub last_used: Option<crate::model::LastUsed>,
+    pub created: Option<String>,
     pub findings: Vec<Finding>,
     pub differences: Vec<Difference>,
 }
@@ -284,6 +288,7 @@ pub async fn observe(
         role_arn: observed.arn,
         role_id: observed.role_id,
         last_used: observed.last_used,
+        created: observed.created,
     })
 }
 

@@ -88,6 +88,8 @@ pub struct ObservedRole {
     pub settings: RoleSettings,
     /// When and where the role was last used, if IAM tracked it (RoleLastUsed).
     pub last_used: Option<LastUsed>,
+    /// When IAM created the role (RFC 3339), if it said.
+    pub created: Option<String>,
 }
 
 // Both read as their settings: the plan, drift and admission compare and check the shared

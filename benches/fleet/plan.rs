@@ -69,6 +69,7 @@ pub fn run() {
             arn: "arn:aws:iam::123456789012:role/default.app".into(),
             role_id: "AROA".into(),
             last_used: None,
+            created: None,
         };
         let iterations = 20_000 / inline.max(1);
         let started = Instant::now();

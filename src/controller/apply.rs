@@ -77,7 +77,7 @@ pub(super) async fn manage(role: &IamRole, ctx: &Context, uid: &str) -> Result<A
         }
         Err(error) => (None, Err(ApplyFailure::from(error))),
     };
-    let (report, error) = match result {
+    let (mut report, error) = match result {
         Ok(report) => (report, None),
         Err(failure) => (
             failure.report,
@@ -90,6 +90,11 @@ pub(super) async fn manage(role: &IamRole, ctx: &Context, uid: &str) -> Result<A
     if let Some(quota) = &report.quota {
         ctx.metrics.account_quota(quota);
     }
+    report.findings.extend(unused(
+        report.created.as_deref(),
+        report.last_used.as_ref(),
+        &ctx.settings,
+    ));
     // Like the Warnings condition: a reconcile that failed before checking keeps the prior count.
     if error.is_none() || !report.findings.is_empty() {
         ctx.metrics
@@ -123,7 +128,12 @@ pub(super) async fn observe(role: &IamRole, ctx: &Context) -> Attempt {
         Err(error) => Err(error),
     };
     match result {
-        Ok((name, report)) => {
+        Ok((name, mut report)) => {
+            report.findings.extend(unused(
+                report.created.as_deref(),
+                report.last_used.as_ref(),
+                &ctx.settings,
+            ));
             ctx.metrics
                 .set_findings(&object_key(role), &report.findings);
             Attempt {
@@ -147,6 +157,16 @@ pub(super) async fn observe(role: &IamRole, ctx: &Context) -> Attempt {
             ..Attempt::default()
         },
     }
+}
+
+/// `unused-role` for a role IAM created at `created` and last saw used as `last_used`, judged now.
+fn unused(
+    created: Option<&str>,
+    last_used: Option<&crate::model::LastUsed>,
+    settings: &Settings,
+) -> Option<admission::Finding> {
+    let usage = crate::findings::Usage::from_iam(jiff::Timestamp::now(), created, last_used)?;
+    crate::findings::unused_role(&usage, settings.unused_after).map(|f| f.to_admission())
 }
 
 pub(super) fn spec_changed(role: &IamRole) -> bool {

@@ -74,6 +74,8 @@ pub struct Settings {
     /// Deleting an IamPolicy that is still attached to roles detaches it first
     /// (`--force-detach`); without it the deletion waits.
     pub force_detach: bool,
+    /// How long a role may go unused before `unused-role` (`--unused-after`).
+    pub unused_after: Duration,
 }
 
 pub struct Context {

@@ -44,10 +44,21 @@ pub async fn run(
             match ctx.iam.sweep(&wanted).await {
                 Ok(sweep) => {
                     roles_in_account = Some(sweep.roles_in_account);
-                    let drifted: Vec<_> = drift::drifted(&managed, &sweep, started_at)
+                    let mut drifted: Vec<_> = drift::drifted(&managed, &sweep, started_at)
                         .into_iter()
                         .cloned()
                         .collect();
+                    // Use is news too: the reconcile records it and judges unused-role.
+                    for key in drift::usage_changed(
+                        &managed,
+                        &sweep,
+                        started_at,
+                        ctx.settings.unused_after,
+                    ) {
+                        if !drifted.contains(key) {
+                            drifted.push(key.clone());
+                        }
+                    }
                     let elapsed = started.elapsed();
                     tracing::info!(
                         managed = managed.len(),
@@ -159,6 +170,11 @@ async fn managed_roles(ctx: &Context, store: &Store<Guarded>) -> Vec<Managed<Obj
             adopt: role.spec.adopt,
             observed_drift,
             last_sync,
+            recorded_last_used: role
+                .status
+                .as_ref()
+                .and_then(|s| s.last_used.as_ref())
+                .and_then(|used| used.last_used_date.clone()),
         });
     }
     managed

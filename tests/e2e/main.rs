@@ -14,6 +14,7 @@ mod findings;
 mod gitops;
 mod guardrails;
 mod hostile;
+mod hygiene;
 mod invalid;
 mod lifecycle;
 mod malformed;
