@@ -189,13 +189,21 @@ async fn files(args: FileArgs, mode: Mode) -> ExitCode {
         .await
         .with_limiter(limiter);
     let unconfined = Confinement::none();
+    // The RoleGuardrails among the files apply to their IamRoles, as the operator's would.
+    let guardrails: Vec<admission::Guardrail> = objects
+        .iter()
+        .filter_map(|o| match o {
+            Ok(Object::Guardrail(guardrail)) => Some(desired::guardrail(guardrail).0),
+            _ => None,
+        })
+        .collect();
     // No confinement: whoever runs the command holds IAM credentials already. A manifest that
     // carries status (`kubectl get -o yaml`) keeps its name.
     let context = admission::Context {
         confinement: &unconfined,
         ignore_tag_keys: &[],
         cluster_id: &args.cluster_id,
-        guardrails: &[],
+        guardrails: &guardrails,
     };
     let policies: Vec<&IamPolicy> = objects
         .iter()
@@ -222,6 +230,16 @@ async fn files(args: FileArgs, mode: Mode) -> ExitCode {
                     let desired =
                         policies::with_file_refs(&iam, admitted.desired, role, &by_key, &context)
                             .await?;
+                    let account = iam.caller_account().await?;
+                    let problems = admission::account_guardrail_problems(
+                        &admitted.owner.namespace,
+                        &desired,
+                        &guardrails,
+                        &account,
+                    );
+                    if !problems.is_empty() {
+                        return Err(Error::refused(problems));
+                    }
                     let report =
                         engine::apply(&iam, &desired, &admitted.owner, role.spec.adopt, mode)
                             .await?;
@@ -236,6 +254,8 @@ async fn files(args: FileArgs, mode: Mode) -> ExitCode {
                     .map(|(name, report)| Done::Policy(name, report));
                 (label(&policy.metadata), outcome)
             }
+            // Read above; nothing of its own to plan.
+            Ok(Object::Guardrail(_)) => continue,
             Err((object, error)) => {
                 let error = match error {
                     Error::Refused(problems) => Error::refused(problems.clone()),
