@@ -53,7 +53,7 @@ pub(super) fn stream(
     let api: Api<RoleGuardrail> = Api::all(ctx.client.clone());
     watcher(api, watcher::Config::default())
         .default_backoff()
-        .modify(|object| slim(object.meta_mut()))
+        .modify(|object| super::slim::slim(object.meta_mut()))
         .reflect(writer)
         .touched_objects()
         .and_then(move |guardrail| {

@@ -4,7 +4,6 @@
 //! managed roles one by one costs fewer calls, or the bulk read fails (a policy without
 //! `iam:GetAccountAuthorizationDetails`, say), every object is reconciled the old way.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -39,26 +38,13 @@ pub async fn run(
         let (swept, stale) = if managed.is_empty() {
             (false, Vec::new())
         } else if drift::sweep_pays_off(ctx.settings.drift_check, per_role, roles_in_account) {
-            let names: HashSet<&str> = managed.iter().map(|m| m.desired.name.as_str()).collect();
-            let wanted = |name: &str| names.contains(name);
-            match ctx.iam.sweep(&wanted).await {
+            // Use is news too: the reconcile records it and judges unused-role.
+            let mut judge =
+                drift::DriftJudge::new(&managed, started_at).judging_use(ctx.settings.unused_after);
+            match ctx.iam.sweep(&mut judge).await {
                 Ok(sweep) => {
                     roles_in_account = Some(sweep.roles_in_account);
-                    let mut drifted: Vec<_> = drift::drifted(&managed, &sweep, started_at)
-                        .into_iter()
-                        .cloned()
-                        .collect();
-                    // Use is news too: the reconcile records it and judges unused-role.
-                    for key in drift::usage_changed(
-                        &managed,
-                        &sweep,
-                        started_at,
-                        ctx.settings.unused_after,
-                    ) {
-                        if !drifted.contains(key) {
-                            drifted.push(key.clone());
-                        }
-                    }
+                    let drifted: Vec<_> = judge.drifted().into_iter().cloned().collect();
                     let elapsed = started.elapsed();
                     tracing::info!(
                         managed = managed.len(),

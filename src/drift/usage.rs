@@ -1,65 +1,53 @@
 //! What the drift sweep tells about a role's use: its RoleLastUsed and creation date come with
 //! the bulk read, so a role whose `unused-role` judgment changed, or whose recorded last use is a
-//! day or more behind IAM's, is reconciled (which records both) without any per-role read.
+//! day or more behind IAM's, is reconciled (which records both) without any per-role read
+//! ([`super::DriftJudge::judging_use`]).
 
 use std::time::Duration;
 
 use super::{LastSync, Managed};
 use crate::findings::Usage;
-use crate::model::Sweep;
+use crate::model::ObservedRole;
 
 /// How far status.lastUsed may lag IAM's: a role in use moves its date with every use, and a
 /// reconcile per use would undo what the sweep saves. Also the most often it is refreshed.
 pub const LAST_USED_REFRESH: Duration = Duration::from_secs(24 * 3600);
 
-/// The objects, among those the sweep judges (see [`LastSync::judged_by`]), whose role has been
-/// used since status recorded it (by a day or more), or has become unused or used since the
-/// object was last in sync.
-pub fn usage_changed<'a, K>(
-    managed: &'a [Managed<K>],
-    sweep: &Sweep,
+/// Whether the sweep's `observed` role tells `m`'s object something about its use: used since
+/// status recorded it (by a day or more), or turned unused (or used) since the object was last
+/// in sync. Whether the sweep may judge the object at all is the caller's ([`LastSync::judged_by`]).
+pub fn use_changed<K>(
+    m: &Managed<K>,
+    observed: &ObservedRole,
     sweep_started: jiff::Timestamp,
     unused_after: Duration,
-) -> Vec<&'a K> {
-    managed
-        .iter()
-        .filter(|m| m.last_sync.judged_by(sweep_started))
-        .filter(|m| {
-            let Some(observed) = sweep.roles.get(&m.desired.name) else {
-                return false;
-            };
-            let parse = |date: Option<&str>| date.and_then(|d| d.parse::<jiff::Timestamp>().ok());
-            let seen = parse(observed.last_used.as_ref().and_then(|u| u.date.as_deref()));
-            let recorded = parse(m.recorded_last_used.as_deref());
-            let used_since = match (seen, recorded) {
-                (Some(_), None) => true,
-                (Some(seen), Some(recorded)) => {
-                    seen.duration_since(recorded).unsigned_abs() >= LAST_USED_REFRESH
-                }
-                (None, _) => false,
-            };
-            let usage = Usage::from_iam(
-                sweep_started,
-                observed.created.as_deref(),
-                observed.last_used.as_ref(),
-            );
-            let flipped = match (m.last_sync, usage) {
-                (LastSync::At(synced), Some(usage)) => {
-                    usage.unused_at(synced, unused_after)
-                        != usage.unused_at(sweep_started, unused_after)
-                }
-                _ => false,
-            };
-            used_since || flipped
-        })
-        .map(|m| &m.key)
-        .collect()
+) -> bool {
+    let parse = |date: Option<&str>| date.and_then(|d| d.parse::<jiff::Timestamp>().ok());
+    let seen = parse(observed.last_used.as_ref().and_then(|u| u.date.as_deref()));
+    let recorded = parse(m.recorded_last_used.as_deref());
+    let used_since = match (seen, recorded) {
+        (Some(_), None) => true,
+        (Some(seen), Some(recorded)) => {
+            seen.duration_since(recorded).unsigned_abs() >= LAST_USED_REFRESH
+        }
+        (None, _) => false,
+    };
+    let usage = Usage::from_iam(
+        sweep_started,
+        observed.created.as_deref(),
+        observed.last_used.as_ref(),
+    );
+    let flipped = match (m.last_sync, usage) {
+        (LastSync::At(synced), Some(usage)) => {
+            usage.unused_at(synced, unused_after) != usage.unused_at(sweep_started, unused_after)
+        }
+        _ => false,
+    };
+    used_since || flipped
 }
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-
     use super::*;
     use crate::model::LastUsed;
     use crate::plan::tests::fixtures::{desired, observed, owner};
@@ -162,11 +150,6 @@ mod tests {
                 date: Some(iso(s)),
                 region: Some("eu-west-1".into()),
             });
-            let sweep = Sweep {
-                roles: HashMap::from([(role.name.clone(), role)]),
-                roles_in_account: 1,
-                calls: 2,
-            };
             let managed = [Managed {
                 key: label,
                 desired: desired(),
@@ -176,8 +159,10 @@ mod tests {
                 last_sync,
                 recorded_last_used: recorded.map(iso),
             }];
-            let got = !usage_changed(&managed, &sweep, at(now), after).is_empty();
-            assert_eq!(got, want, "{label}");
+            // Through the sweep's judge, as the sweeper runs it (the role is otherwise in sync).
+            let mut judge = crate::drift::DriftJudge::new(&managed, at(now)).judging_use(after);
+            crate::model::SweepVisitor::visit(&mut judge, role);
+            assert_eq!(!judge.drifted().is_empty(), want, "{label}");
         }
     }
 }
