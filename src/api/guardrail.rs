@@ -30,6 +30,7 @@ pub const ACCOUNT_PATTERN: &str = r"^[0-9]{12}$";
     doc = "Rules rolesmith enforces on every IamRole in the namespaces it covers: findings that refuse instead of warn, a required permissions boundary, denied actions, the accounts a trust policy may name, a longest session. Several guardrails add up.",
     printcolumn = r#"{"name":"Namespaces","type":"string","jsonPath":".spec.namespaces","description":"Namespaces whose IamRoles the guardrail covers"}"#,
     printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status","description":"Whether the operator enforces the guardrail"}"#,
+    printcolumn = r#"{"name":"Refusing","type":"integer","jsonPath":".status.refusing","description":"IamRoles the guardrail refuses, at the last drift check"}"#,
     printcolumn = r#"{"name":"Deny","type":"string","jsonPath":".spec.deny","priority":1,"description":"Findings that refuse a role"}"#,
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
 )]
@@ -74,8 +75,13 @@ pub struct RoleGuardrailSpec {
 }
 
 kind_status! {
-    /// Whether the operator enforces the guardrail.
-    pub struct RoleGuardrailStatus {}
+    /// Whether the operator enforces the guardrail, and whom it refuses.
+    pub struct RoleGuardrailStatus {
+        /// IamRoles this guardrail refuses (Stalled, reason GuardrailViolation, naming it), as
+        /// counted at the operator's last drift check.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub refusing: Option<i32>,
+    }
 }
 
 /// The ids of the findings a guardrail may deny (the catalog's checks of the spec), as the

@@ -59,7 +59,7 @@ pub(super) fn stream(
         .and_then(move |guardrail| {
             let ctx = ctx.clone();
             async move {
-                if let Err(error) = write_status(&guardrail, &ctx).await {
+                if let Err(error) = write_status(&guardrail, &ctx, None).await {
                     tracing::warn!(guardrail = %guardrail.name_any(), error = %error.message(), "could not write RoleGuardrail status");
                 }
                 Ok(guardrail)
@@ -67,14 +67,42 @@ pub(super) fn stream(
         })
 }
 
-/// Writes the guardrail's status when it would change.
-async fn write_status(guardrail: &RoleGuardrail, ctx: &Context) -> Result<()> {
+/// Counts, for every guardrail, the IamRoles in `roles` it refuses, and writes the counts that
+/// changed. The drift sweeper calls it once per drift check: roles change status one by one, and
+/// a count per change would cost a write per refused reconcile.
+pub(super) async fn count_refusals(ctx: &Context, roles: &Store<Guarded>) {
+    let roles = roles.state();
+    for guardrail in ctx.guardrails.state() {
+        let name = guardrail.name_any();
+        let refusing = roles
+            .iter()
+            .filter_map(|guarded| guarded.0.as_ref().ok()?.status.as_ref())
+            .filter(|status| crate::status::refused_by(&name, &status.conditions))
+            .count();
+        let refusing = i32::try_from(refusing).unwrap_or(i32::MAX);
+        if guardrail.status.as_ref().and_then(|s| s.refusing) == Some(refusing) {
+            continue;
+        }
+        if let Err(error) = write_status(&guardrail, ctx, Some(refusing)).await {
+            tracing::warn!(guardrail = %name, error = %error.message(), "could not write RoleGuardrail status");
+        }
+    }
+}
+
+/// Writes the guardrail's status when it would change; `refusing`: a new count of the roles it
+/// refuses (else the previous count stands).
+async fn write_status(
+    guardrail: &RoleGuardrail,
+    ctx: &Context,
+    refusing: Option<i32>,
+) -> Result<()> {
     let (_, problems) = crate::desired::guardrail(guardrail);
     let previous = guardrail.status.as_ref();
     let next = crate::status::guardrail_status(
         previous,
         guardrail.metadata.generation,
         &problems,
+        refusing,
         jiff::Timestamp::now(),
     );
     if previous == Some(&next) {

@@ -101,6 +101,7 @@ pub async fn run(
                 return;
             }
         }
+        super::guardrails::count_refusals(&ctx, &store).await;
         let pause = if sweep_again_soon {
             retry_failed_sweep(ctx.settings.resync)
         } else {

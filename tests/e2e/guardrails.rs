@@ -58,6 +58,28 @@ async fn wait_refused(world: &World, namespace: &str, name: &str) -> String {
     ready(&object).2
 }
 
+/// Waits until the guardrail's status counts `want` refused IamRoles (the drift check counts).
+async fn wait_refusing(world: &World, guardrail: &str, want: &str) {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let counted = world.kubectl_ok(&[
+            "get",
+            "roleguardrail",
+            guardrail,
+            "-o",
+            "jsonpath={.status.refusing}",
+        ]);
+        if counted == want {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{guardrail} refuses {counted:?}, not {want}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
 fn writes_to(proxy: &FaultProxy, role: &str) -> usize {
     proxy
         .writes_per_role()
@@ -140,6 +162,10 @@ async fn guardrails_refuse_until_the_role_or_the_guardrail_changes() {
     );
     let events = world.events_about("admin");
     assert!(events.contains("GuardrailViolation"), "{events}");
+    // Each guardrail counts whom it refuses: strict two, accounts and session one each.
+    wait_refusing(&world, "strict", "2").await;
+    wait_refusing(&world, "accounts", "1").await;
+    wait_refusing(&world, "session", "1").await;
 
     // Refused roles cost IAM no write, however often they are reconciled meanwhile.
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -178,6 +204,8 @@ async fn guardrails_refuse_until_the_role_or_the_guardrail_changes() {
 
     // Still refused: the other guardrails add up on it.
     assert_eq!(writes_to(&proxy, "e2e-g-admin"), 0);
+    wait_refusing(&world, "strict", "1").await;
+    wait_refusing(&world, "accounts", "0").await;
     let (status, reason, _) = ready(&world.get_json("default", "admin"));
     assert_eq!(
         (status.as_str(), reason.as_str()),

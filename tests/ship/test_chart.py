@@ -171,6 +171,7 @@ class Install(unittest.TestCase):
         self.assertNotIn("ROLESMITH_ROLE_PATH_PREFIX", env)
         self.assertNotIn("ROLESMITH_UNCONFINED_NAMESPACES", env)
         self.assertEqual((env["ROLESMITH_RETRY_BASE"], env["ROLESMITH_RETRY_MAX"]), ("1s", "2m"))
+        self.assertEqual(env["ROLESMITH_UNUSED_AFTER"], "90d")
 
         svc = get(self.kubeconfig, "service", "rolesmith-metrics", ns)
         self.assertEqual(svc["spec"]["ports"][0]["targetPort"], "metrics")
@@ -251,6 +252,7 @@ class Install(unittest.TestCase):
             ("unknown nested key", {"aws": {"regoin": "eu-west-1"}}, "regoin"),
             ("log format outside the enum", {"logFormat": "xml"}, "logFormat"),
             ("duration in words", {"resyncInterval": "ten minutes"}, "resyncInterval"),
+            ("unused-after in words", {"unusedAfter": "three months"}, "unusedAfter"),
             ("role ARN that is not one", {"serviceAccount": {"roleArn": "rolesmith"}}, "roleArn"),
             ("boolean as a string", {"rbac": {"create": "yes"}}, "create"),
             ("slash in the cluster id", {"clusterId": "a/b"}, "clusterId"),
