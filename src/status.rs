@@ -41,6 +41,8 @@ pub struct RoleIdentity {
     pub id: Option<String>,
     /// IAM's RoleLastUsed, when the reconcile read the role and IAM said anything.
     pub last_used: Option<crate::model::LastUsed>,
+    /// The instance profile that holds the role; `None` after a sync means there is none.
+    pub instance_profile_arn: Option<String>,
 }
 
 pub fn next_status(
@@ -79,6 +81,14 @@ pub fn next_status(
             .clone()
             .map(Into::into)
             .or(previous.last_used),
+        pod_identity_associations: previous.pod_identity_associations,
+        instance_profile_arn: if synced {
+            role.instance_profile_arn.clone()
+        } else {
+            role.instance_profile_arn
+                .clone()
+                .or(previous.instance_profile_arn)
+        },
     }
 }
 
@@ -240,6 +250,7 @@ mod tests {
             arn: Some("arn:aws:iam::123456789012:role/ns-app".into()),
             id: Some("AROAEXAMPLE".into()),
             last_used: None,
+            instance_profile_arn: None,
         }
     }
 

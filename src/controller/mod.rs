@@ -6,9 +6,12 @@ mod apply;
 mod decide;
 mod delete;
 mod guardrails;
+mod pod_identity;
 pub mod policy;
 mod refs;
 mod retry;
+mod service_accounts;
+pub mod service_linked_role;
 mod slim;
 mod sweeper;
 mod writes;
@@ -77,11 +80,15 @@ pub struct Settings {
     pub force_detach: bool,
     /// How long a role may go unused before `unused-role` (`--unused-after`).
     pub unused_after: Duration,
+    /// The cluster's workload identity (`spec.serviceAccounts`).
+    pub workloads: crate::admission::Workloads,
 }
 
 pub struct Context {
     pub client: Client,
     pub iam: Arc<dyn IamApi>,
+    /// EKS, when the operator manages Pod Identity associations (--eks-cluster-name).
+    pub eks: Option<Arc<dyn crate::eks::EksApi>>,
     pub recorder: Recorder,
     pub metrics: Arc<Metrics>,
     pub settings: Settings,
@@ -90,6 +97,7 @@ pub struct Context {
     guardrails: reflector::Store<crate::api::RoleGuardrail>,
     /// Taken by [`run`], whose watch fills `guardrails`.
     guardrail_writer: std::sync::Mutex<Option<reflector::store::Writer<crate::api::RoleGuardrail>>>,
+    service_accounts: service_accounts::Accounts,
 }
 
 impl Context {
@@ -104,13 +112,21 @@ impl Context {
         Context {
             client,
             iam,
+            eks: None,
             recorder,
             metrics,
             settings,
             retry: retry::RetryState::default(),
             guardrails,
             guardrail_writer,
+            service_accounts: Default::default(),
         }
+    }
+
+    /// Pod Identity associations are made through `eks`.
+    pub fn with_eks(mut self, eks: Arc<dyn crate::eks::EksApi>) -> Self {
+        self.eks = Some(eks);
+        self
     }
 
     /// Per-object entries held in memory (retry counts, propagation clocks, announced
@@ -169,6 +185,7 @@ pub async fn run(
         .predicate_filter(triggers, Default::default());
     let shutdown = futures::FutureExt::shared(shutdown);
     let policies = policy::run(ctx.clone(), shutdown.clone());
+    let service_linked_roles = service_linked_role::run(ctx.clone(), shutdown.clone());
     let (drifted, drift_triggers) = futures::channel::mpsc::unbounded();
     let sweeper = sweeper::run(ctx.clone(), reader.clone(), drifted);
     let config = kube::runtime::controller::Config::default().concurrency(ctx.settings.concurrency);
@@ -184,7 +201,27 @@ pub async fn run(
         Some(namespace) => Api::namespaced(ctx.client.clone(), namespace),
         None => Api::all(ctx.client.clone()),
     };
+    // ServiceAccounts, for spec.serviceAccounts: kept to find the ones an IamRole annotated, and
+    // a trigger for the IamRoles whose annotation a ServiceAccount lacks.
+    let accounts_api: Api<k8s_openapi::api::core::v1::ServiceAccount> =
+        match &ctx.settings.namespace {
+            Some(namespace) => Api::namespaced(ctx.client.clone(), namespace),
+            None => Api::all(ctx.client.clone()),
+        };
+    let (accounts, accounts_writer) = reflector::store();
+    // `run` is called once per Context; a second call would share the first one's store.
+    let _ = ctx.service_accounts.set(accounts);
+    let accounts_stream = watcher(accounts_api, watcher::Config::default())
+        .default_backoff()
+        .modify(|account| slim::slim(account.meta_mut()))
+        .reflect(accounts_writer)
+        .touched_objects();
+    let roles_for_accounts = reader.clone();
+    let default_via = ctx.settings.workloads.default_via;
     let mut controller = Controller::for_stream(stream, reader)
+        .watches_stream(accounts_stream, move |account| {
+            service_accounts::roles_to_wake(&roles_for_accounts, &account, default_via)
+        })
         // A role waiting for an IamPolicy's ARN (or attaching a policy that changed) is woken
         // when that IamPolicy changes.
         .watches(policies_api, watcher::Config::default(), move |policy| {
@@ -211,7 +248,7 @@ pub async fn run(
         });
     // The sweeper never ends on its own: the controller's graceful shutdown ends both.
     tokio::select! {
-        _ = futures::future::join(controller, policies) => {}
+        _ = futures::future::join3(controller, policies, service_linked_roles) => {}
         _ = sweeper => {}
     }
 }
@@ -240,8 +277,8 @@ fn deleting(role: &Guarded) -> Option<u64> {
     Some(u64::from(role.meta().deletion_timestamp.is_some()))
 }
 
-/// IAM reads of one in-sync reconcile, for budgeting: 3 + N, with N = 2 inline policies.
-const READS_PER_RESYNC: f64 = 5.0;
+/// IAM reads of one in-sync reconcile, for budgeting: 4 + N, with N = 2 inline policies.
+const READS_PER_RESYNC: f64 = 6.0;
 
 /// `configured`, or longer if `roles` re-read every interval would take more than half of
 /// `rate` IAM calls per second.
@@ -329,9 +366,9 @@ mod tests {
         let cases = [
             // configured, roles, rate, expected seconds
             (ten_minutes, 100, 10.0, 600),
-            (ten_minutes, 1200, 10.0, 1200),
-            (ten_minutes, 5000, 10.0, 5000),
-            (Duration::from_secs(15), 500, 50.0, 100),
+            (ten_minutes, 1200, 10.0, 1440),
+            (ten_minutes, 5000, 10.0, 6000),
+            (Duration::from_secs(15), 500, 50.0, 120),
             (Duration::from_secs(15), 10, 50.0, 15),
             (ten_minutes, 5000, 0.0, 600),
         ];

@@ -180,6 +180,7 @@ async fn assert_iam_matches(world: &World, yaml: &str) {
         ignore_tag_keys: &[],
         cluster_id: CLUSTER_ID,
         guardrails: &[],
+        workloads: &Default::default(),
     };
     let admitted = rolesmith::admission::admit(&rolesmith::desired::input(&object), &context)
         .expect("test spec is valid");

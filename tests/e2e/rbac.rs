@@ -103,18 +103,32 @@ metadata: {name: no-admin}
 spec: {namespaces: [default], deny: [admin-access]}
 "#;
 
+const SERVICE_LINKED_ROLE: &str = r#"
+apiVersion: iam.rolesmith.dev/v1alpha1
+kind: IamServiceLinkedRole
+metadata: {name: beanstalk, namespace: default}
+spec:
+  awsServiceName: elasticbeanstalk.amazonaws.com
+"#;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_operator_uses_exactly_what_its_cluster_role_grants() {
     let world = World::start().await;
     // A lifecycle touching every code path that talks to Kubernetes: create (finalizer, status,
     // events), edit, a user error (Warning event), delete (finalizer removal); an IamPolicy
     // that a role refers to (its own finalizer and status, the role's GET of it).
+    // spec.serviceAccounts: a ServiceAccount annotated (list+watch, patch), its annotation
+    // removed again when the role goes.
     world.apply_yaml(POLICY);
     // A guardrail covering the namespace (its watch, its status) that the roles below satisfy.
     world.apply_yaml(GUARDRAIL);
+    world.apply_yaml(SERVICE_LINKED_ROLE);
+    world.apply_yaml(
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: app, namespace: default}\n",
+    );
     world.apply_yaml(
         &(ROLE.replace("NAME", "a").replace("ROLE", "e2e-rbac-a")
-            + "  managedPolicyRefs: [{name: shared}]\n"),
+            + "  managedPolicyRefs: [{name: shared}]\n  serviceAccounts: [{name: app}]\n"),
     );
     world.wait_ready("default", "a", "60s");
     world.apply_yaml(
@@ -149,6 +163,36 @@ async fn the_operator_uses_exactly_what_its_cluster_role_grants() {
         "default",
         "--timeout=60s",
     ]);
+    world.kubectl_ok(&[
+        "wait",
+        "--for=condition=Ready",
+        "iamservicelinkedrole/beanstalk",
+        "-n",
+        "default",
+        "--timeout=60s",
+    ]);
+    world.kubectl_ok(&[
+        "delete",
+        "iamservicelinkedroles",
+        "--all",
+        "-n",
+        "default",
+        "--timeout=60s",
+    ]);
+
+    let account = world.kubectl_ok(&[
+        "get",
+        "serviceaccount",
+        "app",
+        "-n",
+        "default",
+        "-o",
+        "json",
+    ]);
+    assert!(
+        !account.contains("eks.amazonaws.com/role-arn"),
+        "the annotation went with the role: {account}"
+    );
 
     let used: BTreeSet<Permission> = world
         .sim
@@ -157,14 +201,15 @@ async fn the_operator_uses_exactly_what_its_cluster_role_grants() {
         .filter(|r| !r.user_agent.starts_with("kubectl"))
         .filter_map(|r| permission(&r.method, &r.path, &r.query))
         .collect();
-    assert!(
-        used.contains(&(
-            "iam.rolesmith.dev".into(),
-            "iamroles/status".into(),
-            "patch".into()
-        )),
-        "the scenario exercised the operator: {used:#?}"
-    );
+    for (group, resource) in [
+        ("iam.rolesmith.dev", "iamroles/status"),
+        ("", "serviceaccounts"),
+    ] {
+        assert!(
+            used.contains(&(group.into(), resource.into(), "patch".into())),
+            "the scenario exercised the operator: {used:#?}"
+        );
+    }
     let granted = granted();
     let missing: Vec<_> = used.difference(&granted).collect();
     assert!(

@@ -31,6 +31,7 @@ fn desired(name: &str) -> DesiredRole {
             ..Default::default()
         },
         ignored_tag_keys: Vec::new(),
+        instance_profile: false,
     }
 }
 

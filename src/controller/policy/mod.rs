@@ -132,6 +132,7 @@ fn admit(policy: &IamPolicy, ctx: &Context) -> Result<AdmittedPolicy> {
         cluster_id: &ctx.settings.cluster_id,
         // RoleGuardrails govern roles.
         guardrails: &[],
+        workloads: &ctx.settings.workloads,
     };
     admission::admit_policy(&desired::policy_input(policy), &context).map_err(Error::refused)
 }

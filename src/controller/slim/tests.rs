@@ -72,6 +72,7 @@ fn compacted_documents_admit_the_same() {
         iam_rate_limit: 0.0,
         force_detach: false,
         unused_after: crate::findings::DEFAULT_UNUSED_AFTER,
+        workloads: Default::default(),
     };
     for (trust, inline) in cases {
         let mut role: crate::api::IamRole = serde_json::from_value(json!({

@@ -46,6 +46,7 @@ pub fn desired() -> DesiredRole {
             tags: map(&[("env", "prod"), ("team", "a")]),
         },
         ignored_tag_keys: Vec::new(),
+        instance_profile: false,
     }
 }
 
@@ -61,6 +62,7 @@ pub fn observed() -> ObservedRole {
         role_id: "AROAEXAMPLEID".into(),
         last_used: None,
         created: None,
+        instance_profiles: Vec::new(),
     }
 }
 
