@@ -27,6 +27,8 @@ update crds/iamroles.iam.rolesmith.dev.yaml "$target/debug/rolesmith" crd --kind
 update charts/rolesmith/crds/iamroles.iam.rolesmith.dev.yaml cat crds/iamroles.iam.rolesmith.dev.yaml
 update crds/iampolicies.iam.rolesmith.dev.yaml "$target/debug/rolesmith" crd --kind IamPolicy
 update charts/rolesmith/crds/iampolicies.iam.rolesmith.dev.yaml cat crds/iampolicies.iam.rolesmith.dev.yaml
+update crds/roleguardrails.iam.rolesmith.dev.yaml "$target/debug/rolesmith" crd --kind RoleGuardrail
+update charts/rolesmith/crds/roleguardrails.iam.rolesmith.dev.yaml cat crds/roleguardrails.iam.rolesmith.dev.yaml
 update crds/iamservicelinkedroles.iam.rolesmith.dev.yaml "$target/debug/rolesmith" crd --kind IamServiceLinkedRole
 update charts/rolesmith/crds/iamservicelinkedroles.iam.rolesmith.dev.yaml cat crds/iamservicelinkedroles.iam.rolesmith.dev.yaml
 bash scripts/render-deploy.sh

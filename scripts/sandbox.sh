@@ -82,7 +82,7 @@ wait_for "the API server" kubectl get namespaces
 
 kubectl apply -f crds/ >/dev/null
 kubectl wait --for=condition=Established crd/iamroles.iam.rolesmith.dev crd/iampolicies.iam.rolesmith.dev \
-  crd/iamservicelinkedroles.iam.rolesmith.dev --timeout=30s >/dev/null
+  crd/iamservicelinkedroles.iam.rolesmith.dev crd/roleguardrails.iam.rolesmith.dev --timeout=30s >/dev/null
 
 metrics_port=$(free_port)
 AWS_ACCESS_KEY_ID=sandbox AWS_SECRET_ACCESS_KEY=sandbox AWS_REGION=us-east-1 \

@@ -33,7 +33,9 @@ macro_rules! kind_status {
     };
 }
 
+pub mod guardrail;
 pub mod iam_policy;
+pub use guardrail::{RoleGuardrail, RoleGuardrailSpec, RoleGuardrailStatus};
 pub mod pod_identity;
 pub use crate::admission::{ServiceAccountRef, WorkloadIdentity};
 use crate::admission::{limits, service_accounts};
@@ -390,6 +392,7 @@ pub fn crd_yaml_of(kind: crate::cli::CrdKind) -> Result<String, serde_saphyr::Se
     match kind {
         crate::cli::CrdKind::IamRole => crd_yaml(),
         crate::cli::CrdKind::IamPolicy => serde_saphyr::to_string(&IamPolicy::crd()),
+        crate::cli::CrdKind::RoleGuardrail => serde_saphyr::to_string(&RoleGuardrail::crd()),
         crate::cli::CrdKind::IamServiceLinkedRole => {
             serde_saphyr::to_string(&IamServiceLinkedRole::crd())
         }
@@ -406,6 +409,7 @@ mod tests {
         let committed = [
             include_str!("../crds/iamroles.iam.rolesmith.dev.yaml"),
             include_str!("../crds/iampolicies.iam.rolesmith.dev.yaml"),
+            include_str!("../crds/roleguardrails.iam.rolesmith.dev.yaml"),
             include_str!("../crds/iamservicelinkedroles.iam.rolesmith.dev.yaml"),
         ];
         let printed = crds_yaml(None).expect("CRDs serialize");

@@ -51,6 +51,8 @@ pub enum CrdKind {
     IamRole,
     #[value(name = "IamPolicy")]
     IamPolicy,
+    #[value(name = "RoleGuardrail")]
+    RoleGuardrail,
     #[value(name = "IamServiceLinkedRole")]
     IamServiceLinkedRole,
 }
@@ -84,6 +86,10 @@ pub struct RunArgs {
     /// never removed, changed or set on any role. Comma-separated exact keys or `prefix*`.
     #[arg(long, env = "ROLESMITH_IGNORE_TAG_KEYS", value_delimiter = ',')]
     pub ignore_tag_keys: Vec<String>,
+    /// A role neither used nor created within this long gets the unused-role warning (e.g. 90d,
+    /// 720h). IAM reports use with a delay of hours.
+    #[arg(long, env = "ROLESMITH_UNUSED_AFTER", default_value = "90d", value_parser = parse_age)]
+    pub unused_after: Duration,
     /// Deleting an IamPolicy that is still attached to roles detaches it from them first.
     /// Without it the deletion waits (the finalizer holds) until no role uses the policy.
     #[arg(long, env = "ROLESMITH_FORCE_DETACH")]

@@ -88,6 +88,7 @@ async fn run(args: RunArgs) -> ExitCode {
         iam_rate_limit: args.aws.iam_rate_limit,
         ignore_tag_keys: args.ignore_tag_keys.clone(),
         force_detach: args.force_detach,
+        unused_after: args.unused_after,
         workloads,
         confinement: Confinement {
             name_prefix: args.role_name_prefix.clone(),
@@ -209,12 +210,21 @@ async fn files(args: FileArgs, mode: Mode) -> ExitCode {
         .await
         .with_limiter(limiter);
     let unconfined = Confinement::none();
+    // The RoleGuardrails among the files apply to their IamRoles, as the operator's would.
+    let guardrails: Vec<admission::Guardrail> = objects
+        .iter()
+        .filter_map(|o| match o {
+            Ok(Object::Guardrail(guardrail)) => Some(desired::guardrail(guardrail).0),
+            _ => None,
+        })
+        .collect();
     // No confinement: whoever runs the command holds IAM credentials already. A manifest that
     // carries status (`kubectl get -o yaml`) keeps its name.
     let context = admission::Context {
         confinement: &unconfined,
         ignore_tag_keys: &[],
         cluster_id: &args.cluster_id,
+        guardrails: &guardrails,
         workloads: &args.workloads.settings(),
     };
     let policies: Vec<&IamPolicy> = objects
@@ -242,6 +252,16 @@ async fn files(args: FileArgs, mode: Mode) -> ExitCode {
                     let desired =
                         policies::with_file_refs(&iam, admitted.desired, role, &by_key, &context)
                             .await?;
+                    let account = iam.caller_account().await?;
+                    let problems = admission::account_guardrail_problems(
+                        &admitted.owner.namespace,
+                        &desired,
+                        &guardrails,
+                        &account,
+                    );
+                    if !problems.is_empty() {
+                        return Err(Error::refused(problems));
+                    }
                     let report =
                         engine::apply(&iam, &desired, &admitted.owner, role.spec.adopt, mode)
                             .await?;
@@ -256,6 +276,8 @@ async fn files(args: FileArgs, mode: Mode) -> ExitCode {
                     .map(|(name, report)| Done::Policy(name, report));
                 (label(&policy.metadata), outcome)
             }
+            // Read above; nothing of its own to plan.
+            Ok(Object::Guardrail(_)) => continue,
             Err((object, error)) => {
                 let error = match error {
                     Error::Refused(problems) => Error::refused(problems.clone()),

@@ -6,7 +6,9 @@ use crate::api::IamRole;
 use crate::error::{Error, Result};
 use crate::model::Owner;
 
+mod guardrail;
 mod managed_policy;
+pub use guardrail::{deniable_ids, guardrail};
 pub use managed_policy::{policy_input, policy_owner};
 
 /// The object as admission reads it.
@@ -81,6 +83,7 @@ mod tests {
             confinement: &Confinement::none(),
             ignore_tag_keys: &[],
             cluster_id: "test",
+            guardrails: &[],
             workloads: &Default::default(),
         };
         admission::admit(&input(role), &context)

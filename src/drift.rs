@@ -184,6 +184,8 @@ pub struct Managed<K> {
     /// object's status already lists.
     pub observed_drift: Option<Vec<String>>,
     pub last_sync: LastSync,
+    /// status.lastUsed's date, as the object's last reconcile recorded it.
+    pub recorded_last_used: Option<String>,
 }
 
 /// The drift check of one sweep, fed page by page: it keeps only which objects need a
@@ -196,6 +198,8 @@ pub struct DriftJudge<'a, K> {
     seen: Vec<bool>,
     drifted: Vec<bool>,
     sweep_started: jiff::Timestamp,
+    /// When set, a role whose use is news ([`usage::use_changed`]) is reconciled too.
+    unused_after: Option<std::time::Duration>,
 }
 
 impl<'a, K> DriftJudge<'a, K> {
@@ -210,7 +214,15 @@ impl<'a, K> DriftJudge<'a, K> {
             seen: vec![false; managed.len()],
             drifted: vec![false; managed.len()],
             sweep_started,
+            unused_after: None,
         }
+    }
+
+    /// Also reconciles the objects whose role's use is news: used since status recorded it, or
+    /// turned unused (after `unused_after`) or used since the object was last in sync.
+    pub fn judging_use(mut self, unused_after: std::time::Duration) -> Self {
+        self.unused_after = Some(unused_after);
+        self
     }
 
     /// The objects to reconcile, in the order they were given.
@@ -235,7 +247,11 @@ impl<K: Sync> SweepVisitor for DriftJudge<'_, K> {
             return;
         };
         self.seen[i] = true;
-        self.drifted[i] = differs(&self.managed[i], &observed);
+        let m = &self.managed[i];
+        self.drifted[i] = differs(m, &observed)
+            || self
+                .unused_after
+                .is_some_and(|after| usage::use_changed(m, &observed, self.sweep_started, after));
     }
 }
 
@@ -296,6 +312,9 @@ pub fn sweep_pays_off(
         }
     }
 }
+
+mod usage;
+pub use usage::LAST_USED_REFRESH;
 
 #[cfg(test)]
 mod tests;

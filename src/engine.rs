@@ -30,6 +30,10 @@ pub struct ApplyReport {
     pub differences: Vec<Difference>,
     /// IAM's RoleLastUsed of the role, when it is this object's.
     pub last_used: Option<crate::model::LastUsed>,
+    /// The account's roles and quota, when IAM told them.
+    pub quota: Option<crate::iam::RoleQuota>,
+    /// When IAM created the role, when it is this object's.
+    pub created: Option<String>,
     /// The instance profile of the role's name, once it holds the role (spec.instanceProfile).
     pub instance_profile_arn: Option<String>,
 }
@@ -91,16 +95,32 @@ pub async fn apply(
     let owned = observed
         .as_ref()
         .filter(|o| plan::ownership(o, owner, false) == Ownership::Owned);
+    let quota = role_quota(iam).await;
+    let mut findings = admission::findings(desired, Some(&account));
+    findings.extend(quota.as_ref().and_then(quota_finding));
     let mut report = ApplyReport {
-        findings: admission::findings(desired, Some(&account)),
+        findings,
+        quota,
         existed: observed.is_some(),
         role_arn: owned.map(|o| o.arn.clone()),
         role_id: owned.map(|o| o.role_id.clone()),
         last_used: owned.and_then(|o| o.last_used.clone()),
+        created: owned.and_then(|o| o.created.clone()),
         instance_profile_arn: owned.and_then(|o| held_profile_arn(desired, o)),
         ops,
         differences,
     };
+    if let Some(quota) = report.quota.as_ref().filter(|q| q.reached())
+        && report
+            .ops
+            .iter()
+            .any(|op| matches!(op, IamOp::CreateRole { .. }))
+    {
+        let error = quota_reached(quota);
+        // Nothing was written: the report lists what was done.
+        report.ops.clear();
+        return Err(ApplyFailure { error, report });
+    }
     if mode == Mode::DryRun {
         return Ok(report);
     }
@@ -249,12 +269,43 @@ fn not_visible_yet(read_action: &'static str, subject: &str, what: &str) -> Erro
     }
 }
 
+/// The account's roles and quota; unknown when IAM does not tell (a policy without
+/// iam:GetAccountSummary): IAM still enforces its quota at CreateRole.
+async fn role_quota(iam: &dyn IamApi) -> Option<crate::iam::RoleQuota> {
+    match iam.role_quota().await {
+        Ok(quota) => Some(quota),
+        Err(error) => {
+            tracing::debug!(error = %error.message(), "account role quota unknown");
+            None
+        }
+    }
+}
+
+fn quota_finding(quota: &crate::iam::RoleQuota) -> Option<Finding> {
+    crate::findings::account_quota(quota.roles, quota.quota).map(|f| f.to_admission())
+}
+
+/// A new role in an account at its quota: refused before IAM is asked, which would refuse it too.
+fn quota_reached(quota: &crate::iam::RoleQuota) -> Error {
+    Error::Iam {
+        action: "CreateRole",
+        code: "LimitExceeded".into(),
+        message: format!(
+            "account {} has {} roles, its quota of roles (RolesQuota {}): rolesmith creates no more; delete unused roles or ask AWS for a higher quota; the role is created at the next drift check",
+            quota.account, quota.roles, quota.quota
+        ),
+        category: crate::error::Category::IamLimitExceeded,
+        retry_after: None,
+    }
+}
+
 /// What watching a role (`Observe`) found.
 #[derive(Clone, Debug, Default)]
 pub struct ObserveReport {
     pub role_arn: String,
     pub role_id: String,
     pub last_used: Option<crate::model::LastUsed>,
+    pub created: Option<String>,
     pub findings: Vec<Finding>,
     pub differences: Vec<Difference>,
     /// The profile of the role's name holding it, whatever the spec says.
@@ -286,6 +337,7 @@ pub async fn observe(
         role_arn: observed.arn,
         role_id: observed.role_id,
         last_used: observed.last_used,
+        created: observed.created,
     })
 }
 

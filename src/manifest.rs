@@ -10,7 +10,7 @@ use std::path::Path;
 use kube::CustomResourceExt;
 
 use crate::admission::{Problem, Rule};
-use crate::api::{IamPolicy, IamRole};
+use crate::api::{IamPolicy, IamRole, RoleGuardrail};
 use crate::error::{Error, Result};
 
 const API_VERSION: &str = "iam.rolesmith.dev/v1alpha1";
@@ -33,6 +33,8 @@ pub fn load(paths: &[impl AsRef<Path>], default_namespace: &str) -> Result<Vec<L
 pub enum Object {
     Role(Box<IamRole>),
     Policy(Box<IamPolicy>),
+    /// Cluster-scoped: no namespace is given to it.
+    Guardrail(Box<RoleGuardrail>),
 }
 
 /// One IamRole or IamPolicy found in the files, or why it could not be read.
@@ -89,6 +91,7 @@ pub fn parse_all(text: &str, default_namespace: &str) -> Result<Vec<Loaded>> {
 enum Kind {
     Role,
     Policy,
+    Guardrail,
 }
 
 type Tagged = (Kind, LoadedObject);
@@ -99,7 +102,7 @@ fn roles_only(objects: Vec<Tagged>) -> Vec<Loaded> {
         .filter(|(kind, _)| *kind == Kind::Role)
         .filter_map(|(_, loaded)| match loaded {
             Ok(Object::Role(role)) => Some(Ok(*role)),
-            Ok(Object::Policy(_)) => None,
+            Ok(Object::Policy(_) | Object::Guardrail(_)) => None,
             Err(failed) => Some(Err(failed)),
         })
         .collect()
@@ -111,6 +114,7 @@ fn parse_tagged(text: &str, default_namespace: &str) -> Result<Vec<Tagged>> {
     let known = Known {
         role: known_spec_fields(&IamRole::crd()),
         policy: known_spec_fields(&IamPolicy::crd()),
+        guardrail: known_spec_fields(&RoleGuardrail::crd()),
     };
     let mut objects = Vec::new();
     for document in documents {
@@ -123,6 +127,7 @@ fn parse_tagged(text: &str, default_namespace: &str) -> Result<Vec<Tagged>> {
 struct Known {
     role: Vec<String>,
     policy: Vec<String>,
+    guardrail: Vec<String>,
 }
 
 fn known_spec_fields(
@@ -163,6 +168,7 @@ fn collect(
     let kind = match kind {
         "IamRole" if api_version == API_VERSION => Kind::Role,
         "IamPolicy" if api_version == API_VERSION => Kind::Policy,
+        "RoleGuardrail" if api_version == API_VERSION => Kind::Guardrail,
         _ => return,
     };
     let name = document
@@ -185,6 +191,8 @@ fn collect(
             policy.metadata.namespace = Some(namespace);
             Object::Policy(Box::new(policy))
         }),
+        Kind::Guardrail => read_object::<RoleGuardrail>(document, &known.guardrail)
+            .map(|guardrail| Object::Guardrail(Box::new(guardrail))),
     };
     objects.push((
         kind,

@@ -90,6 +90,8 @@ pub struct ObservedRole {
     pub settings: RoleSettings,
     /// When and where the role was last used, if IAM tracked it (RoleLastUsed).
     pub last_used: Option<LastUsed>,
+    /// When IAM created the role (RFC 3339), if it said.
+    pub created: Option<String>,
     /// The instance profiles that hold the role (a per-role read lists them; the account sweep
     /// has them in each role's InstanceProfileList).
     pub instance_profiles: Vec<InstanceProfileRef>,

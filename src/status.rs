@@ -10,6 +10,9 @@ use crate::admission::Finding;
 use crate::api::IamRoleStatus;
 use crate::error::{Category, truncate};
 
+mod guardrail;
+pub use guardrail::{guardrail_status, refused_by};
+
 pub const READY: &str = "Ready";
 pub const RECONCILING: &str = "Reconciling";
 pub const STALLED: &str = "Stalled";

@@ -45,6 +45,12 @@ struct OperationLabel {
     operation: &'static str,
 }
 
+/// Bounded by the accounts the operator acts in.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AccountLabel {
+    account: String,
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct FindingLabels {
     check: &'static str,
@@ -64,6 +70,8 @@ pub struct Metrics {
     /// back.
     findings_by_object: Mutex<HashMap<String, BTreeSet<(Rule, Severity)>>>,
     drift: drift::DriftMetrics,
+    account_roles: Family<AccountLabel, Gauge>,
+    account_roles_quota: Family<AccountLabel, Gauge>,
     health: Arc<Health>,
 }
 
@@ -105,7 +113,21 @@ impl Metrics {
             findings.clone(),
         );
         let drift = drift::DriftMetrics::register(&mut registry);
+        let account_roles = Family::<AccountLabel, Gauge>::default();
+        registry.register(
+            "account_roles",
+            "IAM roles in the account, as GetAccountSummary last told (counted on between reads)",
+            account_roles.clone(),
+        );
+        let account_roles_quota = Family::<AccountLabel, Gauge>::default();
+        registry.register(
+            "account_roles_quota",
+            "The account's quota of IAM roles (RolesQuota)",
+            account_roles_quota.clone(),
+        );
         Metrics {
+            account_roles,
+            account_roles_quota,
             registry,
             drift,
             findings,
@@ -164,6 +186,20 @@ impl Metrics {
                 severity: severity.as_str(),
             })
             .clone()
+    }
+
+    /// The roles of an account and its quota, as the last reconcile in it saw them.
+    pub fn account_quota(&self, quota: &crate::iam::RoleQuota) {
+        let label = AccountLabel {
+            account: quota.account.clone(),
+        };
+        let as_gauge = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        self.account_roles
+            .get_or_create(&label)
+            .set(as_gauge(quota.roles));
+        self.account_roles_quota
+            .get_or_create(&label)
+            .set(as_gauge(quota.quota));
     }
 
     pub fn drift_checked(&self, done: DriftCheckDone) {
@@ -319,6 +355,25 @@ mod tests {
 
     /// The gauge counts objects, not reconciles: a finding seen again is not counted twice, and
     /// one fixed or deleted is taken back.
+    #[test]
+    fn account_roles_and_quota_by_account() {
+        let metrics = Metrics::new(Arc::new(Health::default()));
+        metrics.account_quota(&crate::iam::RoleQuota {
+            account: "111111111111".into(),
+            roles: 950,
+            quota: 1000,
+        });
+        let text = metrics.encode().expect("encodes");
+        assert!(
+            text.contains("rolesmith_account_roles{account=\"111111111111\"} 950"),
+            "{text}"
+        );
+        assert!(
+            text.contains("rolesmith_account_roles_quota{account=\"111111111111\"} 1000"),
+            "{text}"
+        );
+    }
+
     #[test]
     fn findings_count_objects_by_check_and_severity() {
         let metrics = Metrics::new(Arc::new(Health::default()));

@@ -70,6 +70,7 @@ pub fn run() {
             arn: "arn:aws:iam::123456789012:role/default.app".into(),
             role_id: "AROA".into(),
             last_used: None,
+            created: None,
             instance_profiles: Vec::new(),
         };
         let iterations = 20_000 / inline.max(1);

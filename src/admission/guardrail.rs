@@ -37,39 +37,38 @@ impl Guardrail {
     }
 }
 
-/// Every violation of the guardrails covering `namespace` by `desired`, guardrail by guardrail
-/// in the order given. `own_account_id`: the account the role lives in, when known; unknown, it
-/// too must be in `allowedTrustAccounts` for the trust policy to name it.
+/// The findings a guardrail may deny: the catalog's checks of the spec. `unused-role` and
+/// `account-quota` are about the role's use and its account, not its spec: they only warn (a
+/// role at the quota is refused by the quota check itself).
+pub fn deniable(check: Rule) -> bool {
+    crate::findings::CHECKS.contains(&check)
+        && !matches!(check, Rule::UnusedRole | Rule::AccountQuota)
+}
+
+/// The catalog's checks that read the role's account: a guardrail denying one is evaluated with
+/// the account ([`account_guardrail_problems`]).
+const ACCOUNT_CHECKS: [Rule; 1] = [Rule::CrossAccountNoExternalId];
+
+/// Every violation by `desired` of the guardrails covering `namespace` that needs no account,
+/// guardrail by guardrail in the order given. Admission evaluates these; the rules that need
+/// the role's account are [`account_guardrail_problems`].
 pub fn guardrail_problems(
     namespace: &str,
     desired: &DesiredRole,
     guardrails: &[Guardrail],
-    own_account_id: Option<&str>,
 ) -> Vec<Problem> {
     let covering: Vec<&Guardrail> = guardrails.iter().filter(|g| g.covers(namespace)).collect();
     if covering.is_empty() {
         return Vec::new();
     }
-    let findings = catalog_findings(desired, own_account_id);
+    let findings = catalog_findings(desired, None);
     let mut problems = Vec::new();
     for guardrail in covering {
         let name = &guardrail.name;
-        for finding in findings
-            .iter()
-            .filter(|f| guardrail.deny.contains(&f.check))
-        {
-            problems.push(Problem::new(
-                finding.location.field(),
-                Rule::GuardrailDeniedFinding,
-                format!(
-                    "RoleGuardrail {name} denies finding {}: {}",
-                    finding.check, finding.message
-                ),
-            ));
-        }
+        let denied = |check: &Rule| !ACCOUNT_CHECKS.contains(check);
+        problems.extend(denied_findings(guardrail, &findings, denied));
         problems.extend(boundary_problem(guardrail, desired));
         problems.extend(denied_action_problems(guardrail, desired));
-        problems.extend(trust_account_problems(guardrail, desired, own_account_id));
         if let Some(max) = guardrail.max_session_duration
             && desired.max_session_duration > max
         {
@@ -84,6 +83,53 @@ pub fn guardrail_problems(
         }
     }
     problems
+}
+
+/// Every violation by `desired`, a role in account `account`, of the rules of the guardrails
+/// covering `namespace` that need the role's account: `allowedTrustAccounts` ("accounts other
+/// than the role's own") and denied findings that read the account. Evaluated where the account
+/// is known, before any write.
+pub fn account_guardrail_problems(
+    namespace: &str,
+    desired: &DesiredRole,
+    guardrails: &[Guardrail],
+    account: &str,
+) -> Vec<Problem> {
+    let covering: Vec<&Guardrail> = guardrails.iter().filter(|g| g.covers(namespace)).collect();
+    if covering.is_empty() {
+        return Vec::new();
+    }
+    let findings = catalog_findings(desired, Some(account));
+    let mut problems = Vec::new();
+    for guardrail in covering {
+        problems.extend(denied_findings(guardrail, &findings, |check| {
+            ACCOUNT_CHECKS.contains(check)
+        }));
+        problems.extend(trust_account_problems(guardrail, desired, account));
+    }
+    problems
+}
+
+/// The findings `guardrail` denies among those `which` selects.
+fn denied_findings(
+    guardrail: &Guardrail,
+    findings: &[crate::findings::Finding],
+    which: impl Fn(&Rule) -> bool,
+) -> Vec<Problem> {
+    findings
+        .iter()
+        .filter(|f| which(&f.check) && guardrail.deny.contains(&f.check))
+        .map(|finding| {
+            Problem::new(
+                finding.location.field(),
+                Rule::GuardrailDeniedFinding,
+                format!(
+                    "RoleGuardrail {} denies finding {}: {}",
+                    guardrail.name, finding.check, finding.message
+                ),
+            )
+        })
+        .collect()
 }
 
 fn boundary_problem(guardrail: &Guardrail, desired: &DesiredRole) -> Option<Problem> {
@@ -135,19 +181,19 @@ fn denied_action_problems(guardrail: &Guardrail, desired: &DesiredRole) -> Vec<P
 fn trust_account_problems(
     guardrail: &Guardrail,
     desired: &DesiredRole,
-    own_account_id: Option<&str>,
+    account: &str,
 ) -> Vec<Problem> {
     let Some(allowed) = &guardrail.allowed_trust_accounts else {
         return Vec::new();
     };
     policy::trusted_accounts(&desired.assume_role_policy)
         .into_iter()
-        .filter(|account| own_account_id != Some(account.as_str()) && !allowed.contains(account))
-        .map(|account| {
-            let who = if account == "*" {
+        .filter(|named| named != account && !allowed.contains(named))
+        .map(|named| {
+            let who = if named == "*" {
                 "every AWS account (Principal \"*\")".to_string()
             } else {
-                format!("account {account}")
+                format!("account {named}")
             };
             Problem::new(
                 "spec.assumeRolePolicy",

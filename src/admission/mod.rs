@@ -35,7 +35,7 @@ use std::collections::BTreeMap;
 
 pub use confine::{Confinement, DEFAULT_NAME_PREFIX};
 pub use findings::findings;
-pub use guardrail::{Guardrail, guardrail_problems};
+pub use guardrail::{Guardrail, account_guardrail_problems, deniable, guardrail_problems};
 pub use managed_policy::{
     AdmittedPolicy, PolicyInput, PolicySpec, admit_policy, check_policy, policy_findings,
     policy_name,
@@ -92,6 +92,10 @@ pub struct Context<'a> {
     pub ignore_tag_keys: &'a [String],
     /// The cluster id that goes into the ownership tag.
     pub cluster_id: &'a str,
+    /// The RoleGuardrails in force (those covering other namespaces are ignored). The rules
+    /// that need the role's account are checked where it is known:
+    /// [`account_guardrail_problems`].
+    pub guardrails: &'a [Guardrail],
     /// The cluster's workload identity settings, for `spec.serviceAccounts`.
     pub workloads: &'a Workloads,
 }
@@ -159,6 +163,7 @@ pub fn admit(input: &Input, context: &Context<'_>) -> Result<Admitted, Vec<Probl
     );
     problems.extend(rename_problems(input, &desired.name));
     problems.extend(check_desired(&desired, &owner));
+    problems.extend(guardrail_problems(namespace, &desired, context.guardrails));
     if !problems.is_empty() {
         return Err(problems);
     }

@@ -87,22 +87,21 @@ pub(super) async fn apply(role: Arc<IamRole>, ctx: &Context) -> Result<Action> {
 
 /// Makes IAM match the spec, and says what happened.
 pub(super) async fn manage(role: &IamRole, ctx: &Context, uid: &str) -> Result<Attempt> {
-    let (name, result) =
-        match super::refs::admit_with_refs(role, ctx, &mut Default::default()).await {
-            Ok(admitted) => {
-                let result = engine::apply(
-                    ctx.iam.as_ref(),
-                    &admitted.desired,
-                    &admitted.owner,
-                    role.spec.adopt,
-                    Mode::Execute,
-                )
-                .await;
-                (Some(admitted.desired.name), result)
-            }
-            Err(error) => (None, Err(ApplyFailure::from(error))),
-        };
-    let (report, error) = match result {
+    let (name, result) = match admit_guarded(role, ctx).await {
+        Ok(admitted) => {
+            let result = engine::apply(
+                ctx.iam.as_ref(),
+                &admitted.desired,
+                &admitted.owner,
+                role.spec.adopt,
+                Mode::Execute,
+            )
+            .await;
+            (Some(admitted.desired.name), result)
+        }
+        Err(error) => (None, Err(ApplyFailure::from(error))),
+    };
+    let (mut report, error) = match result {
         Ok(report) => (report, None),
         Err(failure) => (
             failure.report,
@@ -112,6 +111,14 @@ pub(super) async fn manage(role: &IamRole, ctx: &Context, uid: &str) -> Result<A
             ),
         ),
     };
+    if let Some(quota) = &report.quota {
+        ctx.metrics.account_quota(quota);
+    }
+    report.findings.extend(unused(
+        report.created.as_deref(),
+        report.last_used.as_ref(),
+        &ctx.settings,
+    ));
     // Like the Warnings condition: a reconcile that failed before checking keeps the prior count.
     if error.is_none() || !report.findings.is_empty() {
         ctx.metrics
@@ -138,14 +145,20 @@ pub(super) async fn manage(role: &IamRole, ctx: &Context, uid: &str) -> Result<A
 
 /// Reads the role and reports how it differs; never writes to IAM.
 pub(super) async fn observe(role: &IamRole, ctx: &Context) -> Attempt {
-    let result = match super::refs::admit_with_refs(role, ctx, &mut Default::default()).await {
+    // Observe never writes: there is nothing for a guardrail to refuse.
+    let result = match super::refs::admit_with_refs(role, ctx, &mut Default::default(), &[]).await {
         Ok(admitted) => engine::observe(ctx.iam.as_ref(), &admitted.desired, &admitted.owner)
             .await
             .map(|report| (admitted.desired.name, report)),
         Err(error) => Err(error),
     };
     match result {
-        Ok((name, report)) => {
+        Ok((name, mut report)) => {
+            report.findings.extend(unused(
+                report.created.as_deref(),
+                report.last_used.as_ref(),
+                &ctx.settings,
+            ));
             ctx.metrics
                 .set_findings(&object_key(role), &report.findings);
             Attempt {
@@ -172,17 +185,52 @@ pub(super) async fn observe(role: &IamRole, ctx: &Context) -> Attempt {
     }
 }
 
+/// `unused-role` for a role IAM created at `created` and last saw used as `last_used`, judged now.
+fn unused(
+    created: Option<&str>,
+    last_used: Option<&crate::model::LastUsed>,
+    settings: &Settings,
+) -> Option<admission::Finding> {
+    let usage = crate::findings::Usage::from_iam(jiff::Timestamp::now(), created, last_used)?;
+    crate::findings::unused_role(&usage, settings.unused_after).map(|f| f.to_admission())
+}
+
 pub(super) fn spec_changed(role: &IamRole) -> bool {
     role.status.as_ref().and_then(|s| s.observed_generation) != role.metadata.generation
 }
 
-/// Admission with the operator's settings. Findings are left to the engine, which knows the
-/// account.
-pub(super) fn admit(role: &IamRole, settings: &Settings) -> Result<Admitted> {
+/// Admission with the guardrails in force, then the guardrails' rules that need the role's
+/// account: a role they refuse causes no IAM write, and an existing one stays as it is.
+async fn admit_guarded(role: &IamRole, ctx: &Context) -> Result<Admitted> {
+    let guardrails = super::guardrails::in_force(ctx).await?;
+    let admitted =
+        super::refs::admit_with_refs(role, ctx, &mut Default::default(), &guardrails).await?;
+    // The account the IAM client acts in: the role's own.
+    let account = ctx.iam.caller_account().await?;
+    let problems = admission::account_guardrail_problems(
+        &admitted.owner.namespace,
+        &admitted.desired,
+        &guardrails,
+        &account,
+    );
+    if !problems.is_empty() {
+        return Err(Error::refused(problems));
+    }
+    Ok(admitted)
+}
+
+/// Admission with the operator's settings and `guardrails`. Findings are left to the engine,
+/// which knows the account.
+pub(super) fn admit(
+    role: &IamRole,
+    settings: &Settings,
+    guardrails: &[admission::Guardrail],
+) -> Result<Admitted> {
     let context = admission::Context {
         confinement: &settings.confinement,
         ignore_tag_keys: &settings.ignore_tag_keys,
         cluster_id: &settings.cluster_id,
+        guardrails,
         workloads: &settings.workloads,
     };
     admission::admit(&desired::input(role), &context).map_err(Error::refused)

@@ -5,6 +5,7 @@
 mod apply;
 mod decide;
 mod delete;
+mod guardrails;
 mod pod_identity;
 pub mod policy;
 mod refs;
@@ -77,6 +78,8 @@ pub struct Settings {
     /// Deleting an IamPolicy that is still attached to roles detaches it first
     /// (`--force-detach`); without it the deletion waits.
     pub force_detach: bool,
+    /// How long a role may go unused before `unused-role` (`--unused-after`).
+    pub unused_after: Duration,
     /// The cluster's workload identity (`spec.serviceAccounts`).
     pub workloads: crate::admission::Workloads,
 }
@@ -90,6 +93,10 @@ pub struct Context {
     pub metrics: Arc<Metrics>,
     pub settings: Settings,
     retry: retry::RetryState,
+    /// The RoleGuardrails, as the watch last saw them: every reconcile admits its role with them.
+    guardrails: reflector::Store<crate::api::RoleGuardrail>,
+    /// Taken by [`run`], whose watch fills `guardrails`.
+    guardrail_writer: std::sync::Mutex<Option<reflector::store::Writer<crate::api::RoleGuardrail>>>,
     service_accounts: service_accounts::Accounts,
 }
 
@@ -101,6 +108,7 @@ impl Context {
         settings: Settings,
     ) -> Self {
         let recorder = Recorder::new(client.clone(), Reporter::from("rolesmith"));
+        let (guardrails, guardrail_writer) = guardrails::store();
         Context {
             client,
             iam,
@@ -109,6 +117,8 @@ impl Context {
             metrics,
             settings,
             retry: retry::RetryState::default(),
+            guardrails,
+            guardrail_writer,
             service_accounts: Default::default(),
         }
     }
@@ -180,6 +190,12 @@ pub async fn run(
     let sweeper = sweeper::run(ctx.clone(), reader.clone(), drifted);
     let config = kube::runtime::controller::Config::default().concurrency(ctx.settings.concurrency);
     let roles = reader.clone();
+    let coverage = guardrails::Coverage::new(reader.clone());
+    let guardrail_writer = ctx
+        .guardrail_writer
+        .lock()
+        .ok()
+        .and_then(|mut writer| writer.take());
     // Guarded like the IamRoles: an unreadable IamPolicy must not stall this watch either.
     let policies_api: Api<DeserializeGuard<crate::api::IamPolicy>> = match &ctx.settings.namespace {
         Some(namespace) => Api::namespaced(ctx.client.clone(), namespace),
@@ -202,7 +218,7 @@ pub async fn run(
         .touched_objects();
     let roles_for_accounts = reader.clone();
     let default_via = ctx.settings.workloads.default_via;
-    let controller = Controller::for_stream(stream, reader)
+    let mut controller = Controller::for_stream(stream, reader)
         .watches_stream(accounts_stream, move |account| {
             service_accounts::roles_to_wake(&roles_for_accounts, &account, default_via)
         })
@@ -210,7 +226,16 @@ pub async fn run(
         // when that IamPolicy changes.
         .watches(policies_api, watcher::Config::default(), move |policy| {
             refs::roles_referring_to(&roles, &policy)
-        })
+        });
+    // A guardrail change re-evaluates the roles it covers. Only the first run of a Context
+    // watches them: its store is the one reconciles read.
+    if let Some(writer) = guardrail_writer {
+        controller = controller
+            .watches_stream(guardrails::stream(ctx.clone(), writer), move |guardrail| {
+                coverage.roles_to_wake(&guardrail)
+            });
+    }
+    let controller = controller
         .reconcile_on(drift_triggers)
         .with_config(config)
         .graceful_shutdown_on(shutdown)

@@ -65,13 +65,15 @@ impl PolicyArns {
     }
 }
 
-/// Admission with the operator's settings, and the references resolved through `arns`.
+/// Admission with the operator's settings and `guardrails`, and the references resolved
+/// through `arns`.
 pub(super) async fn admit_with_refs(
     role: &IamRole,
     ctx: &Context,
     arns: &mut PolicyArns,
+    guardrails: &[crate::admission::Guardrail],
 ) -> Result<Admitted> {
-    let mut admitted = super::apply::admit(role, &ctx.settings)?;
+    let mut admitted = super::apply::admit(role, &ctx.settings, guardrails)?;
     admitted.desired = with_policy_refs(admitted.desired, role, ctx, arns).await?;
     Ok(admitted)
 }

@@ -38,7 +38,9 @@ pub async fn run(
         let (swept, stale) = if managed.is_empty() {
             (false, Vec::new())
         } else if drift::sweep_pays_off(ctx.settings.drift_check, per_role, roles_in_account) {
-            let mut judge = drift::DriftJudge::new(&managed, started_at);
+            // Use is news too: the reconcile records it and judges unused-role.
+            let mut judge =
+                drift::DriftJudge::new(&managed, started_at).judging_use(ctx.settings.unused_after);
             match ctx.iam.sweep(&mut judge).await {
                 Ok(sweep) => {
                     roles_in_account = Some(sweep.roles_in_account);
@@ -99,6 +101,7 @@ pub async fn run(
                 return;
             }
         }
+        super::guardrails::count_refusals(&ctx, &store).await;
         let pause = if sweep_again_soon {
             retry_failed_sweep(ctx.settings.resync)
         } else {
@@ -115,6 +118,8 @@ pub async fn run(
 async fn managed_roles(ctx: &Context, store: &Store<Guarded>) -> Vec<Managed<ObjectRef<Guarded>>> {
     let mut managed = Vec::new();
     let mut policy_arns = super::refs::PolicyArns::default();
+    // A role a guardrail refuses is left alone, as any refused one.
+    let guardrails = super::guardrails::current(&ctx.guardrails);
     for guarded in store.state() {
         if guarded.meta().deletion_timestamp.is_some() {
             continue;
@@ -123,9 +128,9 @@ async fn managed_roles(ctx: &Context, store: &Store<Guarded>) -> Vec<Managed<Obj
             continue;
         };
         let admitted = if role.spec.managed_policy_refs.is_empty() {
-            admit(role, &ctx.settings)
+            admit(role, &ctx.settings, &guardrails)
         } else {
-            super::refs::admit_with_refs(role, ctx, &mut policy_arns).await
+            super::refs::admit_with_refs(role, ctx, &mut policy_arns, &guardrails).await
         };
         let Ok(admitted) = admitted else {
             continue;
@@ -153,6 +158,11 @@ async fn managed_roles(ctx: &Context, store: &Store<Guarded>) -> Vec<Managed<Obj
             adopt: role.spec.adopt,
             observed_drift,
             last_sync,
+            recorded_last_used: role
+                .status
+                .as_ref()
+                .and_then(|s| s.last_used.as_ref())
+                .and_then(|used| used.last_used_date.clone()),
         });
     }
     managed

@@ -12,6 +12,7 @@ fn managed(name: &str) -> Managed<String> {
         adopt: false,
         observed_drift: None,
         last_sync: LastSync::At(at(0)),
+        recorded_last_used: None,
     }
 }
 

@@ -22,6 +22,8 @@ struct FakeIam {
     writes: Mutex<Vec<IamOp>>,
     meddle: Mutex<Meddle>,
     refuse: Mutex<Refuse>,
+    /// GetAccountSummary's answer; None answers AccessDenied.
+    quota: Mutex<Option<crate::iam::RoleQuota>>,
 }
 
 impl FakeIam {
@@ -34,6 +36,11 @@ impl FakeIam {
             writes: Mutex::new(Vec::new()),
             meddle: Mutex::new(Box::new(|_, _| {})),
             refuse: Mutex::new(Box::new(|_| None)),
+            quota: Mutex::new(Some(crate::iam::RoleQuota {
+                account: "123456789012".into(),
+                roles: 10,
+                quota: 1000,
+            })),
         }
     }
 
@@ -154,6 +161,20 @@ impl IamApi for FakeIam {
                 "the role engine never writes managed policies",
                 Category::Internal,
             ))
+        })
+    }
+
+    fn role_quota(&self) -> BoxFuture<'_, Result<crate::iam::RoleQuota>> {
+        let quota = self.quota.lock().unwrap().clone();
+        Box::pin(async move {
+            quota.ok_or_else(|| {
+                iam_error(
+                    "GetAccountSummary",
+                    "AccessDenied",
+                    "not authorized",
+                    Category::IamAccessDenied,
+                )
+            })
         })
     }
 
@@ -331,4 +352,57 @@ async fn a_failure_after_create_still_reports_the_role() {
         Some("arn:aws:iam::123456789012:role/app-x")
     );
     assert_eq!(failure.report.ops.len(), 1);
+}
+
+/// The account's role quota: a warning above 90 %, a new role refused at the quota with nothing
+/// written, an existing role still repaired there, and a quota IAM does not tell ignored.
+#[tokio::test]
+async fn account_role_quota() {
+    use crate::admission::Rule;
+    let quota = |roles: u64| {
+        Some(crate::iam::RoleQuota {
+            account: "123456789012".into(),
+            roles,
+            quota: 1000,
+        })
+    };
+    // (roles in the account or None, role exists, created, account-quota finding)
+    let cases = [
+        (quota(10), false, true, false),
+        (quota(900), false, true, false),
+        (quota(901), false, true, true),
+        (quota(999), false, true, true),
+        (quota(1000), false, false, true),
+        (quota(1000), true, true, true),
+        (None, false, true, false),
+    ];
+    for (known, exists, created, warned) in cases {
+        let iam = FakeIam::new(exists.then(observed));
+        *iam.quota.lock().unwrap() = known.clone();
+        let mut want = desired();
+        want.max_session_duration = 7200;
+        let result = apply(&iam, &want, &owner(), false, Mode::Execute).await;
+        let label = format!("{known:?} exists={exists}");
+        let report = match result {
+            Ok(report) => report,
+            Err(failure) => {
+                assert!(!created, "{label}: {}", failure.error);
+                assert_eq!(failure.error.category(), Category::IamLimitExceeded);
+                assert!(
+                    failure.error.to_string().contains("RolesQuota 1000"),
+                    "{}",
+                    failure.error
+                );
+                assert!(iam.writes().is_empty(), "{label}: {:?}", iam.writes());
+                failure.report
+            }
+        };
+        if created {
+            assert!(iam.role().is_some(), "{label}");
+            assert!(!iam.writes().is_empty(), "{label}");
+        }
+        let has = report.findings.iter().any(|f| f.id == Rule::AccountQuota);
+        assert_eq!(has, warned, "{label}: {:?}", report.findings);
+        assert_eq!(report.quota, known, "{label}");
+    }
 }

@@ -18,17 +18,17 @@ pub(super) fn findings(role: &RoleFacts<'_>, settings: &Settings) -> Vec<Finding
             "the role has no permissions boundary; set one that caps what its policies can ever grant".into(),
         ));
     }
-    if let Some(usage) = role.usage
-        && let Some(message) = unused(usage, settings.unused_after)
-    {
-        found.push(Finding::new(
-            Rule::UnusedRole,
-            Severity::Low,
-            Location::Role,
-            message,
-        ));
-    }
+    found.extend(
+        role.usage
+            .and_then(|usage| unused_role(usage, settings.unused_after)),
+    );
     found
+}
+
+/// `unused-role` for a role with `usage`, if neither used nor created within `after`.
+pub fn unused_role(usage: &Usage, after: Duration) -> Option<Finding> {
+    unused(usage, after)
+        .map(|message| Finding::new(Rule::UnusedRole, Severity::Low, Location::Role, message))
 }
 
 /// Why the role counts as unused, if it does: neither used nor created within `after`.

@@ -23,7 +23,7 @@ use std::time::Duration;
 pub use crate::admission::{Rule, Severity};
 
 pub use escalation::ESCALATION_METHODS;
-pub use hygiene::{QUOTA_WARNING_PERCENT, account_quota};
+pub use hygiene::{QUOTA_WARNING_PERCENT, account_quota, unused_role};
 
 /// Every check of the catalog, in the order findings are listed.
 pub const CHECKS: [Rule; 17] = [
@@ -176,6 +176,38 @@ pub struct Usage {
     pub created: jiff::Timestamp,
     pub last_used: Option<jiff::Timestamp>,
     pub last_used_region: Option<String>,
+}
+
+impl Usage {
+    /// From IAM's dates as the adapter keeps them (RFC 3339); `None` without a readable
+    /// creation date.
+    pub fn from_iam(
+        now: jiff::Timestamp,
+        created: Option<&str>,
+        last_used: Option<&crate::model::LastUsed>,
+    ) -> Option<Usage> {
+        let created = created?.parse().ok()?;
+        Some(Usage {
+            now,
+            created,
+            last_used: last_used
+                .and_then(|used| used.date.as_deref())
+                .and_then(|date| date.parse().ok()),
+            last_used_region: last_used.and_then(|used| used.region.clone()),
+        })
+    }
+
+    /// Whether the role counts as unused at `at`.
+    pub fn unused_at(&self, at: jiff::Timestamp, after: Duration) -> bool {
+        unused_role(
+            &Usage {
+                now: at,
+                ..self.clone()
+            },
+            after,
+        )
+        .is_some()
+    }
 }
 
 /// Everything the checks read about one role.

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_iam::primitives::DateTime;
-use aws_sdk_iam::types::{EntityType, ManagedPolicyDetail, SummaryKeyType};
+use aws_sdk_iam::types::{EntityType, ManagedPolicyDetail};
 
 use super::aws::AwsIam;
 use super::sweep::{PAGE_SIZE, next_marker, observed_role};
@@ -79,13 +79,7 @@ impl AwsIam {
             )
             .await?;
         scan.calls += 1;
-        let value = |key: SummaryKeyType| {
-            summary
-                .summary_map()
-                .and_then(|map| map.get(&key))
-                .and_then(|v| u64::try_from(*v).ok())
-        };
-        scan.role_quota = value(SummaryKeyType::Roles).zip(value(SummaryKeyType::RolesQuota));
+        scan.role_quota = super::quota::roles_and_quota(&summary);
         scan.roles.sort_by(|a, b| a.role.name.cmp(&b.role.name));
         Ok(scan)
     }

@@ -65,6 +65,8 @@ pub struct AwsIam {
     observer: Arc<dyn CallObserver>,
     /// Who the credentials are, asked of STS once.
     identity: tokio::sync::OnceCell<super::CallerIdentity>,
+    /// The account's roles and quota, per account id.
+    quota: super::quota::QuotaCache,
 }
 
 impl AwsIam {
@@ -105,6 +107,7 @@ impl AwsIam {
             sdk_config,
             observer,
             identity: tokio::sync::OnceCell::new(),
+            quota: super::quota::QuotaCache::default(),
         }
     }
 
@@ -113,6 +116,17 @@ impl AwsIam {
     pub fn with_limiter(mut self, limiter: Arc<AccountLimiter>) -> AwsIam {
         self.client = iam_client(&self.sdk_config, self.observer.clone(), Some(limiter));
         self
+    }
+
+    pub(super) fn quota_cache(&self) -> &super::quota::QuotaCache {
+        &self.quota
+    }
+
+    /// The account, if STS was asked already (never asks it).
+    pub(super) fn known_account(&self) -> Option<&str> {
+        self.identity
+            .get()
+            .map(|identity| identity.account.as_str())
     }
 
     /// Sends one request and turns its error into ours (the interceptor has observed it).
@@ -186,7 +200,15 @@ impl IamApi for AwsIam {
     }
 
     fn execute<'a>(&'a self, op: &'a IamOp) -> BoxFuture<'a, Result<OpOutcome>> {
-        Box::pin(self.write(op))
+        Box::pin(async move {
+            let outcome = self.write(op).await?;
+            self.count_write(op);
+            Ok(outcome)
+        })
+    }
+
+    fn role_quota(&self) -> BoxFuture<'_, Result<super::RoleQuota>> {
+        Box::pin(self.read_role_quota())
     }
 
     fn sweep<'a>(

@@ -11,6 +11,7 @@ mod instance_profile;
 mod limit;
 pub mod managed_policy;
 mod observe;
+pub mod quota;
 mod read;
 pub(crate) mod sdk_error;
 mod service_linked_role;
@@ -32,6 +33,7 @@ use crate::plan::service_linked_role::{
 pub use aws::{AwsIam, AwsIamConfig};
 pub use counting::CountingObserver;
 pub use managed_policy::{PolicyOutcome, policy_arn};
+pub use quota::RoleQuota;
 
 /// What a write tells us beyond success. Only `CreateRole` fills it: the ARN and the unique id
 /// are what status needs, and reading them back would cost a call that may not see the role yet.
@@ -83,6 +85,9 @@ pub trait IamApi: Send + Sync {
     /// GetCallerIdentity, which needs no permission) and cached.
     fn caller_identity(&self) -> BoxFuture<'_, Result<CallerIdentity>>;
 
+    /// The account's roles and its quota of roles (GetAccountSummary), read at most every few
+    /// minutes per account ([`quota::QUOTA_MAX_AGE`]) and counted on between reads.
+    fn role_quota(&self) -> BoxFuture<'_, Result<RoleQuota>>;
     /// The service's service-linked roles (ListRoles under `/aws-service-role/<service>/`,
     /// every page). An IAM without them answers with an error, as below.
     fn list_service_linked_roles<'a>(

@@ -108,15 +108,19 @@ fn observed_role(role: &Role) -> ObservedRole {
         arn: role.arn.clone(),
         role_id: role.role_id.clone(),
         last_used: role.role_last_used.as_ref().and_then(last_used),
+        created: iso(&role.create_date),
         instance_profiles: Vec::new(),
     }
 }
 
+/// A date as RFC 3339, as status and the findings read it.
+pub(super) fn iso(date: &aws_smithy_types::DateTime) -> Option<String> {
+    date.fmt(aws_smithy_types::date_time::Format::DateTime).ok()
+}
+
 /// RoleLastUsed as GetRole and GetAccountAuthorizationDetails answer it.
 pub(super) fn last_used(used: &aws_sdk_iam::types::RoleLastUsed) -> Option<LastUsed> {
-    let date = used
-        .last_used_date
-        .and_then(|date| date.fmt(aws_smithy_types::date_time::Format::DateTime).ok());
+    let date = used.last_used_date.as_ref().and_then(iso);
     LastUsed::from_parts(date, used.region.clone())
 }
 

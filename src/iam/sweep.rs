@@ -131,6 +131,7 @@ pub(super) fn observed_role(detail: RoleDetail, description: String, session: i3
             .role_last_used
             .as_ref()
             .and_then(super::read::last_used),
+        created: detail.create_date.as_ref().and_then(super::read::iso),
         // The sweep's cover of the instance profiles: each role's InstanceProfileList, so drift
         // of spec.instanceProfile costs no call of its own.
         instance_profiles: detail

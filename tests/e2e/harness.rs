@@ -83,6 +83,7 @@ impl World {
             "--for=condition=Established",
             "crd/iamroles.iam.rolesmith.dev",
             "crd/iampolicies.iam.rolesmith.dev",
+            "crd/roleguardrails.iam.rolesmith.dev",
             "crd/iamservicelinkedroles.iam.rolesmith.dev",
             "--timeout=30s",
         ]);

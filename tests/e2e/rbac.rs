@@ -96,6 +96,13 @@ spec:
   document: {Version: "2012-10-17", Statement: [{Effect: Allow, Action: s3:GetObject, Resource: "*"}]}
 "#;
 
+const GUARDRAIL: &str = r#"
+apiVersion: iam.rolesmith.dev/v1alpha1
+kind: RoleGuardrail
+metadata: {name: no-admin}
+spec: {namespaces: [default], deny: [admin-access]}
+"#;
+
 const SERVICE_LINKED_ROLE: &str = r#"
 apiVersion: iam.rolesmith.dev/v1alpha1
 kind: IamServiceLinkedRole
@@ -113,6 +120,8 @@ async fn the_operator_uses_exactly_what_its_cluster_role_grants() {
     // spec.serviceAccounts: a ServiceAccount annotated (list+watch, patch), its annotation
     // removed again when the role goes.
     world.apply_yaml(POLICY);
+    // A guardrail covering the namespace (its watch, its status) that the roles below satisfy.
+    world.apply_yaml(GUARDRAIL);
     world.apply_yaml(SERVICE_LINKED_ROLE);
     world.apply_yaml(
         "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: app, namespace: default}\n",

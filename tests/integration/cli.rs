@@ -167,6 +167,73 @@ async fn apply_creates_a_referenced_policy_before_the_role() {
     assert!(stdout.contains("is not in the given files"), "{stdout}");
 }
 
+/// RoleGuardrails among the files apply to the IamRoles in them, as the operator's would: the
+/// refused role is an error and nothing is written; the rest proceeds.
+#[tokio::test]
+async fn guardrails_in_the_files_refuse_their_roles() {
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("all.yaml");
+    let guardrail = r#"
+apiVersion: iam.rolesmith.dev/v1alpha1
+kind: RoleGuardrail
+metadata: {name: ops-baseline}
+spec:
+  namespaces: [ops]
+  deny: [admin-access]
+  allowedTrustAccounts: []
+"#;
+    let admin = MANIFEST
+        .replace("name: bootstrap", "name: admin")
+        .replace("roleName: cli-bootstrap", "roleName: cli-admin")
+        .replace(
+            "  tags: {team: ops}",
+            "  tags: {team: ops}\n  managedPolicyArns: [arn:aws:iam::aws:policy/AdministratorAccess]",
+        );
+    let partner = MANIFEST
+        .replace("name: bootstrap", "name: partner")
+        .replace("roleName: cli-bootstrap", "roleName: cli-partner")
+        .replace(
+            "{Service: ec2.amazonaws.com}",
+            r#"{AWS: "arn:aws:iam::210987654321:root"}"#,
+        );
+    let text = [guardrail, MANIFEST, &admin, &partner].join("---\n");
+    std::fs::write(&file, text).expect("write manifest");
+    let file = file.to_string_lossy().into_owned();
+
+    let (code, stdout, stderr) = run(&moto, &["apply", "-f", &file, "-o", "json"]);
+    assert_eq!(code, 1, "two roles refused: {stdout}{stderr}");
+    let results: serde_json::Value = serde_json::from_str(&stdout).expect("JSON output");
+    let results = results.as_array().expect("a list");
+    assert_eq!(results.len(), 3, "one result per IamRole: {stdout}");
+    assert_eq!(results[0]["operations"][0]["operation"], "CreateRole");
+    for (result, rule) in [
+        (&results[1], "guardrail-denied-finding"),
+        (&results[2], "guardrail-trust-account"),
+    ] {
+        assert_eq!(
+            result["error"]["category"], "GuardrailViolation",
+            "{result}"
+        );
+        assert_eq!(result["error"]["problems"][0]["rule"], rule, "{result}");
+        let message = result["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains("RoleGuardrail ops-baseline"), "{message}");
+    }
+    let (code, stdout, _) = run(&moto, &["plan", "-f", &file]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("is in sync (no changes)"), "{stdout}");
+    assert!(
+        stdout.contains("ops/admin: error (GuardrailViolation)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "trusts account 210987654321, which RoleGuardrail ops-baseline does not allow"
+        ),
+        "{stdout}"
+    );
+}
+
 /// `rolesmith plan` shows the trust policy IAM will get: the ServiceAccounts' statements,
 /// written by rolesmith, in full; without --oidc-provider-arn an IRSA entry is refused before
 /// IAM is asked.

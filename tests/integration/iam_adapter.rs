@@ -146,9 +146,18 @@ async fn a_created_role_reads_back_exactly_for_three_plus_n_calls() {
         arn,
         role_id,
         last_used: None,
+        created: observed.created.clone(),
         instance_profiles: Vec::new(),
     };
     assert_eq!(observed, expected);
+    // IAM's creation date, as RFC 3339: what unused-role counts from for a role never used.
+    let created: jiff::Timestamp = observed
+        .created
+        .as_deref()
+        .expect("GetRole tells the creation date")
+        .parse()
+        .expect("RFC 3339");
+    assert!(jiff::Timestamp::now().duration_since(created).as_secs() < 600);
     // 4 + N with N = 2, and not a single write.
     assert_eq!(
         calls.snapshot(),

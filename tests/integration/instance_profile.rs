@@ -221,9 +221,11 @@ async fn dry_run_plans_the_profile_without_writing() {
         ]
     );
     assert_eq!(calls.writes(), 0);
+    // A new role is checked against the account's role quota too (GetAccountSummary).
     assert_eq!(
         calls.snapshot(),
         BTreeMap::from([
+            ("GetAccountSummary", 1),
             ("GetCallerIdentity", 1),
             ("GetInstanceProfile", 1),
             ("GetRole", 1)

@@ -13,5 +13,6 @@ mod iam_errors;
 mod iam_faults;
 mod instance_profile;
 mod managed_policy;
+mod quota;
 mod service_linked_role;
 mod sweep;

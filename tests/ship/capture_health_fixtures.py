@@ -80,7 +80,7 @@ def save(name: str, description: str, obj: dict, status: str, message_from: str 
 
 def main() -> int:
     with moto_server() as endpoint, kube_sim() as kc:
-        kubectl(kc, "apply", "-f", str(ROOT / "crds" / "iamroles.iam.rolesmith.dev.yaml"))
+        kubectl(kc, "apply", "-f", str(ROOT / "crds"))
         iam = iam_client(endpoint)
         iam.create_role(RoleName="default.foreign", AssumeRolePolicyDocument=json.dumps(TRUST))
         with operator(kc, endpoint) as proc:
@@ -115,7 +115,7 @@ def main() -> int:
     # IAM unreachable: every call fails at the connection, a transient error retried with backoff.
     dead = f"http://127.0.0.1:{free_port()}"
     with kube_sim() as kc:
-        kubectl(kc, "apply", "-f", str(ROOT / "crds" / "iamroles.iam.rolesmith.dev.yaml"))
+        kubectl(kc, "apply", "-f", str(ROOT / "crds"))
         with operator(kc, dead):
             kubectl(kc, "apply", "-f", "-", input_yaml=iamrole("unreachable"))
             save("retrying-unreachable", "IAM does not answer: retried with backoff",

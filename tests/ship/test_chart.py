@@ -22,6 +22,12 @@ IAMROLE_RULES = [
     {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"]},
     {"apiGroups": [""], "resources": ["serviceaccounts"], "verbs": ["list", "watch", "patch"]},
 ]
+GUARDRAIL_RULES = [
+    {"apiGroups": ["iam.rolesmith.dev"], "resources": ["roleguardrails"], "verbs": ["list", "watch"]},
+    {"apiGroups": ["iam.rolesmith.dev"], "resources": ["roleguardrails/status"], "verbs": ["patch"]},
+]
+# Cluster-wide, the one ClusterRole also reads the (cluster-scoped) RoleGuardrails.
+CLUSTER_RULES = IAMROLE_RULES[:3] + GUARDRAIL_RULES + IAMROLE_RULES[3:]
 LEASE_RULES = [
     {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["create"]},
     {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "resourceNames": ["rolesmith-leader"], "verbs": ["get", "update"]},
@@ -131,7 +137,7 @@ class Install(unittest.TestCase):
         self.assertEqual(sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"], ROLE_ARN)
 
         role = get(self.kubeconfig, "clusterrole", "rolesmith")
-        self.assertEqual(role["rules"], IAMROLE_RULES)
+        self.assertEqual(role["rules"], CLUSTER_RULES)
         binding = get(self.kubeconfig, "clusterrolebinding", "rolesmith")
         self.assertEqual(binding["roleRef"], {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "rolesmith"})
         self.assertEqual(binding["subjects"], [{"kind": "ServiceAccount", "name": "rolesmith", "namespace": ns}])
@@ -168,6 +174,7 @@ class Install(unittest.TestCase):
         self.assertNotIn("ROLESMITH_ROLE_PATH_PREFIX", env)
         self.assertNotIn("ROLESMITH_UNCONFINED_NAMESPACES", env)
         self.assertEqual((env["ROLESMITH_RETRY_BASE"], env["ROLESMITH_RETRY_MAX"]), ("1s", "2m"))
+        self.assertEqual(env["ROLESMITH_UNUSED_AFTER"], "90d")
         self.assertEqual(env["ROLESMITH_WORKLOAD_IDENTITY"], "IRSA")
         self.assertNotIn("ROLESMITH_OIDC_PROVIDER_ARN", env, "no provider: IRSA entries are refused with a clear reason")
         self.assertNotIn("ROLESMITH_EKS_CLUSTER_NAME", env)
@@ -206,7 +213,7 @@ class Install(unittest.TestCase):
         kinds = sorted(o["kind"] for o in objects)
         self.assertEqual(kinds, sorted([
             "ServiceAccount", "Role", "RoleBinding", "Role", "RoleBinding",
-            "Service", "Deployment", "PodDisruptionBudget", "ServiceMonitor",
+            "ClusterRole", "ClusterRoleBinding", "Service", "Deployment", "PodDisruptionBudget", "ServiceMonitor",
         ]))
 
         role = get(self.kubeconfig, "role", "ops-rolesmith", watched)
@@ -218,7 +225,11 @@ class Install(unittest.TestCase):
         self.assertEqual(get(self.kubeconfig, "rolebinding", "ops-rolesmith-leader-election", ns)["roleRef"]["name"],
                          "ops-rolesmith-leader-election")
         self.assertNotEqual(kubectl(self.kubeconfig, "get", "clusterrole", "ops-rolesmith", check=False).returncode, 0,
-                            "watching one namespace needs no cluster-wide role")
+                            "watching one namespace needs no cluster-wide role for IamRoles")
+        guardrails = get(self.kubeconfig, "clusterrole", "ops-rolesmith-guardrails")
+        self.assertEqual(guardrails["rules"], GUARDRAIL_RULES, "cluster-scoped RoleGuardrails need a ClusterRole")
+        self.assertEqual(get(self.kubeconfig, "clusterrolebinding", "ops-rolesmith-guardrails")["subjects"],
+                         [{"kind": "ServiceAccount", "name": "ops-rolesmith", "namespace": ns}])
 
         dep = get(self.kubeconfig, "deployment", "ops-rolesmith", ns)
         env = env_of(dep)
@@ -256,6 +267,7 @@ class Install(unittest.TestCase):
             ("unknown nested key", {"aws": {"regoin": "eu-west-1"}}, "regoin"),
             ("log format outside the enum", {"logFormat": "xml"}, "logFormat"),
             ("duration in words", {"resyncInterval": "ten minutes"}, "resyncInterval"),
+            ("unused-after in words", {"unusedAfter": "three months"}, "unusedAfter"),
             ("role ARN that is not one", {"serviceAccount": {"roleArn": "rolesmith"}}, "roleArn"),
             ("boolean as a string", {"rbac": {"create": "yes"}}, "create"),
             ("slash in the cluster id", {"clusterId": "a/b"}, "clusterId"),

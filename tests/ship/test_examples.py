@@ -17,8 +17,10 @@ from support import ACCOUNT_ID, ROOT, iam_client, load_one, moto_server, target_
 ALL_EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
 EXAMPLES = [p for p in ALL_EXAMPLES if load_one(p)["kind"] == "IamRole"]
 POLICY_EXAMPLES = [p for p in ALL_EXAMPLES if load_one(p)["kind"] == "IamPolicy"]
+GUARDRAIL_EXAMPLES = [p for p in ALL_EXAMPLES if load_one(p)["kind"] == "RoleGuardrail"]
 SLR_EXAMPLES = [p for p in ALL_EXAMPLES if load_one(p)["kind"] == "IamServiceLinkedRole"]
 EXPECTED_POLICIES = {"shared-policy.yaml"}
+EXPECTED_GUARDRAILS = {"role-guardrail.yaml"}
 EXPECTED_SERVICE_LINKED = {"service-linked-role.yaml"}
 EXPECTED = {
     "reports-reader.yaml",
@@ -77,8 +79,12 @@ class Examples(unittest.TestCase):
     def test_every_scenario_is_present(self):
         self.assertEqual({p.name for p in EXAMPLES}, EXPECTED)
         self.assertEqual({p.name for p in POLICY_EXAMPLES}, EXPECTED_POLICIES)
+        self.assertEqual({p.name for p in GUARDRAIL_EXAMPLES}, EXPECTED_GUARDRAILS)
         self.assertEqual({p.name for p in SLR_EXAMPLES}, EXPECTED_SERVICE_LINKED)
-        self.assertEqual(len(ALL_EXAMPLES), len(EXAMPLES) + len(POLICY_EXAMPLES) + len(SLR_EXAMPLES))
+        self.assertEqual(
+            len(ALL_EXAMPLES),
+            len(EXAMPLES) + len(POLICY_EXAMPLES) + len(GUARDRAIL_EXAMPLES) + len(SLR_EXAMPLES),
+        )
 
     def test_policy_references_name_the_example_policies(self):
         policies = {load_one(p)["metadata"]["name"] for p in POLICY_EXAMPLES}
@@ -142,6 +148,21 @@ class Examples(unittest.TestCase):
                 errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(load_one(path))]
                 self.assertEqual(errors, [])
                 _assert_no_pruned_fields(self, load_one(path)["spec"], schema["properties"]["spec"], "spec")
+
+    def test_guardrail_examples_match_the_crd_schema(self):
+        crd = load_one(ROOT / "crds" / "roleguardrails.iam.rolesmith.dev.yaml")
+        schema = next(v for v in crd["spec"]["versions"] if v["name"] == "v1alpha1")["schema"]["openAPIV3Schema"]
+        validator = _crd_validator(_strip_k8s_extensions(schema))
+        for path in GUARDRAIL_EXAMPLES:
+            with self.subTest(path.name):
+                obj = load_one(path)
+                self.assertNotIn("namespace", obj["metadata"], "a RoleGuardrail is cluster-scoped")
+                errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(obj)]
+                self.assertEqual(errors, [])
+                _assert_no_pruned_fields(self, obj["spec"], schema["properties"]["spec"], "spec")
+                # It covers no namespace the other examples use: they all stay Ready next to it.
+                self.assertNotIn("default", obj["spec"]["namespaces"])
+                self.assertNotIn("*", obj["spec"]["namespaces"])
 
     def test_each_is_an_iamrole_that_follows_iams_rules(self):
         names = set()

@@ -11,7 +11,7 @@ POLICY = ROOT / "deploy" / "iam-policy.json"
 OWNER_TAG = "rolesmith.dev/owner"
 READS = {
     "GetRole", "ListRolePolicies", "GetRolePolicy", "ListAttachedRolePolicies", "ListInstanceProfilesForRole",
-    "ListRoles", "GetAccountAuthorizationDetails",
+    "ListRoles", "GetAccountAuthorizationDetails", "GetAccountSummary",
     "GetPolicy", "ListPolicyVersions", "GetPolicyVersion", "ListEntitiesForPolicy",
     "GetInstanceProfile", "GetServiceLinkedRoleDeletionStatus",
 }
@@ -79,8 +79,12 @@ class IamPolicy(unittest.TestCase):
                     self.assertRegex(a, r"^iam:[A-Za-z]+$")
                 # The bulk reads of the drift check take no resource-level scoping in IAM: "*"
                 # is allowed for them alone, and only for reads.
-                if s["Sid"] == "SweepTheAccount":
-                    self.assertEqual(actions(s), {"ListRoles", "GetAccountAuthorizationDetails"})
+                account_reads = {
+                    "SweepTheAccount": {"ListRoles", "GetAccountAuthorizationDetails"},
+                    "CountTheAccountsRoles": {"GetAccountSummary"},
+                }
+                if s["Sid"] in account_reads:
+                    self.assertEqual(actions(s), account_reads[s["Sid"]])
                     self.assertEqual(s["Resource"], "*")
                     continue
                 for r in as_list(s["Resource"]):

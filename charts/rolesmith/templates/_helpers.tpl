@@ -45,3 +45,16 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- define "rolesmith.image" -}}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
 {{- end }}
+
+{{/*
+What the operator needs of RoleGuardrails: list+watch to follow them, server-side apply of their
+status.
+*/}}
+{{- define "rolesmith.guardrailRules" -}}
+- apiGroups: ["iam.rolesmith.dev"]
+  resources: ["roleguardrails"]
+  verbs: ["list", "watch"]
+- apiGroups: ["iam.rolesmith.dev"]
+  resources: ["roleguardrails/status"]
+  verbs: ["patch"]
+{{- end }}

@@ -265,7 +265,7 @@ fn violations_by_rule_field_and_guardrail() {
         let mut role = desired();
         edit(&mut role);
         let guardrails: Vec<Guardrail> = guardrails.into_iter().cloned().collect();
-        let problems = guardrail_problems("team", &role, &guardrails, Some(OWN));
+        let problems = every_problem("team", &role, &guardrails);
         let got: Vec<(Rule, &str)> = problems
             .iter()
             .map(|p| (p.rule, p.field.as_str()))
@@ -300,20 +300,61 @@ fn covered_namespaces() {
     }
 }
 
-/// Without the role's own account, an account is another one unless the guardrail lists it.
+/// Both halves, as the operator runs them: admission's, then those that need the account.
+fn every_problem(namespace: &str, role: &DesiredRole, guardrails: &[Guardrail]) -> Vec<Problem> {
+    let mut problems = guardrail_problems(namespace, role, guardrails);
+    problems.extend(account_guardrail_problems(namespace, role, guardrails, OWN));
+    problems
+}
+
+/// The rules that need the account are left out of admission's half and are all of the other.
 #[test]
-fn unknown_own_account() {
-    let accounts = Guardrail {
+fn account_rules_wait_for_the_account() {
+    let strict = Guardrail {
+        deny: vec![Rule::CrossAccountNoExternalId, Rule::AdminAccess],
         allowed_trust_accounts: Some(Vec::new()),
-        ..guardrail("accounts", &["*"])
+        ..guardrail("strict", &["*"])
     };
+    let guardrails = std::slice::from_ref(&strict);
     let mut role = desired();
-    role.assume_role_policy = trust_of(r#""111111111111""#);
-    assert!(
-        guardrail_problems("team", &role, std::slice::from_ref(&accounts), Some(OWN)).is_empty()
+    // The own account, without an external id: neither another account nor a confused deputy.
+    role.assume_role_policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:root"},"Action":"sts:AssumeRole"}]}"#.into();
+    assert_eq!(guardrail_problems("team", &role, guardrails), vec![]);
+    assert_eq!(
+        account_guardrail_problems("team", &role, guardrails, OWN),
+        vec![]
     );
-    let problems = guardrail_problems("team", &role, &[accounts], None);
-    assert_eq!(problems.len(), 1, "{problems:?}");
+    // The same trust seen from another account: both account rules refuse it, only there.
+    let rules: Vec<Rule> = account_guardrail_problems("team", &role, guardrails, "999999999999")
+        .iter()
+        .map(|p| p.rule)
+        .collect();
+    assert_eq!(
+        rules,
+        [Rule::GuardrailDeniedFinding, Rule::GuardrailTrustAccount]
+    );
+    assert_eq!(guardrail_problems("team", &role, guardrails), vec![]);
+    // A namespace no guardrail covers: nothing, whatever the account.
+    assert_eq!(
+        account_guardrail_problems("other", &role, &[guardrail("g", &["team"])], "999999999999"),
+        vec![]
+    );
+}
+
+#[test]
+fn deniable_findings_are_the_spec_checks_of_the_catalog() {
+    let deniable: Vec<Rule> = Rule::ALL.iter().copied().filter(|r| deniable(*r)).collect();
+    assert_eq!(deniable.len(), crate::findings::CHECKS.len() - 2);
+    for rule in [
+        Rule::AdminAccess,
+        Rule::NoPermissionsBoundary,
+        Rule::WildcardTrust,
+    ] {
+        assert!(deniable.contains(&rule), "{rule}");
+    }
+    for rule in [Rule::UnusedRole, Rule::AccountQuota, Rule::PathEmpty] {
+        assert!(!deniable.contains(&rule), "{rule}");
+    }
 }
 
 /// What users read in status and Events, and the category that becomes the Event reason.
@@ -332,7 +373,7 @@ fn wording_and_category() {
     role.max_session_duration = 7200;
     role.assume_role_policy = trust_of(r#""333333333333""#);
     role.inline_policies = BTreeMap::from([("pass".to_string(), PASS_ROLE.to_string())]);
-    let problems = guardrail_problems("team", &role, &[strict], Some(OWN));
+    let problems = every_problem("team", &role, &[strict]);
     let texts: Vec<String> = problems.iter().map(ToString::to_string).collect();
     assert_eq!(
         texts,
@@ -343,8 +384,8 @@ fn wording_and_category() {
              pass and require iam:PassedToService",
             "spec.permissionsBoundary: RoleGuardrail strict requires a permissions boundary: set it to one of arn:aws:iam::111111111111:policy/boundary",
             "spec.inlinePolicies.pass: allows iam:PassRole, which RoleGuardrail strict denies: remove it from the policy's actions",
-            "spec.assumeRolePolicy: trusts account 333333333333, which RoleGuardrail strict does not allow: trust only the accounts in its allowedTrustAccounts",
             "spec.maxSessionDuration: 7200 seconds is above the 3600 RoleGuardrail strict allows: lower it to 3600 or less",
+            "spec.assumeRolePolicy: trusts account 333333333333, which RoleGuardrail strict does not allow: trust only the accounts in its allowedTrustAccounts",
         ]
     );
     let error = Error::refused(problems.clone());

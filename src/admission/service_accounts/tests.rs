@@ -356,6 +356,7 @@ fn admitted(input: &Input, workloads: &Workloads) -> Result<Admitted, Vec<Proble
         confinement: &confinement,
         ignore_tag_keys: &[],
         cluster_id: "test",
+        guardrails: &[],
         workloads,
     };
     admit(input, &context)

@@ -67,6 +67,7 @@ fn admit_with(input: &Input, setting: &Setting) -> Result<Admitted, Vec<Problem>
         confinement: &setting.confinement,
         ignore_tag_keys: &setting.ignore_tag_keys,
         cluster_id: &setting.cluster_id,
+        guardrails: &[],
         workloads: &setting.workloads,
     };
     admit(input, &context)

@@ -71,6 +71,7 @@ fn compacted_documents_admit_the_same() {
         ignore_tag_keys: Vec::new(),
         iam_rate_limit: 0.0,
         force_detach: false,
+        unused_after: crate::findings::DEFAULT_UNUSED_AFTER,
         workloads: Default::default(),
     };
     for (trust, inline) in cases {
@@ -81,9 +82,9 @@ fn compacted_documents_admit_the_same() {
             "spec": {"assumeRolePolicy": trust, "inlinePolicies": {"p": inline}},
         }))
         .expect("an IamRole");
-        let before = crate::controller::apply::admit(&role, &settings);
+        let before = crate::controller::apply::admit(&role, &settings, &[]);
         compact_documents(&mut role.spec);
-        let after = crate::controller::apply::admit(&role, &settings);
+        let after = crate::controller::apply::admit(&role, &settings, &[]);
         assert_eq!(
             format!("{before:?}"),
             format!("{after:?}"),

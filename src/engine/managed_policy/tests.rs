@@ -106,6 +106,16 @@ impl IamApi for FakeIam {
         Box::pin(async move { result })
     }
 
+    fn role_quota(&self) -> BoxFuture<'_, Result<crate::iam::RoleQuota>> {
+        Box::pin(async {
+            Ok(crate::iam::RoleQuota {
+                account: "123456789012".into(),
+                roles: 0,
+                quota: 1000,
+            })
+        })
+    }
+
     fn caller_identity(&self) -> BoxFuture<'_, Result<CallerIdentity>> {
         Box::pin(async {
             Ok(CallerIdentity {

@@ -61,6 +61,7 @@ pub fn observed() -> ObservedRole {
         arn: format!("arn:aws:iam::123456789012:role/{ROLE}"),
         role_id: "AROAEXAMPLEID".into(),
         last_used: None,
+        created: None,
         instance_profiles: Vec::new(),
     }
 }
