@@ -170,6 +170,7 @@ pub async fn run(
     };
     let (reader, writer) = reflector::store();
     let watch_health = health.clone();
+    let queue_health = health.clone();
     // Our own status writes must not trigger reconciles: only a new generation, a finalizer
     // change or a deletion does. Drift is the sweeper's to find.
     let triggers = predicates::generation
@@ -240,10 +241,19 @@ pub async fn run(
         .with_config(config)
         .graceful_shutdown_on(shutdown)
         .run(reconcile, error_policy, ctx)
-        .for_each(|result| async move {
-            match result {
-                Ok((object, _)) => tracing::debug!(object = %object, "reconciled"),
-                Err(error) => tracing::debug!(%error, "reconcile ended in error"),
+        .for_each(move |result| {
+            // A watch the controller follows besides the IamRoles' (IamPolicies, ServiceAccounts,
+            // RoleGuardrails) failed: the operator is not ready. While reconciles fill every
+            // worker, the IamRole watch itself may not be polled to notice an outage; its next
+            // event after reconnecting says ready again.
+            if let Err(kube::runtime::controller::Error::QueueError(_)) = &result {
+                queue_health.set_kube(false);
+            }
+            async move {
+                match result {
+                    Ok((object, _)) => tracing::debug!(object = %object, "reconciled"),
+                    Err(error) => tracing::debug!(%error, "reconcile ended in error"),
+                }
             }
         });
     // The sweeper never ends on its own: the controller's graceful shutdown ends both.
