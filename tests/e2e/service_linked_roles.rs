@@ -254,13 +254,20 @@ async fn a_failed_deletion_keeps_the_object_with_iams_reason() {
         condition(&held, "Stalled").is_some_and(|c| c["status"] == "True"),
         "{held}"
     );
-    assert!(
-        world
-            .events_about("beanstalk")
-            .contains("in use by an Elastic Beanstalk environment"),
-        "{}",
-        world.events_about("beanstalk")
-    );
+    // The Event follows the status write (Events are best effort, published last): under load
+    // it may arrive a moment later.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !world
+        .events_about("beanstalk")
+        .contains("in use by an Elastic Beanstalk environment")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{}",
+            world.events_about("beanstalk")
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
     assert_eq!(
         listed(&world, "elasticbeanstalk.amazonaws.com").await,
         [BEANSTALK]
