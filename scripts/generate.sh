@@ -27,4 +27,6 @@ update crds/iamroles.iam.rolesmith.dev.yaml "$target/debug/rolesmith" crd --kind
 update charts/rolesmith/crds/iamroles.iam.rolesmith.dev.yaml cat crds/iamroles.iam.rolesmith.dev.yaml
 update crds/iampolicies.iam.rolesmith.dev.yaml "$target/debug/rolesmith" crd --kind IamPolicy
 update charts/rolesmith/crds/iampolicies.iam.rolesmith.dev.yaml cat crds/iampolicies.iam.rolesmith.dev.yaml
+update crds/awsaccounts.iam.rolesmith.dev.yaml "$target/debug/rolesmith" crd --kind AwsAccount
+update charts/rolesmith/crds/awsaccounts.iam.rolesmith.dev.yaml cat crds/awsaccounts.iam.rolesmith.dev.yaml
 bash scripts/render-deploy.sh

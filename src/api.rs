@@ -11,8 +11,10 @@ use kube::{CustomResource, CustomResourceExt, KubeSchema};
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Serialize};
 
+pub mod account;
 pub mod iam_policy;
 use crate::admission::limits;
+pub use account::{AwsAccount, AwsAccountSpec, AwsAccountStatus};
 pub use iam_policy::{IamPolicy, IamPolicySpec, IamPolicyStatus};
 
 /// IAM's role-name characters (its `\w` is ASCII only).
@@ -39,9 +41,11 @@ pub const PATH_PATTERN: &str = r"^(/|/[\x21-\x7E]+/)$";
     printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status","description":"Whether IAM matches the spec"}"#,
     printcolumn = r#"{"name":"Reason","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].reason","priority":1,"description":"Why the role is or is not ready"}"#,
     printcolumn = r#"{"name":"ARN","type":"string","jsonPath":".status.roleArn","priority":1,"description":"ARN of the role"}"#,
+    printcolumn = r#"{"name":"Account","type":"string","jsonPath":".status.accountId","priority":1,"description":"The AWS account the role lives in"}"#,
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
 )]
 #[x_kube(validation = Rule::new("has(self.roleName) == has(oldSelf.roleName) && (!has(self.roleName) || self.roleName == oldSelf.roleName)").message("roleName is immutable: renaming would orphan the role; create a new IamRole instead"))]
+#[x_kube(validation = Rule::new("has(self.accountRef) == has(oldSelf.accountRef) && (!has(self.accountRef) || self.accountRef == oldSelf.accountRef)").message("accountRef is immutable: a role cannot move to another account; create a new IamRole instead"))]
 #[serde(rename_all = "camelCase")]
 pub struct IamRoleSpec {
     /// Name of the role in IAM (1-64 of A-Z a-z 0-9 + = , . @ _ -). Defaults to
@@ -136,7 +140,17 @@ pub struct IamRoleSpec {
         inner(length(min = 1, max = limits::IGNORE_TAG_KEY_MAX))
     )]
     pub ignore_tag_keys: Vec<String>,
+
+    /// The AwsAccount (by name) whose account the role lives in. Without it: the AwsAccount
+    /// marked default, else the operator's own account. The AwsAccount must allow this
+    /// object's namespace. Immutable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = ACCOUNT_REF_PATTERN), length(min = 1, max = 253))]
+    pub account_ref: Option<String>,
 }
+
+/// A cluster-scoped object's name (RFC 1123 subdomain).
+pub const ACCOUNT_REF_PATTERN: &str = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$";
 
 pub use crate::model::{DeletionPolicy, ManagementPolicy};
 
@@ -212,6 +226,9 @@ pub struct IamRoleStatus {
     /// reconcile (IAM updates it with a delay of hours; absent for a role never used).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_used: Option<RoleLastUsed>,
+    /// The AWS account the role lives in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<String>,
 }
 
 /// IAM's RoleLastUsed.
@@ -341,6 +358,7 @@ pub fn crd_yaml_of(kind: crate::cli::CrdKind) -> Result<String, serde_saphyr::Se
     match kind {
         crate::cli::CrdKind::IamRole => crd_yaml(),
         crate::cli::CrdKind::IamPolicy => serde_saphyr::to_string(&IamPolicy::crd()),
+        crate::cli::CrdKind::AwsAccount => serde_saphyr::to_string(&AwsAccount::crd()),
     }
 }
 
@@ -354,6 +372,7 @@ mod tests {
         let committed = [
             include_str!("../crds/iamroles.iam.rolesmith.dev.yaml"),
             include_str!("../crds/iampolicies.iam.rolesmith.dev.yaml"),
+            include_str!("../crds/awsaccounts.iam.rolesmith.dev.yaml"),
         ];
         let printed = crds_yaml(None).expect("CRDs serialize");
         let documents: Vec<&str> = printed.split("---\n").collect();

@@ -51,6 +51,8 @@ pub enum CrdKind {
     IamRole,
     #[value(name = "IamPolicy")]
     IamPolicy,
+    #[value(name = "AwsAccount")]
+    AwsAccount,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -62,13 +62,19 @@ async fn run(args: RunArgs) -> ExitCode {
     let observer: Arc<dyn CallObserver> = metrics.clone();
     // One bucket for the whole account: every reconcile shares it. The burst is one second's
     // worth, so no second ever carries more than twice the configured rate.
-    let burst = args.aws.iam_rate_limit.clamp(1.0, 1000.0) as u32;
+    let burst = controller::account::connect::burst(args.aws.iam_rate_limit);
     let limiter = Arc::new(AccountLimiter::new(args.aws.iam_rate_limit, burst));
-    let iam: Arc<dyn IamApi> = Arc::new(
+    let own = Arc::new(
         AwsIam::new(iam_config(&args.aws), observer)
             .await
             .with_limiter(limiter),
     );
+    let connector = Arc::new(controller::account::connect::AwsConnector {
+        base: own.clone(),
+        metrics: metrics.clone(),
+        rate: args.aws.iam_rate_limit,
+    });
+    let iam: Arc<dyn IamApi> = own;
     let settings = Settings {
         cluster_id: args.cluster_id.clone(),
         namespace: args.watch_namespace.clone().filter(|n| !n.is_empty()),
@@ -99,7 +105,8 @@ async fn run(args: RunArgs) -> ExitCode {
         metrics.clone(),
         stopped(stop_rx.clone()),
     ));
-    let ctx = Arc::new(Context::new(client.clone(), iam, metrics, settings));
+    let ctx =
+        Arc::new(Context::new(client.clone(), iam, metrics, settings).with_connector(connector));
     let led = if args.leader_election {
         let identity = leader_identity();
         tracing::info!(%identity, lease = %args.lease_name, "leader election on");

@@ -38,6 +38,8 @@ pub struct RoleIdentity {
     pub id: Option<String>,
     /// IAM's RoleLastUsed, when the reconcile read the role and IAM said anything.
     pub last_used: Option<crate::model::LastUsed>,
+    /// The account the role lives in, once it exists there (like `name`).
+    pub account: Option<String>,
 }
 
 pub fn next_status(
@@ -76,6 +78,7 @@ pub fn next_status(
             .clone()
             .map(Into::into)
             .or(previous.last_used),
+        account_id: role.account.clone().or(previous.account_id),
     }
 }
 
@@ -237,6 +240,7 @@ mod tests {
             arn: Some("arn:aws:iam::123456789012:role/ns-app".into()),
             id: Some("AROAEXAMPLE".into()),
             last_used: None,
+            account: Some("123456789012".into()),
         }
     }
 

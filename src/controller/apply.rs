@@ -63,21 +63,22 @@ pub(super) async fn apply(role: Arc<IamRole>, ctx: &Context) -> Result<Action> {
 
 /// Makes IAM match the spec, and says what happened.
 pub(super) async fn manage(role: &IamRole, ctx: &Context, uid: &str) -> Result<Attempt> {
-    let (name, result) =
-        match super::refs::admit_with_refs(role, ctx, &mut Default::default()).await {
-            Ok(admitted) => {
-                let result = engine::apply(
-                    ctx.iam.as_ref(),
-                    &admitted.desired,
-                    &admitted.owner,
-                    role.spec.adopt,
-                    Mode::Execute,
-                )
-                .await;
-                (Some(admitted.desired.name), result)
-            }
-            Err(error) => (None, Err(ApplyFailure::from(error))),
-        };
+    let mut account = None;
+    let (name, result) = match admit_and_route(role, ctx).await {
+        Ok((admitted, routed)) => {
+            let result = engine::apply(
+                routed.iam.as_ref(),
+                &admitted.desired,
+                &admitted.owner,
+                role.spec.adopt,
+                Mode::Execute,
+            )
+            .await;
+            account = Some(routed.account_id);
+            (Some(admitted.desired.name), result)
+        }
+        Err(error) => (None, Err(ApplyFailure::from(error))),
+    };
     let (report, error) = match result {
         Ok(report) => (report, None),
         Err(failure) => (
@@ -101,6 +102,7 @@ pub(super) async fn manage(role: &IamRole, ctx: &Context, uid: &str) -> Result<A
             arn: report.role_arn.clone(),
             id: report.role_id.clone(),
             last_used: report.last_used.clone(),
+            account: account.filter(|_| report.role_arn.is_some()),
         },
         changes: report.ops.iter().map(|op| op.action()).collect(),
         findings: (error.is_none() || !report.findings.is_empty()).then_some(report.findings),
@@ -113,14 +115,16 @@ pub(super) async fn manage(role: &IamRole, ctx: &Context, uid: &str) -> Result<A
 
 /// Reads the role and reports how it differs; never writes to IAM.
 pub(super) async fn observe(role: &IamRole, ctx: &Context) -> Attempt {
-    let result = match super::refs::admit_with_refs(role, ctx, &mut Default::default()).await {
-        Ok(admitted) => engine::observe(ctx.iam.as_ref(), &admitted.desired, &admitted.owner)
-            .await
-            .map(|report| (admitted.desired.name, report)),
+    let result = match admit_and_route(role, ctx).await {
+        Ok((admitted, routed)) => {
+            engine::observe(routed.iam.as_ref(), &admitted.desired, &admitted.owner)
+                .await
+                .map(|report| (admitted.desired.name, report, routed.account_id))
+        }
         Err(error) => Err(error),
     };
     match result {
-        Ok((name, report)) => {
+        Ok((name, report, account)) => {
             ctx.metrics
                 .set_findings(&object_key(role), &report.findings);
             Attempt {
@@ -129,6 +133,7 @@ pub(super) async fn observe(role: &IamRole, ctx: &Context) -> Attempt {
                     arn: Some(report.role_arn),
                     id: Some(report.role_id),
                     last_used: report.last_used,
+                    account: Some(account),
                 },
                 findings: Some(report.findings),
                 differences: report.differences,
@@ -144,6 +149,17 @@ pub(super) async fn observe(role: &IamRole, ctx: &Context) -> Attempt {
             ..Attempt::default()
         },
     }
+}
+
+/// Admission first (a refused object costs no call anywhere), then the account: a namespace
+/// that may not use it causes no call with its credentials.
+async fn admit_and_route(
+    role: &IamRole,
+    ctx: &Context,
+) -> Result<(Admitted, super::account::Routed)> {
+    let admitted = super::refs::admit_with_refs(role, ctx, &mut Default::default()).await?;
+    let routed = ctx.accounts.route(role).await?;
+    Ok((admitted, routed))
 }
 
 pub(super) fn spec_changed(role: &IamRole) -> bool {

@@ -2,6 +2,7 @@
 //! helper. The decisions (next status, Events, requeue) are pure ([`decide`]); what is here reads
 //! and writes, and remembers per-object retry state ([`retry`]).
 
+pub mod account;
 mod apply;
 mod decide;
 mod delete;
@@ -77,7 +78,10 @@ pub struct Settings {
 
 pub struct Context {
     pub client: Client,
+    /// The operator's own account's IAM (IamPolicies, and IamRoles that use no AwsAccount).
     pub iam: Arc<dyn IamApi>,
+    /// Every account's IAM, and which one an IamRole uses.
+    pub accounts: account::Accounts,
     pub recorder: Recorder,
     pub metrics: Arc<Metrics>,
     pub settings: Settings,
@@ -94,12 +98,19 @@ impl Context {
         let recorder = Recorder::new(client.clone(), Reporter::from("rolesmith"));
         Context {
             client,
+            accounts: account::Accounts::new(iam.clone(), None),
             iam,
             recorder,
             metrics,
             settings,
             retry: retry::RetryState::default(),
         }
+    }
+
+    /// Lets AwsAccounts assume roles through `connect`.
+    pub fn with_connector(mut self, connect: Arc<dyn account::Connect>) -> Self {
+        self.accounts = account::Accounts::new(self.iam.clone(), Some(connect));
+        self
     }
 
     /// Per-object entries held in memory (retry counts, propagation clocks, announced
@@ -157,22 +168,52 @@ pub async fn run(
         .try_filter(|object| std::future::ready(needs_reconcile_now(object)))
         .predicate_filter(triggers, Default::default());
     let shutdown = futures::FutureExt::shared(shutdown);
+    // Roles are routed only once every AwsAccount is known: a role that names no account
+    // must not be made in the operator's own account because the default one was not listed
+    // yet.
+    let served = account::reconcile::served(&ctx).await;
+    let (account_store, account_stream) = account::reconcile::watch(&ctx);
+    let accounts: futures::future::BoxFuture<'static, ()> = if served {
+        ctx.accounts.set_store(account_store.clone());
+        Box::pin(account::reconcile::run(
+            ctx.clone(),
+            account_store,
+            account_stream,
+            reader.clone(),
+            shutdown.clone(),
+        ))
+    } else {
+        Box::pin(std::future::ready(()))
+    };
     let policies = policy::run(ctx.clone(), shutdown.clone());
     let (drifted, drift_triggers) = futures::channel::mpsc::unbounded();
     let sweeper = sweeper::run(ctx.clone(), reader.clone(), drifted);
     let config = kube::runtime::controller::Config::default().concurrency(ctx.settings.concurrency);
     let roles = reader.clone();
+    let account_roles = reader.clone();
     // Guarded like the IamRoles: an unreadable IamPolicy must not stall this watch either.
     let policies_api: Api<DeserializeGuard<crate::api::IamPolicy>> = match &ctx.settings.namespace {
         Some(namespace) => Api::namespaced(ctx.client.clone(), namespace),
         None => Api::all(ctx.client.clone()),
     };
-    let controller = Controller::for_stream(stream, reader)
+    let mut controller = Controller::for_stream(stream, reader)
         // A role waiting for an IamPolicy's ARN (or attaching a policy that changed) is woken
         // when that IamPolicy changes.
         .watches(policies_api, watcher::Config::default(), move |policy| {
             refs::roles_referring_to(&roles, &policy)
-        })
+        });
+    if served {
+        // An AwsAccount that changes (verified, denied, a namespace removed) wakes its roles:
+        // their status says so at once.
+        let roles = account_roles.clone();
+        controller = controller.watches(
+            Api::<crate::api::AwsAccount>::all(ctx.client.clone()),
+            watcher::Config::default(),
+            move |account| account::reconcile::roles_of(&roles, &account),
+        );
+    }
+    let routing_ready = ctx.clone();
+    let controller = controller
         .reconcile_on(drift_triggers)
         .with_config(config)
         .graceful_shutdown_on(shutdown)
@@ -183,9 +224,13 @@ pub async fn run(
                 Err(error) => tracing::debug!(%error, "reconcile ended in error"),
             }
         });
+    let controller = async move {
+        routing_ready.accounts.ready().await;
+        controller.await;
+    };
     // The sweeper never ends on its own: the controller's graceful shutdown ends both.
     tokio::select! {
-        _ = futures::future::join(controller, policies) => {}
+        _ = futures::future::join3(controller, policies, accounts) => {}
         _ = sweeper => {}
     }
 }

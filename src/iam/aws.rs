@@ -59,12 +59,14 @@ impl Default for AwsIamConfig {
 
 pub struct AwsIam {
     pub(super) client: aws_sdk_iam::Client,
-    sts: aws_sdk_sts::Client,
+    pub(super) sts: aws_sdk_sts::Client,
     /// What the IAM client is rebuilt from when a limiter is added.
-    sdk_config: SdkConfig,
-    observer: Arc<dyn CallObserver>,
+    pub(super) sdk_config: SdkConfig,
+    pub(super) observer: Arc<dyn CallObserver>,
     /// Who the credentials are, asked of STS once.
-    identity: tokio::sync::OnceCell<super::CallerIdentity>,
+    pub(super) identity: tokio::sync::OnceCell<super::CallerIdentity>,
+    /// The role these credentials come from, when they are assumed ([`super::assume`]).
+    pub(super) assumed: Option<aws_sdk_iam::config::SharedCredentialsProvider>,
 }
 
 impl AwsIam {
@@ -93,7 +95,13 @@ impl AwsIam {
     }
 
     async fn from_loader(loader: ConfigLoader, observer: Arc<dyn CallObserver>) -> AwsIam {
-        let sdk_config = loader.load().await;
+        Self::from_sdk_config(loader.load().await, observer)
+    }
+
+    pub(super) fn from_sdk_config(
+        sdk_config: SdkConfig,
+        observer: Arc<dyn CallObserver>,
+    ) -> AwsIam {
         // STS, not IAM: observed (so /readyz sees AWS unreachable even before the first IAM
         // call), but not rate limited with IAM's calls.
         let sts = aws_sdk_sts::config::Builder::from(&sdk_config)
@@ -105,6 +113,7 @@ impl AwsIam {
             sdk_config,
             observer,
             identity: tokio::sync::OnceCell::new(),
+            assumed: None,
         }
     }
 
@@ -205,6 +214,10 @@ impl IamApi for AwsIam {
         op: &'a PolicyOp,
     ) -> BoxFuture<'a, Result<super::PolicyOutcome>> {
         Box::pin(self.write_policy(op))
+    }
+
+    fn verify(&self) -> BoxFuture<'_, Result<super::Verified>> {
+        Box::pin(self.verify_now())
     }
 
     fn caller_identity(&self) -> BoxFuture<'_, Result<super::CallerIdentity>> {

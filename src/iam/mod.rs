@@ -3,6 +3,7 @@
 //!
 //! Errors are always [`Error::Iam`](crate::error::Error::Iam), classified by [`classify`].
 
+pub mod assume;
 pub mod audit;
 pub mod aws;
 pub mod classify;
@@ -22,6 +23,7 @@ use futures::future::BoxFuture;
 use crate::error::{Category, Error, Result};
 use crate::model::{IamOp, ObservedPolicy, ObservedRole, PolicyAttachments, PolicyOp};
 
+pub use assume::{AssumeSettings, Verified};
 pub use aws::{AwsIam, AwsIamConfig};
 pub use counting::CountingObserver;
 pub use managed_policy::{PolicyOutcome, policy_arn};
@@ -77,6 +79,18 @@ pub trait IamApi: Send + Sync {
     /// The account of [`IamApi::caller_identity`].
     fn caller_account(&self) -> BoxFuture<'_, Result<String>> {
         Box::pin(async move { Ok(self.caller_identity().await?.account) })
+    }
+
+    /// Asks STS now who the credentials are (an assumed role is assumed afresh), for an
+    /// AwsAccount's verification. Without a better answer: [`IamApi::caller_identity`].
+    fn verify(&self) -> BoxFuture<'_, Result<Verified>> {
+        Box::pin(async move {
+            let identity = self.caller_identity().await?;
+            Ok(Verified {
+                caller_arn: format!("arn:{}:iam::{}:root", identity.partition, identity.account),
+                identity,
+            })
+        })
     }
 }
 

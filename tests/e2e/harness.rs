@@ -80,6 +80,7 @@ impl World {
             "--for=condition=Established",
             "crd/iamroles.iam.rolesmith.dev",
             "crd/iampolicies.iam.rolesmith.dev",
+            "crd/awsaccounts.iam.rolesmith.dev",
             "--timeout=30s",
         ]);
         world.start_operator();

@@ -17,6 +17,8 @@ IAMROLE_RULES = [
     {"apiGroups": ["iam.rolesmith.dev"], "resources": ["iamroles"], "verbs": ["list", "watch", "patch"]},
     {"apiGroups": ["iam.rolesmith.dev"], "resources": ["iampolicies"], "verbs": ["get", "list", "watch", "patch"]},
     {"apiGroups": ["iam.rolesmith.dev"], "resources": ["iamroles/status", "iampolicies/status"], "verbs": ["patch"]},
+    {"apiGroups": ["iam.rolesmith.dev"], "resources": ["awsaccounts"], "verbs": ["list", "watch", "patch"]},
+    {"apiGroups": ["iam.rolesmith.dev"], "resources": ["awsaccounts/status"], "verbs": ["patch"]},
     {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"]},
 ]
 LEASE_RULES = [

@@ -1,0 +1,168 @@
+//! The `AwsAccount` API (`iam.rolesmith.dev/v1alpha1`): an AWS account rolesmith may manage
+//! roles in, the credentials it uses there, and which namespaces may put roles in it.
+//!
+//! Everything one object can say about itself is checked by the schema (ids, ARNs, STS's
+//! character sets and lengths). What needs other objects (one default at most) or AWS (the
+//! credentials act in `accountId`) is the operator's: a condition on the object, and no call
+//! with its credentials until it is fixed.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::{CustomResource, KubeSchema};
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::{Deserialize, Serialize};
+
+use super::conditions_schema;
+
+/// Twelve digits, as AWS writes account ids.
+pub const ACCOUNT_ID_PATTERN: &str = r"^[0-9]{12}$";
+/// A role's ARN in one of the three partitions. Path and name characters are IAM's (no `:`), so
+/// the account part is the only `::…:role/` in it.
+pub const ROLE_ARN_PATTERN: &str =
+    r"^arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,576}$";
+/// STS AssumeRole's ExternalId: 2-1224 of `[\w+=,.@:/-]`.
+pub const EXTERNAL_ID_PATTERN: &str = r"^[A-Za-z0-9_+=,.@:/-]{2,1224}$";
+/// STS AssumeRole's RoleSessionName: 2-64 of `[\w+=,.@-]`.
+pub const SESSION_NAME_PATTERN: &str = r"^[A-Za-z0-9_+=,.@-]{2,64}$";
+/// A namespace name (RFC 1123 label) or `*`.
+pub const NAMESPACE_PATTERN: &str = r"^(\*|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$";
+/// STS accepts at most 50 session tags.
+pub const SESSION_TAGS_MAX: usize = 50;
+/// STS's bounds on a session tag's key and value.
+pub const SESSION_TAG_KEY_MAX: usize = 128;
+pub const SESSION_TAG_VALUE_MAX: usize = 256;
+/// Enough for every namespace of a large cluster; `*` covers the rest.
+pub const ALLOWED_NAMESPACES_MAX: usize = 256;
+/// The session name when the spec names none.
+pub const DEFAULT_SESSION_NAME: &str = "rolesmith";
+/// Held on every AwsAccount while IamRoles use it.
+pub const ACCOUNT_FINALIZER: &str = "iam.rolesmith.dev/account-in-use";
+
+/// An AWS account rolesmith manages roles in.
+#[derive(CustomResource, KubeSchema, Deserialize, Serialize, Clone, Debug, PartialEq)]
+#[kube(
+    group = "iam.rolesmith.dev",
+    version = "v1alpha1",
+    kind = "AwsAccount",
+    status = "AwsAccountStatus",
+    shortname = "awsacct",
+    category = "rolesmith",
+    doc = "An AWS account rolesmith manages IAM roles in: the credentials it uses there (its own, or a role it assumes with an optional ExternalId) and which namespaces may put roles in it.",
+    printcolumn = r#"{"name":"Account","type":"string","jsonPath":".spec.accountId","description":"The AWS account id"}"#,
+    printcolumn = r#"{"name":"Default","type":"boolean","jsonPath":".spec.default","description":"Used by IamRoles that name no account"}"#,
+    printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status","description":"Whether the credentials act in the account"}"#,
+    printcolumn = r#"{"name":"Reason","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].reason","priority":1,"description":"Why the account is or is not ready"}"#,
+    printcolumn = r#"{"name":"Caller","type":"string","jsonPath":".status.callerArn","priority":1,"description":"Who the credentials are, as STS says"}"#,
+    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
+)]
+#[x_kube(validation = Rule::new("self.accountId == oldSelf.accountId").message("accountId is immutable: the roles made in the old account would be orphaned; create another AwsAccount instead"))]
+#[x_kube(validation = Rule::new("!has(self.assumeRole) || self.assumeRole.roleArn.contains(':iam::' + self.accountId + ':role/')").message("assumeRole.roleArn must be a role in accountId"))]
+#[serde(rename_all = "camelCase")]
+pub struct AwsAccountSpec {
+    /// The AWS account id (12 digits). Immutable.
+    #[schemars(regex(pattern = ACCOUNT_ID_PATTERN), length(min = 12, max = 12))]
+    pub account_id: String,
+
+    /// The role rolesmith assumes (from its own credentials) to act in the account. Without it
+    /// rolesmith's own credentials are used, and they must belong to accountId.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assume_role: Option<AssumeRole>,
+
+    /// Namespaces whose IamRoles may use this account, by name, or `*` for every namespace. An
+    /// empty list allows none. Removing a namespace stops rolesmith's writes there at once; its
+    /// existing roles are left as they are, never deleted.
+    #[schemars(length(max = ALLOWED_NAMESPACES_MAX), inner(regex(pattern = NAMESPACE_PATTERN), length(min = 1, max = 63)))]
+    #[x_kube(merge_strategy = ListMerge::Set)]
+    pub allowed_namespaces: Vec<String>,
+
+    /// Used by IamRoles that name no account (spec.accountRef). At most one AwsAccount may be
+    /// the default: when two are, both report it and neither is used as the default.
+    #[serde(default)]
+    pub default: bool,
+}
+
+/// How rolesmith gets credentials in the account.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AssumeRole {
+    /// ARN of the role to assume; it must be in accountId, and its trust policy must let
+    /// rolesmith's own identity assume it (with the ExternalId, when one is set).
+    #[schemars(regex(pattern = ROLE_ARN_PATTERN), length(min = 20, max = 2048))]
+    pub role_arn: String,
+
+    /// The ExternalId the role's trust policy requires (2-1224 of A-Z a-z 0-9 _ + = , . @ : / -).
+    /// Never shown in logs, Events, status or metrics.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = EXTERNAL_ID_PATTERN), length(min = 2, max = 1224))]
+    pub external_id: Option<String>,
+
+    /// The session name in the account's CloudTrail (2-64 of A-Z a-z 0-9 _ + = , . @ -; default
+    /// `rolesmith`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = SESSION_NAME_PATTERN), length(min = 2, max = 64))]
+    pub session_name: Option<String>,
+
+    /// Session tags passed to AssumeRole (at most 50; keys 1-128 characters, values up to 256;
+    /// letters, digits, spaces and _ . : / = + - @).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(schema_with = "session_tags_schema")]
+    pub session_tags: BTreeMap<String, String>,
+}
+
+/// What rolesmith last verified.
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AwsAccountStatus {
+    /// The generation of the spec this status describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// Ready, with its reason: Verified, AssumeRoleDenied, WrongAccount, DuplicateDefault,
+    /// StsUnavailable, or AccountInUse while a deletion waits for the IamRoles that use it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(schema_with = "conditions_schema")]
+    pub conditions: Vec<Condition>,
+    /// Who the credentials are in the account, as sts:GetCallerIdentity answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caller_arn: Option<String>,
+    /// When the credentials were last checked with sts:GetCallerIdentity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("format" = "date-time"))]
+    pub last_verified_time: Option<String>,
+    /// IamRoles (`namespace/name`) that use the account (at most 50 listed): the AwsAccount is
+    /// not deleted while there are any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 50))]
+    pub used_by: Vec<String>,
+}
+
+fn session_tags_schema(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "type": "object",
+        "maxProperties": SESSION_TAGS_MAX,
+        "description": "Session tags: key to value.",
+        "additionalProperties": { "type": "string", "maxLength": SESSION_TAG_VALUE_MAX },
+        "x-kubernetes-validations": [
+            {
+                "rule": "self.all(k, size(k) >= 1 && size(k) <= 128)",
+                "message": "session tag keys must be 1 to 128 characters long"
+            },
+            {
+                "rule": "self.all(k, self[k].matches('^[\\\\p{L}\\\\p{Z}\\\\p{N}_.:/=+@-]*$'))",
+                "message": "session tag values may contain only letters, digits, spaces and _ . : / = + - @"
+            }
+        ]
+    })
+}
+
+impl AwsAccountSpec {
+    /// Whether IamRoles of `namespace` may use the account.
+    pub fn allows(&self, namespace: &str) -> bool {
+        self.allowed_namespaces
+            .iter()
+            .any(|allowed| allowed == "*" || allowed == namespace)
+    }
+}
+
+#[cfg(test)]
+mod tests;

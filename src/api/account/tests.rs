@@ -1,0 +1,116 @@
+use super::*;
+use kube::CustomResourceExt;
+
+/// `crds/` is generated: regenerate with `make generate`.
+#[test]
+fn committed_crd_matches_the_types() {
+    let committed = include_str!("../../../crds/awsaccounts.iam.rolesmith.dev.yaml");
+    let generated = serde_saphyr::to_string(&AwsAccount::crd()).expect("CRD serializes");
+    assert!(
+        committed == generated,
+        "crds/awsaccounts.iam.rolesmith.dev.yaml is stale: run `make generate`"
+    );
+}
+
+#[test]
+fn schema_patterns_accept_and_reject_what_aws_does() {
+    let compile = |pattern| regex::Regex::new(pattern).expect("pattern compiles");
+    let (id, arn, external, session, namespace) = (
+        compile(ACCOUNT_ID_PATTERN),
+        compile(ROLE_ARN_PATTERN),
+        compile(EXTERNAL_ID_PATTERN),
+        compile(SESSION_NAME_PATTERN),
+        compile(NAMESPACE_PATTERN),
+    );
+    let long_external = "x".repeat(1224);
+    let too_long_external = "x".repeat(1225);
+    for (pattern, text, ok) in [
+        (&id, "111111111111", true),
+        (&id, "11111111111", false),
+        (&id, "1111111111112", false),
+        (&id, "11111111111a", false),
+        (&arn, "arn:aws:iam::111111111111:role/rolesmith", true),
+        (
+            &arn,
+            "arn:aws-us-gov:iam::111111111111:role/path/to/rolesmith",
+            true,
+        ),
+        (&arn, "arn:aws:iam::111111111111:user/rolesmith", false),
+        (
+            &arn,
+            "arn:aws:iam::111111111111:role/x:iam::222222222222:role/y",
+            false,
+        ),
+        (&arn, "arn:aws:sts::111111111111:role/rolesmith", false),
+        (&external, "ab", true),
+        (&external, "a", false),
+        (&external, "tenant-42:prod/x@y.z+=,", true),
+        (&external, "has space", false),
+        (&external, "semi;colon", false),
+        (&external, &long_external, true),
+        (&external, &too_long_external, false),
+        (&session, "rolesmith", true),
+        (&session, "r", false),
+        (&session, "with/slash", false),
+        (&namespace, "*", true),
+        (&namespace, "team-a", true),
+        (&namespace, "Team", false),
+        (&namespace, "-a", false),
+        (&namespace, "a*", false),
+    ] {
+        assert_eq!(pattern.is_match(text), ok, "{text}");
+    }
+}
+
+#[test]
+fn namespaces_allowed() {
+    let spec = |namespaces: &[&str]| AwsAccountSpec {
+        account_id: "111111111111".into(),
+        assume_role: None,
+        allowed_namespaces: namespaces.iter().map(|n| n.to_string()).collect(),
+        default: false,
+    };
+    let cases = [
+        (spec(&[]), "a", false),
+        (spec(&["*"]), "a", true),
+        (spec(&["a", "b"]), "b", true),
+        (spec(&["a", "b"]), "c", false),
+    ];
+    for (spec, namespace, want) in cases {
+        assert_eq!(
+            spec.allows(namespace),
+            want,
+            "{:?} {namespace}",
+            spec.allowed_namespaces
+        );
+    }
+}
+
+/// The rules the schema cannot express as patterns, by their text: what the hostile tests send
+/// through a real API server is checked there.
+#[test]
+fn the_crd_carries_the_cross_field_rules() {
+    let crd = serde_json::to_value(AwsAccount::crd()).expect("CRD serializes");
+    let schema = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"];
+    let rules = schema["properties"]["spec"]["x-kubernetes-validations"].to_string();
+    assert!(
+        rules.contains("self.accountId == oldSelf.accountId"),
+        "{rules}"
+    );
+    assert!(
+        rules.contains("':iam::' + self.accountId + ':role/'"),
+        "{rules}"
+    );
+    let tags =
+        &schema["properties"]["spec"]["properties"]["assumeRole"]["properties"]["sessionTags"];
+    assert_eq!(tags["maxProperties"], SESSION_TAGS_MAX);
+    assert_eq!(
+        tags["additionalProperties"]["maxLength"],
+        SESSION_TAG_VALUE_MAX
+    );
+    assert!(
+        tags.to_string()
+            .contains(&format!("size(k) <= {SESSION_TAG_KEY_MAX}"))
+    );
+    assert_eq!(crd["spec"]["scope"], "Cluster");
+}
