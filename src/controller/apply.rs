@@ -151,6 +151,11 @@ pub(super) async fn observe(role: &IamRole, ctx: &Context) -> Attempt {
     }
 }
 
+/// A reconcile of a throttled account that would wait longer than this for the account's pause
+/// is requeued instead: the workers are shared by every account, and waiting in one would hold
+/// back the roles of accounts that are not throttled.
+const WAIT_IN_WORKER: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// Admission first (a refused object costs no call anywhere), then the account: a namespace
 /// that may not use it causes no call with its credentials.
 async fn admit_and_route(
@@ -159,6 +164,23 @@ async fn admit_and_route(
 ) -> Result<(Admitted, super::account::Routed)> {
     let admitted = super::refs::admit_with_refs(role, ctx, &mut Default::default()).await?;
     let routed = ctx.accounts.route(role).await?;
+    if let Some(pause) = routed
+        .iam
+        .paused_for()
+        .filter(|pause| *pause >= WAIT_IN_WORKER)
+    {
+        return Err(Error::Iam {
+            action: "Throttled",
+            code: "Throttling".into(),
+            message: format!(
+                "IAM is throttling account {}; rolesmith calls it again in {} ms",
+                routed.account_id,
+                pause.as_millis()
+            ),
+            category: Category::IamTransient,
+            retry_after: Some(pause),
+        });
+    }
     Ok((admitted, routed))
 }
 

@@ -188,7 +188,8 @@ pub async fn run(
     let policies = policy::run(ctx.clone(), shutdown.clone());
     let (drifted, drift_triggers) = futures::channel::mpsc::unbounded();
     let sweeper = sweeper::run(ctx.clone(), reader.clone(), drifted);
-    let config = kube::runtime::controller::Config::default().concurrency(ctx.settings.concurrency);
+    let config = kube::runtime::controller::Config::default()
+        .concurrency(ctx.settings.concurrency.saturating_mul(SLOTS_PER_WORKER));
     let roles = reader.clone();
     let account_roles = reader.clone();
     // Guarded like the IamRoles: an unreadable IamPolicy must not stall this watch either.
@@ -206,9 +207,8 @@ pub async fn run(
         // An AwsAccount that changes (verified, denied, a namespace removed) wakes its roles:
         // their status says so at once.
         let roles = account_roles.clone();
-        controller = controller.watches(
-            Api::<crate::api::AwsAccount>::all(ctx.client.clone()),
-            watcher::Config::default(),
+        controller = controller.watches_stream(
+            account::reconcile::changes_that_matter_to_roles(&ctx),
             move |account| account::reconcile::roles_of(&roles, &account),
         );
     }
@@ -288,6 +288,23 @@ pub fn resync_interval(configured: Duration, roles: usize, rate: f64) -> Duratio
 }
 
 async fn reconcile(guarded: Arc<Guarded>, ctx: Arc<Context>) -> Result<Action> {
+    // Which account's slot: one refused by routing (or unreadable) makes no IAM call, so any
+    // slot will do. A reconcile put off for a slot is no reconcile: not counted.
+    let key = match &guarded.0 {
+        Ok(role) => ctx
+            .accounts
+            .choose(role)
+            .ok()
+            .and_then(|chosen| chosen.map(|(name, _)| name)),
+        Err(_) => None,
+    };
+    let slot = match ctx.settings.concurrency {
+        0 => None,
+        per_account => match ctx.accounts.try_worker(key, usize::from(per_account)) {
+            Some(slot) => Some(slot),
+            None => return Ok(Action::requeue(ACCOUNT_BUSY_RETRY)),
+        },
+    };
     let meta = guarded.meta();
     let span = tracing::info_span!(
         "reconcile",
@@ -306,12 +323,20 @@ async fn reconcile(guarded: Arc<Guarded>, ctx: Arc<Context>) -> Result<Action> {
     }
     .instrument(span)
     .await;
+    drop(slot);
     ctx.metrics.reconciled(started.elapsed());
     if let Err(error) = &result {
         ctx.metrics.failed(error.category());
     }
     result
 }
+
+/// The controller runs this many reconciles at once per --concurrency: each account may use
+/// --concurrency of them ([`account::Accounts::try_worker`]), and a few accounts can be busy at
+/// once without waiting for each other.
+const SLOTS_PER_WORKER: u16 = 4;
+/// A reconcile whose account has every worker busy is looked at again after this.
+const ACCOUNT_BUSY_RETRY: Duration = Duration::from_millis(100);
 
 async fn reconcile_valid(role: Arc<IamRole>, ctx: &Context) -> Result<Action> {
     let namespace = role.namespace().unwrap_or_default();

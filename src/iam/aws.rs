@@ -65,6 +65,8 @@ pub struct AwsIam {
     pub(super) observer: Arc<dyn CallObserver>,
     /// Who the credentials are, asked of STS once.
     pub(super) identity: tokio::sync::OnceCell<super::CallerIdentity>,
+    /// The account's limiter, when calls are limited.
+    limiter: Option<Arc<AccountLimiter>>,
     /// The role these credentials come from, when they are assumed ([`super::assume`]).
     pub(super) assumed: Option<aws_sdk_iam::config::SharedCredentialsProvider>,
 }
@@ -113,6 +115,7 @@ impl AwsIam {
             sdk_config,
             observer,
             identity: tokio::sync::OnceCell::new(),
+            limiter: None,
             assumed: None,
         }
     }
@@ -120,7 +123,12 @@ impl AwsIam {
     /// Makes every request to IAM, SDK retries included, wait for `limiter`, and pause it when
     /// IAM throttles.
     pub fn with_limiter(mut self, limiter: Arc<AccountLimiter>) -> AwsIam {
-        self.client = iam_client(&self.sdk_config, self.observer.clone(), Some(limiter));
+        self.client = iam_client(
+            &self.sdk_config,
+            self.observer.clone(),
+            Some(limiter.clone()),
+        );
+        self.limiter = Some(limiter);
         self
     }
 
@@ -214,6 +222,10 @@ impl IamApi for AwsIam {
         op: &'a PolicyOp,
     ) -> BoxFuture<'a, Result<super::PolicyOutcome>> {
         Box::pin(self.write_policy(op))
+    }
+
+    fn paused_for(&self) -> Option<Duration> {
+        self.limiter.as_ref()?.paused_for()
     }
 
     fn verify(&self) -> BoxFuture<'_, Result<super::Verified>> {

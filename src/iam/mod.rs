@@ -81,6 +81,11 @@ pub trait IamApi: Send + Sync {
         Box::pin(async move { Ok(self.caller_identity().await?.account) })
     }
 
+    /// How much longer the account's IAM calls are paused by throttling, if they are.
+    fn paused_for(&self) -> Option<Duration> {
+        None
+    }
+
     /// Asks STS now who the credentials are (an assumed role is assumed afresh), for an
     /// AwsAccount's verification. Without a better answer: [`IamApi::caller_identity`].
     fn verify(&self) -> BoxFuture<'_, Result<Verified>> {

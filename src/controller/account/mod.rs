@@ -138,6 +138,8 @@ pub struct Accounts {
     /// AwsAccount CRD, and then every role is the operator's own account's.
     store: OnceLock<Store<AwsAccount>>,
     clients: tokio::sync::Mutex<HashMap<String, Arc<AccountClient>>>,
+    /// Each account's reconciles in flight (key: the AwsAccount's name, None for the own).
+    workers: std::sync::Mutex<HashMap<Option<String>, Arc<tokio::sync::Semaphore>>>,
 }
 
 /// Where a role's calls go.
@@ -155,6 +157,7 @@ impl Accounts {
             connect,
             store: OnceLock::new(),
             clients: tokio::sync::Mutex::new(HashMap::new()),
+            workers: std::sync::Mutex::new(HashMap::new()),
         }
     }
 
@@ -220,6 +223,27 @@ impl Accounts {
         });
         clients.insert(name.to_string(), client.clone());
         Ok(client)
+    }
+
+    /// A worker slot of the account `key`, if it has fewer than `per_account` reconciles in
+    /// flight. Every account gets the operator's --concurrency: a throttled account whose
+    /// reconciles wait for IAM then holds only its own slots, never the other accounts'.
+    pub fn try_worker(
+        &self,
+        key: Option<String>,
+        per_account: usize,
+    ) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        let semaphore = {
+            let mut workers = self
+                .workers
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            workers
+                .entry(key)
+                .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(per_account.max(1))))
+                .clone()
+        };
+        semaphore.try_acquire_owned().ok()
     }
 
     /// Drops the client of an AwsAccount that is gone.

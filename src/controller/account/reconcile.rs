@@ -11,7 +11,8 @@ use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
 use kube::runtime::reflector::{ObjectRef, Store};
-use kube::runtime::{WatchStreamExt, reflector, watcher};
+use kube::runtime::utils::Predicate;
+use kube::runtime::{WatchStreamExt, predicates, reflector, watcher};
 use kube::{Resource, ResourceExt};
 
 use super::super::{Context, Guarded, Note, publish};
@@ -37,12 +38,50 @@ pub(in crate::controller) fn watch(
 ) {
     let api: Api<AwsAccount> = Api::all(ctx.client.clone());
     let (reader, writer) = reflector::store();
+    // Our own status writes must not wake the account again (each would verify anew): only a
+    // new generation, a finalizer change or a deletion does; the periodic requeue re-verifies.
+    let triggers = predicates::generation
+        .combine(predicates::finalizers)
+        .combine(deleting);
     let stream = watcher(api, watcher::Config::default())
         .default_backoff()
         .modify(|account| super::super::slim(account.meta_mut()))
         .reflect(writer)
-        .applied_objects();
+        .applied_objects()
+        .predicate_filter(triggers, Default::default());
     (reader, stream)
+}
+
+/// AwsAccount changes that can change what its roles do: its spec, and its Ready condition's
+/// status and reason. A re-verification that changes only `lastVerifiedTime` wakes no role.
+pub(in crate::controller) fn changes_that_matter_to_roles(
+    ctx: &Context,
+) -> impl futures::Stream<Item = Result<AwsAccount, watcher::Error>> + Send + 'static {
+    let api: Api<AwsAccount> = Api::all(ctx.client.clone());
+    watcher(api, watcher::Config::default())
+        .default_backoff()
+        .touched_objects()
+        .predicate_filter(
+            predicates::generation.combine(readiness),
+            Default::default(),
+        )
+}
+
+fn readiness(account: &AwsAccount) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let ready = account
+        .status
+        .as_ref()?
+        .conditions
+        .iter()
+        .find(|c| c.type_ == crate::status::READY)?;
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    (&ready.status, &ready.reason).hash(&mut hasher);
+    Some(hasher.finish())
+}
+
+fn deleting(account: &AwsAccount) -> Option<u64> {
+    Some(u64::from(account.meta().deletion_timestamp.is_some()))
 }
 
 /// Whether the cluster serves AwsAccounts and the operator may list them. A cluster upgraded

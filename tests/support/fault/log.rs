@@ -69,6 +69,11 @@ pub struct Entry {
     pub answer: Answered,
     /// From arrival to the answer (or hang-up): latency, fault delays and IAM's own time.
     pub took: Duration,
+    /// The access key that signed the request.
+    pub access_key: Option<String>,
+    /// The account the request acts in: the account of the key that signed it (as moto's STS
+    /// handed it out), or for AssumeRole the account of the role it assumes.
+    pub account: Option<String>,
 }
 
 pub fn is_write(action: &str) -> bool {
@@ -154,6 +159,8 @@ mod tests {
             role: role.map(str::to_string),
             answer,
             took: Duration::from_millis(3),
+            access_key: None,
+            account: None,
         }
     }
 
