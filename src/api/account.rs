@@ -156,6 +156,73 @@ fn session_tags_schema(_: &mut SchemaGenerator) -> Schema {
 }
 
 impl AwsAccountSpec {
+    /// What the schema refuses, checked again: an AwsAccount written under an older or
+    /// hand-edited CRD must not reach STS either. Each problem is one sentence; the ExternalId
+    /// and session tag values are never quoted.
+    pub fn problems(&self) -> Vec<String> {
+        let matches = |pattern: &str, text: &str| {
+            regex::Regex::new(pattern).is_ok_and(|re| re.is_match(text))
+        };
+        let mut problems = Vec::new();
+        if !matches(ACCOUNT_ID_PATTERN, &self.account_id) {
+            problems.push(format!("accountId {:?} is not 12 digits", self.account_id));
+        }
+        for namespace in &self.allowed_namespaces {
+            if !matches(NAMESPACE_PATTERN, namespace) || namespace.len() > 63 {
+                problems.push(format!(
+                    "allowedNamespaces entry {namespace:?} is neither a namespace name nor *"
+                ));
+            }
+        }
+        if let Some(assume) = &self.assume_role {
+            if !matches(ROLE_ARN_PATTERN, &assume.role_arn) {
+                problems.push(format!(
+                    "assumeRole.roleArn {:?} is not a role ARN",
+                    assume.role_arn
+                ));
+            } else if !assume
+                .role_arn
+                .contains(&format!(":iam::{}:role/", self.account_id))
+            {
+                problems.push(format!(
+                    "assumeRole.roleArn {:?} is not in account {}",
+                    assume.role_arn, self.account_id
+                ));
+            }
+            if let Some(external_id) = &assume.external_id
+                && !matches(EXTERNAL_ID_PATTERN, external_id)
+            {
+                problems.push(
+                    "assumeRole.externalId must be 2-1224 of A-Z a-z 0-9 _ + = , . @ : / -".into(),
+                );
+            }
+            if let Some(session) = &assume.session_name
+                && !matches(SESSION_NAME_PATTERN, session)
+            {
+                problems.push(format!(
+                    "assumeRole.sessionName {session:?} must be 2-64 of A-Z a-z 0-9 _ + = , . @ -"
+                ));
+            }
+            if assume.session_tags.len() > SESSION_TAGS_MAX {
+                problems.push(format!(
+                    "assumeRole.sessionTags has {} tags; STS accepts at most {SESSION_TAGS_MAX}",
+                    assume.session_tags.len()
+                ));
+            }
+            let bad_tag = assume.session_tags.iter().any(|(key, value)| {
+                key.is_empty()
+                    || key.chars().count() > SESSION_TAG_KEY_MAX
+                    || value.chars().count() > SESSION_TAG_VALUE_MAX
+            });
+            if bad_tag {
+                problems.push(format!(
+                    "assumeRole.sessionTags keys must be 1-{SESSION_TAG_KEY_MAX} characters and values at most {SESSION_TAG_VALUE_MAX}"
+                ));
+            }
+        }
+        problems
+    }
+
     /// Whether IamRoles of `namespace` may use the account.
     pub fn allows(&self, namespace: &str) -> bool {
         self.allowed_namespaces

@@ -320,6 +320,21 @@ async fn three_accounts_from_one_operator() {
         for_x.is_empty(),
         "calls for a namespace the account does not allow: {for_x:?}"
     );
+    // AssumeRole carried b's ExternalId and session tags, and no ExternalId for c.
+    let assume_b: Vec<_> = log
+        .iter()
+        .filter(|e| e.action == "AssumeRole" && e.account.as_deref() == Some(B))
+        .collect();
+    assert!(!assume_b.is_empty());
+    for entry in &assume_b {
+        assert_eq!(entry.external_id.as_deref(), Some(EXTERNAL_ID));
+        assert_eq!(entry.session_tag.as_deref(), Some("team=platform"));
+    }
+    assert!(
+        log.iter()
+            .filter(|e| e.action == "AssumeRole" && e.account.as_deref() == Some(C))
+            .all(|e| e.external_id.is_none())
+    );
     let checked =
         assert_keys_match_accounts(&proxy, &[("team-own.app", HOME_ACCOUNT), ("team-b.app", B)]);
     assert!(checked > 5, "only {checked} requests checked");

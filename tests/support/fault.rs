@@ -252,6 +252,11 @@ fn serve(state: &State, mut stream: TcpStream) {
                 .unwrap_or_else(|| HOME_ACCOUNT.to_string())
         })
     });
+    let external_id = wire::form_value(&request.body, "ExternalId");
+    let session_tag = wire::form_value(&request.body, "Tags.member.1.Key").map(|key| {
+        let value = wire::form_value(&request.body, "Tags.member.1.Value");
+        format!("{key}={}", value.unwrap_or_default())
+    });
     let (delay, answer) = decide(state, &action, role.as_deref(), account.as_deref(), arrived);
     // Read first: a guard held through the sleep would make every request wait in line.
     let latency = *lock(&state.latency);
@@ -265,6 +270,8 @@ fn serve(state: &State, mut stream: TcpStream) {
             took: arrived.elapsed(),
             access_key: access_key.clone(),
             account: account.clone(),
+            external_id: external_id.clone(),
+            session_tag: session_tag.clone(),
         });
     };
     let _ = match answer {

@@ -114,3 +114,81 @@ fn the_crd_carries_the_cross_field_rules() {
     );
     assert_eq!(crd["spec"]["scope"], "Cluster");
 }
+
+#[test]
+fn the_operator_refuses_what_the_schema_refuses() {
+    let good = || AwsAccountSpec {
+        account_id: "111111111111".into(),
+        assume_role: Some(AssumeRole {
+            role_arn: "arn:aws:iam::111111111111:role/rolesmith".into(),
+            external_id: Some("tenant-42".into()),
+            session_name: None,
+            session_tags: BTreeMap::from([("team".into(), "a".into())]),
+        }),
+        allowed_namespaces: vec!["team-a".into(), "*".into()],
+        default: false,
+    };
+    let with = |change: &dyn Fn(&mut AwsAccountSpec)| {
+        let mut spec = good();
+        change(&mut spec);
+        spec.problems()
+    };
+    fn assume(spec: &mut AwsAccountSpec) -> &mut AssumeRole {
+        spec.assume_role.as_mut().expect("set above")
+    }
+    assert_eq!(good().problems(), Vec::<String>::new());
+    let cases: Vec<(&str, Vec<String>, &str)> = vec![
+        (
+            "short id",
+            with(&|s| s.account_id = "12345".into()),
+            "accountId",
+        ),
+        (
+            "ARN elsewhere",
+            with(&|s| assume(s).role_arn = "arn:aws:iam::222222222222:role/x".into()),
+            "is not in account",
+        ),
+        (
+            "not a role",
+            with(&|s| assume(s).role_arn = "arn:aws:iam::111111111111:user/x".into()),
+            "is not a role ARN",
+        ),
+        (
+            "ExternalId chars",
+            with(&|s| assume(s).external_id = Some("bad id;".into())),
+            "externalId",
+        ),
+        (
+            "session name",
+            with(&|s| assume(s).session_name = Some("x".into())),
+            "sessionName",
+        ),
+        (
+            "51 tags",
+            with(&|s| {
+                assume(s).session_tags = (0..51).map(|i| (format!("k{i}"), "v".into())).collect()
+            }),
+            "at most 50",
+        ),
+        (
+            "huge tag value",
+            with(&|s| assume(s).session_tags = BTreeMap::from([("k".into(), "v".repeat(257))])),
+            "values at most",
+        ),
+        (
+            "bad namespace",
+            with(&|s| s.allowed_namespaces = vec!["Team_A".into()]),
+            "allowedNamespaces",
+        ),
+    ];
+    for (name, problems, want) in cases {
+        assert!(
+            problems.iter().any(|p| p.contains(want)),
+            "{name}: {problems:?}"
+        );
+        assert!(
+            !problems.concat().contains("bad id;"),
+            "{name}: the ExternalId is quoted"
+        );
+    }
+}

@@ -185,6 +185,16 @@ impl Accounts {
     /// The client for the AwsAccount `name` with `spec`, built now if it has none or its spec
     /// changed.
     pub async fn client(&self, name: &str, spec: &AwsAccountSpec) -> Result<Arc<AccountClient>> {
+        let problems = spec.problems();
+        if !problems.is_empty() {
+            return Err(Error::Account {
+                category: Category::AccountUnavailable,
+                message: format!(
+                    "AwsAccount {name} is invalid, so its credentials are not used: {}",
+                    problems.join("; ")
+                ),
+            });
+        }
         let mut clients = self.clients.lock().await;
         if let Some(client) = clients.get(name)
             && client.spec == *spec

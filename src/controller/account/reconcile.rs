@@ -52,6 +52,18 @@ pub(in crate::controller) fn watch(
     (reader, stream)
 }
 
+/// AwsAccount spec changes and deletions (not status writes: two defaults would wake each
+/// other forever).
+fn default_changes(
+    ctx: &Context,
+) -> impl futures::Stream<Item = Result<AwsAccount, watcher::Error>> + Send + 'static {
+    let api: Api<AwsAccount> = Api::all(ctx.client.clone());
+    watcher(api, watcher::Config::default())
+        .default_backoff()
+        .touched_objects()
+        .predicate_filter(predicates::generation.combine(deleting), Default::default())
+}
+
 /// AwsAccount changes that can change what its roles do: its spec, and its Ready condition's
 /// status and reason. A re-verification that changes only `lastVerifiedTime` wakes no role.
 pub(in crate::controller) fn changes_that_matter_to_roles(
@@ -121,8 +133,21 @@ pub(in crate::controller) async fn run(
     roles: Store<Guarded>,
     shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
 ) {
+    let others = reader.clone();
+    let defaults_changed = default_changes(&ctx);
     let state = Arc::new(State { ctx, roles });
     Controller::for_stream(stream, reader)
+        // A default that appears, goes or stops being one changes whether the others are the
+        // only default: they are looked at again.
+        .watches_stream(defaults_changed, move |changed| {
+            let name = changed.name_any();
+            others
+                .state()
+                .iter()
+                .filter(|other| other.spec.default && other.name_any() != name)
+                .map(|other| ObjectRef::from_obj(other.as_ref()))
+                .collect::<Vec<_>>()
+        })
         .graceful_shutdown_on(shutdown)
         .run(reconcile, error_policy, state)
         .for_each(|result| async move {
@@ -207,7 +232,18 @@ async fn verify(account: &AwsAccount, state: &State) -> Result<Action> {
         .filter(|other| other.spec.default && other.name_any() != name)
         .map(|other| other.name_any())
         .collect();
-    let (look, requeue) = if account.spec.default && !others_default.is_empty() {
+    let problems = account.spec.problems();
+    let (look, requeue) = if !problems.is_empty() {
+        // Refused before any call, as the schema would have.
+        let look = Look {
+            ready: false,
+            reason: "InvalidSpec",
+            message: format!("{}; fix the AwsAccount", problems.join("; ")),
+            caller_arn: None,
+            verified_now: false,
+        };
+        (look, DUPLICATE_RECHECK)
+    } else if account.spec.default && !others_default.is_empty() {
         // No call: the schema cannot see other objects, so the operator refuses both.
         let look = Look {
             ready: false,

@@ -74,6 +74,9 @@ pub struct Entry {
     /// The account the request acts in: the account of the key that signed it (as moto's STS
     /// handed it out), or for AssumeRole the account of the role it assumes.
     pub account: Option<String>,
+    /// AssumeRole's ExternalId and its first session tag (`key=value`), as sent.
+    pub external_id: Option<String>,
+    pub session_tag: Option<String>,
 }
 
 pub fn is_write(action: &str) -> bool {
@@ -161,6 +164,8 @@ mod tests {
             took: Duration::from_millis(3),
             access_key: None,
             account: None,
+            external_id: None,
+            session_tag: None,
         }
     }
 
