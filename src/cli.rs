@@ -159,6 +159,28 @@ pub struct FileArgs {
     pub output: OutputFormat,
     #[command(flatten)]
     pub aws: AwsArgs,
+    #[command(flatten)]
+    pub account: AccountArgs,
+}
+
+/// Another account than the credentials' own, as an AwsAccount would name it.
+#[derive(Debug, Clone, Args)]
+pub struct AccountArgs {
+    /// The account to act in (12 digits): nothing is done when the credentials (assumed or
+    /// not) act in another.
+    #[arg(long)]
+    pub account_id: Option<String>,
+    /// Assume this role with the credentials and act as it (a role in --account-id).
+    #[arg(long)]
+    pub assume_role_arn: Option<String>,
+    /// The ExternalId the assumed role's trust policy requires. Never printed.
+    #[arg(
+        long,
+        env = "ROLESMITH_EXTERNAL_ID",
+        requires = "assume_role_arn",
+        hide_env_values = true
+    )]
+    pub external_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

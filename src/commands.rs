@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use futures::FutureExt;
 use std::sync::Arc;
 
+mod account;
 mod policies;
 
 use crate::admission::{self, Confinement, Finding, Problem};
@@ -191,9 +192,16 @@ async fn files(args: FileArgs, mode: Mode) -> ExitCode {
     }
     let observer: Arc<dyn CallObserver> = Arc::new(NoopObserver);
     let limiter = Arc::new(AccountLimiter::new(args.aws.iam_rate_limit, 1));
-    let iam = AwsIam::new(iam_config(&args.aws), observer)
+    let own = AwsIam::new(iam_config(&args.aws), observer.clone())
         .await
-        .with_limiter(limiter);
+        .with_limiter(limiter.clone());
+    let iam = match account::select(own, &args.account, observer, limiter).await {
+        Ok(iam) => iam,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
     let unconfined = Confinement::none();
     // No confinement: whoever runs the command holds IAM credentials already. A manifest that
     // carries status (`kubectl get -o yaml`) keeps its name.
