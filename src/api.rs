@@ -19,9 +19,10 @@ pub use iam_policy::{IamPolicy, IamPolicySpec, IamPolicyStatus};
 
 /// IAM's role-name characters (its `\w` is ASCII only).
 pub const ROLE_NAME_PATTERN: &str = r"^[A-Za-z0-9+=,.@_-]{1,64}$";
-/// A managed-policy ARN in one of the three partitions.
+/// A managed-policy ARN in one of the three partitions (path and name are at most 640
+/// characters; Go's regexp, which the API server uses, refuses repeats over 1000).
 pub const POLICY_ARN_PATTERN: &str =
-    r"^arn:aws(-cn|-us-gov)?:iam::([0-9]{12}|aws):policy/[\x21-\x7E]{1,1024}$";
+    r"^arn:aws(-cn|-us-gov)?:iam::([0-9]{12}|aws):policy/[\x21-\x7E]{1,1000}$";
 /// The characters IAM accepts in a role description.
 pub const DESCRIPTION_PATTERN: &str = r"^[\t\n\r\x20-\x7E\x{A1}-\x{FF}]*$";
 pub const PATH_PATTERN: &str = r"^(/|/[\x21-\x7E]+/)$";

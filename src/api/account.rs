@@ -21,8 +21,9 @@ pub const ACCOUNT_ID_PATTERN: &str = r"^[0-9]{12}$";
 /// the account part is the only `::…:role/` in it.
 pub const ROLE_ARN_PATTERN: &str =
     r"^arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,576}$";
-/// STS AssumeRole's ExternalId: 2-1224 of `[\w+=,.@:/-]`.
-pub const EXTERNAL_ID_PATTERN: &str = r"^[A-Za-z0-9_+=,.@:/-]{2,1224}$";
+/// STS AssumeRole's ExternalId characters, `[\w+=,.@:/-]` (2-1224 of them: the length is a
+/// separate bound, since Go's regexp, which the API server uses, refuses repeats over 1000).
+pub const EXTERNAL_ID_PATTERN: &str = r"^[A-Za-z0-9_+=,.@:/-]+$";
 /// STS AssumeRole's RoleSessionName: 2-64 of `[\w+=,.@-]`.
 pub const SESSION_NAME_PATTERN: &str = r"^[A-Za-z0-9_+=,.@-]{2,64}$";
 /// A namespace name (RFC 1123 label) or `*`.
@@ -190,7 +191,8 @@ impl AwsAccountSpec {
                 ));
             }
             if let Some(external_id) = &assume.external_id
-                && !matches(EXTERNAL_ID_PATTERN, external_id)
+                && (!matches(EXTERNAL_ID_PATTERN, external_id)
+                    || !(2..=1224).contains(&external_id.len()))
             {
                 problems.push(
                     "assumeRole.externalId must be 2-1224 of A-Z a-z 0-9 _ + = , . @ : / -".into(),
