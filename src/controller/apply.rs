@@ -151,6 +151,28 @@ pub(super) async fn observe(role: &IamRole, ctx: &Context) -> Attempt {
     }
 }
 
+/// IamPolicies are made in the operator's own account: a role in another account cannot attach
+/// them. Checked before the references are resolved, so the role does not wait for them.
+async fn refs_stay_home(role: &IamRole, ctx: &Context) -> Result<()> {
+    if role.spec.managed_policy_refs.is_empty() {
+        return Ok(());
+    }
+    let Ok(Some((_, spec))) = ctx.accounts.choose(role) else {
+        return Ok(());
+    };
+    let own = ctx.iam.caller_account().await?;
+    if spec.account_id == own {
+        return Ok(());
+    }
+    Err(Error::Account {
+        category: Category::AccountNotAllowed,
+        message: format!(
+            "managedPolicyRefs name IamPolicies, which rolesmith makes in its own account {own}; a role in account {} cannot attach them: use managedPolicyArns with policies of that account",
+            spec.account_id
+        ),
+    })
+}
+
 /// A reconcile of a throttled account that would wait longer than this for the account's pause
 /// is requeued instead: the workers are shared by every account, and waiting in one would hold
 /// back the roles of accounts that are not throttled.
@@ -162,6 +184,7 @@ async fn admit_and_route(
     role: &IamRole,
     ctx: &Context,
 ) -> Result<(Admitted, super::account::Routed)> {
+    refs_stay_home(role, ctx).await?;
     let admitted = super::refs::admit_with_refs(role, ctx, &mut Default::default()).await?;
     let routed = ctx.accounts.route(role).await?;
     if let Some(pause) = routed

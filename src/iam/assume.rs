@@ -147,10 +147,10 @@ fn denied_or_transient(code: String, message: &str, transient: bool) -> Error {
         Category::AssumeRoleDenied
     };
     let message = if transient {
-        format!("STS AssumeRole failed: {code}: {message}; rolesmith tries again")
+        format!("{message}; rolesmith tries again")
     } else {
         format!(
-            "STS refused AssumeRole: {code}: {message}. Check the role's trust policy (the operator's identity, the ExternalId) and the operator's sts:AssumeRole permission"
+            "{message}. STS refused: check the role's trust policy (the operator's identity, the ExternalId) and the operator's sts:AssumeRole permission"
         )
     };
     Error::Iam {

@@ -217,6 +217,11 @@ async fn three_accounts_from_one_operator() {
     world.apply_yaml(&role_yaml("team-own", "app", None));
     world.apply_yaml(&role_yaml("team-b", "app", Some("b")));
     world.apply_yaml(&role_yaml("team-c", "app", Some("c")));
+    // IamPolicies live in the own account: a role in b cannot attach them.
+    world.apply_yaml(&format!(
+        "{}  managedPolicyRefs: [{{name: shared}}]\n",
+        role_yaml("team-b", "refs", Some("b"))
+    ));
     // team-x is not in b's allowedNamespaces.
     world.apply_yaml(&role_yaml("team-x", "app", Some("b")));
 
@@ -284,6 +289,20 @@ async fn three_accounts_from_one_operator() {
         stalled["status"]
     );
 
+    let refs = world
+        .wait_for_object(
+            "team-b",
+            "refs",
+            "AccountNotAllowed",
+            Duration::from_secs(60),
+            |o| ready_reason(o) == "False/AccountNotAllowed",
+        )
+        .await;
+    let message = condition(&refs, "Ready")
+        .map(|c| c["message"].to_string())
+        .unwrap_or_default();
+    assert!(message.contains("managedPolicyRefs"), "{message}");
+
     // The role made through b exists in b only, and the own account's in the own account only.
     let iam_b = iam_in(&world, &proxy, B).await;
     assert!(
@@ -314,7 +333,7 @@ async fn three_accounts_from_one_operator() {
     assert!(in_c.is_empty(), "calls in the denied account: {in_c:?}");
     let for_x: Vec<_> = log
         .iter()
-        .filter(|e| e.role.as_deref() == Some("team-x.app"))
+        .filter(|e| matches!(e.role.as_deref(), Some("team-x.app" | "team-b.refs")))
         .collect();
     assert!(
         for_x.is_empty(),
@@ -358,6 +377,18 @@ async fn three_accounts_from_one_operator() {
     assert!(!edit.status.success(), "accountRef edit accepted");
     let stderr = String::from_utf8_lossy(&edit.stderr);
     assert!(stderr.contains("accountRef is immutable"), "{stderr}");
+
+    // kubectl explain documents both sides.
+    let explained = world.kubectl_ok(&["explain", "awsaccount.spec"]);
+    for field in ["accountId", "assumeRole", "allowedNamespaces", "default"] {
+        assert!(explained.contains(field), "{field} missing:\n{explained}");
+    }
+    let explained = world.kubectl_ok(&["explain", "awsaccount.spec.assumeRole"]);
+    for field in ["roleArn", "externalId", "sessionName", "sessionTags"] {
+        assert!(explained.contains(field), "{field} missing:\n{explained}");
+    }
+    let explained = world.kubectl_ok(&["explain", "iamrole.spec.accountRef"]);
+    assert!(explained.contains("Immutable"), "{explained}");
 
     // -o wide shows the account.
     let wide = world.kubectl_ok(&["get", "iamroles", "-A", "-o", "wide"]);
@@ -403,7 +434,7 @@ async fn three_accounts_from_one_operator() {
     .await;
     assert_eq!(
         held["status"]["usedBy"],
-        serde_json::json!(["team-b/app", "team-x/app"]),
+        serde_json::json!(["team-b/app", "team-b/refs", "team-x/app"]),
         "{}",
         held["status"]
     );
@@ -430,6 +461,7 @@ async fn three_accounts_from_one_operator() {
     let before = proxy.log().len();
     world.kubectl_ok(&["delete", "iamrole", "app", "-n", "team-b", "--timeout=60s"]);
     world.kubectl_ok(&["delete", "iamrole", "app", "-n", "team-x", "--timeout=60s"]);
+    world.kubectl_ok(&["delete", "iamrole", "refs", "-n", "team-b", "--timeout=60s"]);
     let after: Vec<_> = proxy.log()[before..]
         .iter()
         .filter(|e| e.account.as_deref() == Some(B))

@@ -103,6 +103,10 @@ async fn the_operator_uses_exactly_what_its_cluster_role_grants() {
     // events), edit, a user error (Warning event), delete (finalizer removal); an IamPolicy
     // that a role refers to (its own finalizer and status, the role's GET of it).
     world.apply_yaml(POLICY);
+    // An AwsAccount (the operator's own account, by its id): its finalizer and status.
+    world.apply_yaml(
+        "apiVersion: iam.rolesmith.dev/v1alpha1\nkind: AwsAccount\nmetadata: {name: home}\nspec: {accountId: \"123456789012\", allowedNamespaces: [default]}\n",
+    );
     world.apply_yaml(
         &(ROLE.replace("NAME", "a").replace("ROLE", "e2e-rbac-a")
             + "  managedPolicyRefs: [{name: shared}]\n"),
@@ -140,6 +144,7 @@ async fn the_operator_uses_exactly_what_its_cluster_role_grants() {
         "default",
         "--timeout=60s",
     ]);
+    world.kubectl_ok(&["delete", "awsaccounts", "--all", "--timeout=60s"]);
 
     let used: BTreeSet<Permission> = world
         .sim
