@@ -25,7 +25,7 @@
 //! by the controller and the command line.
 //!
 //! **Kubernetes** — the API and the operator:
-//! - [`api`]: the `IamRole` and `IamPolicy` types; the CRDs are generated from them;
+//! - [`api`]: the `IamRole`, `IamPolicy` and `AwsAccount` types; the CRDs are generated from them;
 //! - [`desired`]: an `IamRole` object → the plain input admission reads, its owner (and the same
 //!   for an `IamPolicy`);
 //! - [`status`]: conditions (kstatus), pure;
