@@ -11,6 +11,28 @@ use kube::{CustomResource, CustomResourceExt, KubeSchema};
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Serialize};
 
+/// Declares the status of a rolesmith kind: its own fields, then the two every kind shares
+/// (kstatus conventions, which Flux, Argo CD and `kubectl wait` read). A macro rather than a
+/// `#[serde(flatten)]` struct, because flattening hides unknown and mistyped fields from the
+/// manifest reader's by-path errors.
+macro_rules! kind_status {
+    ($(#[$meta:meta])* pub struct $name:ident { $($fields:tt)* }) => {
+        $(#[$meta])*
+        #[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+        #[serde(rename_all = "camelCase")]
+        pub struct $name {
+            $($fields)*
+            /// The generation of the spec this status describes.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub observed_generation: Option<i64>,
+            /// Ready, Reconciling, Stalled (kstatus conventions) and Warnings.
+            #[serde(default, skip_serializing_if = "Vec::is_empty")]
+            #[schemars(schema_with = "conditions_schema")]
+            pub conditions: Vec<Condition>,
+        }
+    };
+}
+
 pub mod account;
 pub mod iam_policy;
 use crate::admission::limits;
@@ -190,46 +212,39 @@ pub struct Repair {
     pub fields: Vec<String>,
 }
 
-/// What rolesmith last saw and did.
-#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct IamRoleStatus {
-    /// ARN of the role in IAM.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub role_arn: Option<String>,
-    /// IAM's unique id of the role (AROA…).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub role_id: Option<String>,
-    /// Name of the role in IAM.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub role_name: Option<String>,
-    /// The generation of the spec this status describes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub observed_generation: Option<i64>,
-    /// Ready, Reconciling, Stalled (kstatus conventions) and Warnings.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(schema_with = "conditions_schema")]
-    pub conditions: Vec<Condition>,
-    /// When a reconcile last found IAM matching the spec (a drift check that finds the role in
-    /// sync writes nothing, here included).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("format" = "date-time"))]
-    pub last_sync_time: Option<String>,
-    /// How the role in IAM differs from the spec, one entry per field (at most 20): under
-    /// `Observe` everything that differs; under `Manage` what could not be repaired yet.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(length(max = 20))]
-    pub drift: Vec<DriftEntry>,
-    /// The last out-of-band change rolesmith undid (`Manage` only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_repair: Option<Repair>,
-    /// When and in which region the role was last used, as IAM reported it at the last
-    /// reconcile (IAM updates it with a delay of hours; absent for a role never used).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_used: Option<RoleLastUsed>,
-    /// The AWS account the role lives in.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub account_id: Option<String>,
+kind_status! {
+    /// What rolesmith last saw and did.
+    pub struct IamRoleStatus {
+        /// ARN of the role in IAM.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub role_arn: Option<String>,
+        /// IAM's unique id of the role (AROA…).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub role_id: Option<String>,
+        /// Name of the role in IAM.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub role_name: Option<String>,
+        /// When a reconcile last found IAM matching the spec (a drift check that finds the role in
+        /// sync writes nothing, here included).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(extend("format" = "date-time"))]
+        pub last_sync_time: Option<String>,
+        /// How the role in IAM differs from the spec, one entry per field (at most 20): under
+        /// `Observe` everything that differs; under `Manage` what could not be repaired yet.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        #[schemars(length(max = 20))]
+        pub drift: Vec<DriftEntry>,
+        /// The last out-of-band change rolesmith undid (`Manage` only).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub last_repair: Option<Repair>,
+        /// When and in which region the role was last used, as IAM reported it at the last
+        /// reconcile (IAM updates it with a delay of hours; absent for a role never used).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub last_used: Option<RoleLastUsed>,
+        /// The AWS account the role lives in.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub account_id: Option<String>,
+    }
 }
 
 /// IAM's RoleLastUsed.

@@ -1,10 +1,10 @@
 //! The periodic drift check, decided over plain data: which managed roles differ from their spec
 //! according to one bulk read of the account, and whether the bulk read is worth its calls.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use crate::error::truncate;
-use crate::model::{BULK_PAGE_SIZE, DesiredRole, ObservedRole, Owner, Sweep};
+use crate::model::{BULK_PAGE_SIZE, DesiredRole, ObservedRole, Owner, SweepVisitor};
 use crate::plan;
 use crate::policy::equivalent;
 
@@ -180,36 +180,73 @@ pub struct Managed<K> {
     pub last_sync: LastSync,
 }
 
-/// The objects whose role needs a reconcile: missing from the sweep (gone, or created after it
-/// began), claimed by someone else, or different from the spec in anything the plan would write.
-/// Objects reconciled since the sweep began (or not yet) are left out: they know better.
-pub fn drifted<'a, K>(
+/// The drift check of one sweep, fed page by page: it keeps only which objects need a
+/// reconcile. Those are the objects whose role is missing from the sweep (gone, or created after
+/// it began), claimed by someone else, or different from the spec in anything the plan would
+/// write. Objects reconciled since the sweep began (or not yet) are left out: they know better.
+pub struct DriftJudge<'a, K> {
     managed: &'a [Managed<K>],
-    sweep: &Sweep,
+    by_name: HashMap<&'a str, usize>,
+    seen: Vec<bool>,
+    drifted: Vec<bool>,
     sweep_started: jiff::Timestamp,
-) -> Vec<&'a K> {
-    managed
-        .iter()
-        .filter(|m| m.last_sync.judged_by(sweep_started))
-        .filter(|m| {
-            let observed = sweep.roles.get(&m.desired.name);
-            match (observed, &m.observed_drift) {
-                (None, _) => true,
-                (Some(observed), Some(known)) => {
-                    let fields: Vec<String> = differences(&m.desired, observed)
-                        .into_iter()
-                        .map(|d| d.field)
-                        .collect();
-                    &fields != known
-                }
-                (Some(_), None) => !matches!(
-                    plan::plan_apply(&m.desired, observed, &m.owner, m.adopt),
-                    Ok(ops) if ops.is_empty()
-                ),
-            }
-        })
-        .map(|m| &m.key)
-        .collect()
+}
+
+impl<'a, K> DriftJudge<'a, K> {
+    pub fn new(managed: &'a [Managed<K>], sweep_started: jiff::Timestamp) -> Self {
+        DriftJudge {
+            managed,
+            by_name: managed
+                .iter()
+                .enumerate()
+                .map(|(i, m)| (m.desired.name.as_str(), i))
+                .collect(),
+            seen: vec![false; managed.len()],
+            drifted: vec![false; managed.len()],
+            sweep_started,
+        }
+    }
+
+    /// The objects to reconcile, in the order they were given.
+    pub fn drifted(self) -> Vec<&'a K> {
+        let started = self.sweep_started;
+        self.managed
+            .iter()
+            .zip(self.seen.iter().zip(&self.drifted))
+            .filter(|(m, (seen, drifted))| m.last_sync.judged_by(started) && (**drifted || !**seen))
+            .map(|(m, _)| &m.key)
+            .collect()
+    }
+}
+
+impl<K: Sync> SweepVisitor for DriftJudge<'_, K> {
+    fn wants(&self, name: &str) -> bool {
+        self.by_name.contains_key(name)
+    }
+
+    fn visit(&mut self, observed: ObservedRole) {
+        let Some(&i) = self.by_name.get(observed.name.as_str()) else {
+            return;
+        };
+        self.seen[i] = true;
+        self.drifted[i] = differs(&self.managed[i], &observed);
+    }
+}
+
+fn differs<K>(m: &Managed<K>, observed: &ObservedRole) -> bool {
+    match &m.observed_drift {
+        Some(known) => {
+            let fields: Vec<String> = differences(&m.desired, observed)
+                .into_iter()
+                .map(|d| d.field)
+                .collect();
+            &fields != known
+        }
+        None => !matches!(
+            plan::plan_apply(&m.desired, Some(observed), &m.owner, m.adopt),
+            Ok(ops) if ops.is_empty()
+        ),
+    }
 }
 
 /// IAM calls to re-read these roles one by one: GetRole, ListRolePolicies, one GetRolePolicy

@@ -6,6 +6,9 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
 /// The tag that marks a role as managed by one IamRole object. Its value is [`Owner::tag_value`].
 pub const OWNER_TAG_KEY: &str = "rolesmith.dev/owner";
 
@@ -26,17 +29,7 @@ impl Owner {
 
 /// What happens to the IAM role when its IamRole object is deleted. (Variant notes are plain
 /// comments: doc comments would change the CRD's generated schema.)
-#[derive(
-    serde::Deserialize,
-    serde::Serialize,
-    Clone,
-    Copy,
-    Debug,
-    Default,
-    PartialEq,
-    Eq,
-    schemars::JsonSchema,
-)]
+#[derive(Deserialize, Serialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
 pub enum DeletionPolicy {
     // Delete the role in IAM.
     #[default]
@@ -47,17 +40,7 @@ pub enum DeletionPolicy {
 
 /// Whether rolesmith changes the role or only watches it. (Variant notes are plain comments, as
 /// for [`DeletionPolicy`].)
-#[derive(
-    serde::Deserialize,
-    serde::Serialize,
-    Clone,
-    Copy,
-    Debug,
-    Default,
-    PartialEq,
-    Eq,
-    schemars::JsonSchema,
-)]
+#[derive(Deserialize, Serialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
 pub enum ManagementPolicy {
     // Make IAM match the spec.
     #[default]
@@ -151,11 +134,44 @@ impl LastUsed {
     }
 }
 
-/// One bulk read of an account.
-#[derive(Clone, Debug, Default)]
-pub struct Sweep {
-    /// The roles asked for, by name, as complete as a per-role read reads them.
+/// Who a bulk read of an account hands each role to, page by page as IAM answers: the reader
+/// keeps what it needs (the drift check: only the roles that differ), so a sweep of 10,000
+/// roles never holds them all at once.
+pub trait SweepVisitor: Send {
+    /// Whether the role of this name matters: the sweep reads the rest only for these.
+    fn wants(&self, name: &str) -> bool;
+    /// A wanted role, as complete as a per-role read reads it. A wanted role the sweep does
+    /// not hand over was not in the account when the sweep read it (gone, or too new).
+    fn visit(&mut self, role: ObservedRole);
+}
+
+/// Keeps every wanted role: for tests, and readers of accounts small enough to hold.
+pub struct CollectRoles<F> {
+    pub wanted: F,
     pub roles: std::collections::HashMap<String, ObservedRole>,
+}
+
+impl<F: Fn(&str) -> bool + Send> CollectRoles<F> {
+    pub fn new(wanted: F) -> Self {
+        CollectRoles {
+            wanted,
+            roles: Default::default(),
+        }
+    }
+}
+
+impl<F: Fn(&str) -> bool + Send> SweepVisitor for CollectRoles<F> {
+    fn wants(&self, name: &str) -> bool {
+        (self.wanted)(name)
+    }
+    fn visit(&mut self, role: ObservedRole) {
+        self.roles.insert(role.name.clone(), role);
+    }
+}
+
+/// What one bulk read of an account cost.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Sweep {
     /// Every role in the account, managed or not: the sweep's cost grows with it.
     pub roles_in_account: usize,
     /// IAM calls the sweep made.

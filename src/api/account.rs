@@ -111,30 +111,24 @@ pub struct AssumeRole {
     pub session_tags: BTreeMap<String, String>,
 }
 
-/// What rolesmith last verified.
-#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct AwsAccountStatus {
-    /// The generation of the spec this status describes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub observed_generation: Option<i64>,
-    /// Ready, with its reason: Verified, AssumeRoleDenied, WrongAccount, DuplicateDefault,
-    /// StsUnavailable, or AccountInUse while a deletion waits for the IamRoles that use it.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(schema_with = "conditions_schema")]
-    pub conditions: Vec<Condition>,
-    /// Who the credentials are in the account, as sts:GetCallerIdentity answered.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub caller_arn: Option<String>,
-    /// When the credentials were last checked with sts:GetCallerIdentity.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("format" = "date-time"))]
-    pub last_verified_time: Option<String>,
-    /// IamRoles (`namespace/name`) that use the account (at most 50 listed): the AwsAccount is
-    /// not deleted while there are any.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(length(max = 50))]
-    pub used_by: Vec<String>,
+kind_status! {
+    /// What rolesmith last verified. The Ready condition's reason: Verified, AssumeRoleDenied,
+    /// WrongAccount, DuplicateDefault, InvalidSpec, StsUnavailable, or AccountInUse while a
+    /// deletion waits for the IamRoles that use the account.
+    pub struct AwsAccountStatus {
+        /// Who the credentials are in the account, as sts:GetCallerIdentity answered.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub caller_arn: Option<String>,
+        /// When the credentials were last checked with sts:GetCallerIdentity.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(extend("format" = "date-time"))]
+        pub last_verified_time: Option<String>,
+        /// IamRoles (`namespace/name`) that use the account (at most 50 listed): the AwsAccount
+        /// is not deleted while there are any.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        #[schemars(length(max = 50))]
+        pub used_by: Vec<String>,
+    }
 }
 
 fn session_tags_schema(_: &mut SchemaGenerator) -> Schema {

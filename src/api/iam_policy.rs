@@ -81,32 +81,25 @@ pub struct IamPolicySpec {
     pub adopt: bool,
 }
 
-/// What rolesmith last saw and did.
-#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct IamPolicyStatus {
-    /// ARN of the policy in IAM: what IamRoles that refer to this object attach.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub policy_arn: Option<String>,
-    /// IAM's unique id of the policy (ANPA…).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub policy_id: Option<String>,
-    /// Name of the policy in IAM.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub policy_name: Option<String>,
-    /// The default version (`v1`, `v2`, …): the one in force.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub default_version_id: Option<String>,
-    /// Users, groups and roles the policy is attached to, as IAM last counted them.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub attachment_count: Option<i32>,
-    /// The generation of the spec this status describes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub observed_generation: Option<i64>,
-    /// Ready, Reconciling, Stalled (kstatus conventions) and Warnings.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(schema_with = "conditions_schema")]
-    pub conditions: Vec<Condition>,
+kind_status! {
+    /// What rolesmith last saw and did.
+    pub struct IamPolicyStatus {
+        /// ARN of the policy in IAM: what IamRoles that refer to this object attach.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub policy_arn: Option<String>,
+        /// IAM's unique id of the policy (ANPA…).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub policy_id: Option<String>,
+        /// Name of the policy in IAM.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub policy_name: Option<String>,
+        /// The default version (`v1`, `v2`, …): the one in force.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub default_version_id: Option<String>,
+        /// Users, groups and roles the policy is attached to, as IAM last counted them.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub attachment_count: Option<i32>,
+    }
 }
 
 #[cfg(test)]

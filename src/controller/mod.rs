@@ -9,6 +9,7 @@ mod delete;
 pub mod policy;
 mod refs;
 mod retry;
+mod slim;
 mod sweeper;
 mod writes;
 
@@ -162,7 +163,7 @@ pub async fn run(
     let stream = watcher(api, watcher::Config::default())
         .default_backoff()
         .inspect(move |event| watch_health.set_kube(event.is_ok()))
-        .modify(|object| slim(object.meta_mut()))
+        .modify(slim::slim_role)
         .reflect(writer)
         .applied_objects()
         .try_filter(|object| std::future::ready(needs_reconcile_now(object)))
@@ -234,21 +235,6 @@ pub async fn run(
         _ = sweeper => {}
     }
 }
-
-/// Drops from a watched object what nothing here reads but can be most of its size:
-/// managedFields, and the copy of the whole object `kubectl apply` keeps in an annotation. The
-/// watch cache holds every object, so at 10,000 objects this is most of the operator's memory.
-pub(crate) fn slim(meta: &mut kube::api::ObjectMeta) {
-    meta.managed_fields = None;
-    if let Some(annotations) = &mut meta.annotations {
-        annotations.remove(LAST_APPLIED);
-        if annotations.is_empty() {
-            meta.annotations = None;
-        }
-    }
-}
-
-const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
 /// Whether an object seen by the watch needs a reconcile, or can be left to the drift check: an
 /// object whose status says its role matched this very generation is checked by the next sweep
@@ -381,39 +367,6 @@ fn error_policy(role: Arc<Guarded>, error: &Error, ctx: Arc<Context>) -> Action 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_watch_cache_keeps_no_copies_of_the_object() {
-        let annotations =
-            |pairs: &[(&str, &str)]| -> Option<std::collections::BTreeMap<String, String>> {
-                Some(
-                    pairs
-                        .iter()
-                        .map(|(k, v)| (k.to_string(), v.to_string()))
-                        .collect(),
-                )
-            };
-        let cases = [
-            // annotations before, after
-            (annotations(&[(LAST_APPLIED, "{...}")]), None),
-            (
-                annotations(&[(LAST_APPLIED, "{...}"), ("team", "a")]),
-                annotations(&[("team", "a")]),
-            ),
-            (annotations(&[("team", "a")]), annotations(&[("team", "a")])),
-            (None, None),
-        ];
-        for (before, after) in cases {
-            let mut meta = kube::api::ObjectMeta {
-                annotations: before.clone(),
-                managed_fields: Some(vec![Default::default()]),
-                ..Default::default()
-            };
-            slim(&mut meta);
-            assert_eq!(meta.annotations, after, "{before:?}");
-            assert_eq!(meta.managed_fields, None);
-        }
-    }
 
     #[test]
     fn resync_stretches_to_fit_the_rate_limit() {

@@ -110,15 +110,11 @@ async fn sweep_account(
         let (swept, stale) = if managed.is_empty() {
             (false, Vec::new())
         } else if drift::sweep_pays_off(ctx.settings.drift_check, per_role, roles_in_account) {
-            let names: HashSet<&str> = managed.iter().map(|m| m.desired.name.as_str()).collect();
-            let wanted = |name: &str| names.contains(name);
-            match iam.sweep(&wanted).await {
+            let mut judge = drift::DriftJudge::new(&managed, started_at);
+            match iam.sweep(&mut judge).await {
                 Ok(sweep) => {
                     roles_in_account = Some(sweep.roles_in_account);
-                    let drifted: Vec<_> = drift::drifted(&managed, &sweep, started_at)
-                        .into_iter()
-                        .cloned()
-                        .collect();
+                    let drifted: Vec<_> = judge.drifted().into_iter().cloned().collect();
                     let elapsed = started.elapsed();
                     tracing::info!(
                         managed = managed.len(),

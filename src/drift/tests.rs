@@ -1,5 +1,3 @@
-use std::collections::HashMap;
-
 use super::*;
 use crate::model::OWNER_TAG_KEY;
 use crate::plan::tests::fixtures::{LOGS, desired, observed, owner};
@@ -21,10 +19,22 @@ fn at(seconds: i64) -> jiff::Timestamp {
     jiff::Timestamp::from_second(1_800_000_000 + seconds).unwrap_or(jiff::Timestamp::UNIX_EPOCH)
 }
 
-fn seen(
-    name: &str,
-    change: impl Fn(&mut crate::model::ObservedRole),
-) -> (String, crate::model::ObservedRole) {
+/// The objects a sweep that hands over `roles` finds drifted.
+fn judge(
+    fleet: &[Managed<String>],
+    roles: Vec<(String, ObservedRole)>,
+    started: jiff::Timestamp,
+) -> Vec<&str> {
+    let mut judge = DriftJudge::new(fleet, started);
+    for (name, role) in roles {
+        if judge.wants(&name) {
+            judge.visit(role);
+        }
+    }
+    judge.drifted().into_iter().map(String::as_str).collect()
+}
+
+fn seen(name: &str, change: impl Fn(&mut ObservedRole)) -> (String, ObservedRole) {
     let mut role = observed();
     role.name = name.into();
     change(&mut role);
@@ -45,33 +55,26 @@ fn which_roles_drifted() {
     .into_iter()
     .map(managed)
     .collect();
-    let sweep = Sweep {
-        roles: HashMap::from([
-            seen("same", |_| {}),
-            // IAM answers documents reformatted: not drift.
-            seen("reordered", |r| {
-                r.inline_policies
-                    .insert("logs".into(), format!("  {LOGS}\n"));
-                r.managed_policy_arns.reverse();
-            }),
-            seen("inline", |r| {
-                r.inline_policies.insert("extra".into(), LOGS.into());
-            }),
-            seen("tag", |r| {
-                r.tags.insert("team".into(), "b".into());
-            }),
-            seen("claimed", |r| {
-                r.tags.insert(OWNER_TAG_KEY.into(), "other/ns/name".into());
-            }),
-            seen("session", |r| r.max_session_duration = 7200),
-        ]),
-        roles_in_account: 7,
-        calls: 2,
-    };
-    let drifted: Vec<&str> = drifted(&fleet, &sweep, at(10))
-        .into_iter()
-        .map(String::as_str)
-        .collect();
+    let roles = vec![
+        seen("same", |_| {}),
+        // IAM answers documents reformatted: not drift.
+        seen("reordered", |r| {
+            r.inline_policies
+                .insert("logs".into(), format!("  {LOGS}\n"));
+            r.managed_policy_arns.reverse();
+        }),
+        seen("inline", |r| {
+            r.inline_policies.insert("extra".into(), LOGS.into());
+        }),
+        seen("tag", |r| {
+            r.tags.insert("team".into(), "b".into());
+        }),
+        seen("claimed", |r| {
+            r.tags.insert(OWNER_TAG_KEY.into(), "other/ns/name".into());
+        }),
+        seen("session", |r| r.max_session_duration = 7200),
+    ];
+    let drifted = judge(&fleet, roles, at(10));
     assert_eq!(drifted, ["inline", "tag", "claimed", "gone", "session"]);
 }
 
@@ -91,15 +94,8 @@ fn only_objects_synced_before_the_sweep_are_judged_by_it() {
     })
     .collect();
     // None of them is in the sweep: all would look missing.
-    let sweep = Sweep {
-        roles: HashMap::new(),
-        roles_in_account: 0,
-        calls: 2,
-    };
-    let drifted: Vec<&str> = drifted(&fleet, &sweep, at(10))
-        .into_iter()
-        .map(String::as_str)
-        .collect();
+    let roles = Vec::new();
+    let drifted = judge(&fleet, roles, at(10));
     assert_eq!(drifted, ["before", "failing"]);
 }
 
@@ -109,19 +105,12 @@ fn observed_roles_trigger_only_on_news() {
     quiet.observed_drift = Some(vec!["description".into()]);
     let mut news = managed("news");
     news.observed_drift = Some(vec![]);
-    let sweep = Sweep {
-        roles: HashMap::from([
-            seen("quiet", |r| r.description = "by hand".into()),
-            seen("news", |r| r.description = "by hand".into()),
-        ]),
-        roles_in_account: 2,
-        calls: 2,
-    };
+    let roles = vec![
+        seen("quiet", |r| r.description = "by hand".into()),
+        seen("news", |r| r.description = "by hand".into()),
+    ];
     let fleet = [quiet, news];
-    let drifted: Vec<&str> = drifted(&fleet, &sweep, at(10))
-        .into_iter()
-        .map(String::as_str)
-        .collect();
+    let drifted = judge(&fleet, roles, at(10));
     assert_eq!(drifted, ["news"]);
 }
 
@@ -175,7 +164,7 @@ fn when_to_sweep() {
 fn differences_field_by_field() {
     let in_sync = observed();
     assert_eq!(differences(&desired(), &in_sync), vec![], "in sync");
-    type Change = fn(&mut crate::model::ObservedRole);
+    type Change = fn(&mut ObservedRole);
     let cases: Vec<(&str, Change, Vec<&str>)> = vec![
         (
             "reformatted documents are not drift",

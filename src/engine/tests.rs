@@ -98,17 +98,16 @@ impl IamApi for FakeIam {
 
     fn sweep<'a>(
         &'a self,
-        wanted: &'a (dyn Fn(&str) -> bool + Sync),
+        visitor: &'a mut dyn crate::iam::SweepVisitor,
     ) -> BoxFuture<'a, Result<crate::iam::Sweep>> {
         let role = self.role();
         Box::pin(async move {
+            let roles_in_account = usize::from(role.is_some());
+            if let Some(role) = role.filter(|r| visitor.wants(&r.name)) {
+                visitor.visit(role);
+            }
             Ok(crate::iam::Sweep {
-                roles_in_account: usize::from(role.is_some()),
-                roles: role
-                    .filter(|r| wanted(&r.name))
-                    .map(|r| (r.name.clone(), r))
-                    .into_iter()
-                    .collect(),
+                roles_in_account,
                 calls: 2,
             })
         })

@@ -201,9 +201,9 @@ impl IamApi for AwsIam {
 
     fn sweep<'a>(
         &'a self,
-        wanted: &'a (dyn Fn(&str) -> bool + Sync),
+        visitor: &'a mut dyn super::SweepVisitor,
     ) -> BoxFuture<'a, Result<super::Sweep>> {
-        Box::pin(self.read_account(wanted))
+        Box::pin(self.read_account(visitor))
     }
 
     fn get_policy<'a>(&'a self, arn: &'a str) -> BoxFuture<'a, Result<Option<ObservedPolicy>>> {

@@ -49,13 +49,10 @@ pub trait IamApi: Send + Sync {
     /// One write, exactly one IAM call.
     fn execute<'a>(&'a self, op: &'a IamOp) -> BoxFuture<'a, Result<OpOutcome>>;
 
-    /// Every role of the account in bulk ([`sweep`]): a few calls for thousands of roles. Only
-    /// the roles whose name `wanted` accepts are returned; a role missing from the answer must
-    /// be read on its own (it may be new, or gone).
-    fn sweep<'a>(
-        &'a self,
-        wanted: &'a (dyn Fn(&str) -> bool + Sync),
-    ) -> BoxFuture<'a, Result<Sweep>>;
+    /// Every role of the account in bulk ([`sweep`]): a few calls for thousands of roles. The
+    /// roles `visitor` wants are handed to it as each page arrives; a wanted role it is not
+    /// handed must be read on its own (it may be new, or gone).
+    fn sweep<'a>(&'a self, visitor: &'a mut dyn SweepVisitor) -> BoxFuture<'a, Result<Sweep>>;
 
     /// GetPolicy + ListPolicyVersions (every page) + GetPolicyVersion of the default version:
     /// 3 calls. NoSuchEntity on GetPolicy → `Ok(None)`. Tags come from GetPolicy's answer.
@@ -130,7 +127,7 @@ impl CallerIdentity {
     }
 }
 
-pub use crate::model::Sweep;
+pub use crate::model::{CollectRoles, Sweep, SweepVisitor};
 
 /// How one IAM call ended, as seen by telemetry. The category keeps metric labels bounded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

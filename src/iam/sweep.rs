@@ -1,10 +1,13 @@
 //! The drift check of a whole account in a few calls: GetAccountAuthorizationDetails (Filter
 //! Role) returns every role with its trust policy, inline and attached policies, boundary and
 //! tags, up to 1,000 per page; ListRoles adds what it lacks (description, maximum session). Two
-//! walks of the account's roles, each page handled as it arrives and only the roles asked for
-//! kept, so memory follows the managed fleet, not the account.
+//! walks of the account's roles: the first keeps only those two settings of the wanted roles,
+//! the second hands each wanted role to the visitor as its page arrives, so memory holds one
+//! page, not the fleet.
 
 use std::collections::{BTreeMap, HashMap};
+
+use super::SweepVisitor;
 
 use aws_sdk_iam::types::{EntityType, RoleDetail};
 
@@ -18,10 +21,7 @@ use crate::policy::decode_iam_text;
 pub use crate::model::BULK_PAGE_SIZE as PAGE_SIZE;
 
 impl AwsIam {
-    pub(super) async fn read_account(
-        &self,
-        wanted: &(dyn Fn(&str) -> bool + Sync),
-    ) -> Result<Sweep> {
+    pub(super) async fn read_account(&self, visitor: &mut dyn SweepVisitor) -> Result<Sweep> {
         let mut calls = 0;
         let mut in_account = 0;
         // Description and maximum session, by role name: only for the roles asked for.
@@ -38,7 +38,7 @@ impl AwsIam {
             calls += 1;
             in_account += page.roles.len();
             for role in page.roles {
-                if wanted(&role.role_name) {
+                if visitor.wants(&role.role_name) {
                     let session = role.max_session_duration.unwrap_or(SESSION_DEFAULT);
                     let description = role.description.unwrap_or_default();
                     settings.insert(role.role_name, (description, session));
@@ -50,7 +50,6 @@ impl AwsIam {
             }
         }
 
-        let mut roles = HashMap::new();
         loop {
             let request = self
                 .client
@@ -68,8 +67,7 @@ impl AwsIam {
                 // A role created between the two walks has no settings yet: leaving it out
                 // makes the caller read it on its own.
                 if let Some((description, session)) = settings.remove(name) {
-                    let observed = observed_role(detail, description, session);
-                    roles.insert(observed.name.clone(), observed);
+                    visitor.visit(observed_role(detail, description, session));
                 }
             }
             match next_marker(page.is_truncated, page.marker) {
@@ -78,7 +76,6 @@ impl AwsIam {
             }
         }
         Ok(Sweep {
-            roles,
             roles_in_account: in_account,
             calls,
         })

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use rolesmith::iam::IamApi;
+use rolesmith::iam::{CollectRoles, IamApi};
 use rolesmith::model::IamOp;
 
 use crate::support::{FaultProxy, Moto, allow, aws_iam, counted_iam, service_trust};
@@ -57,10 +57,14 @@ async fn sweep_equals_per_role_reads_across_pages() {
     let proxy = FaultProxy::start(&moto.endpoint);
     proxy.cut_pages(3);
     let (iam, calls) = counted_iam(&proxy.endpoint).await;
-    let wanted = |name: &str| name.starts_with("swept-");
-    let sweep = iam.sweep(&wanted).await.expect("sweep");
+    let mut kept = CollectRoles::new(|name: &str| name.starts_with("swept-"));
+    let sweep = iam.sweep(&mut kept).await.expect("sweep");
     assert_eq!(sweep.roles_in_account, 8);
-    assert_eq!(sweep.roles.len(), 7, "only the roles asked for are kept");
+    assert_eq!(
+        kept.roles.len(),
+        7,
+        "only the roles asked for are handed over"
+    );
     // 8 roles, 3 a page: 3 pages of ListRoles and 3 of GetAccountAuthorizationDetails.
     assert_eq!(sweep.calls, 6);
     assert_eq!(
@@ -69,7 +73,7 @@ async fn sweep_equals_per_role_reads_across_pages() {
     );
     for name in &names {
         let read = iam.get_role(name).await.expect("read").expect("exists");
-        assert_eq!(sweep.roles.get(name), Some(&read), "{name}");
+        assert_eq!(kept.roles.get(name), Some(&read), "{name}");
     }
 }
 
@@ -77,9 +81,10 @@ async fn sweep_equals_per_role_reads_across_pages() {
 async fn an_empty_account_costs_two_calls() {
     let moto = Moto::start();
     let (iam, _) = counted_iam(&moto.endpoint).await;
-    let sweep = iam.sweep(&|_| true).await.expect("sweep");
+    let mut kept = CollectRoles::new(|_: &str| true);
+    let sweep = iam.sweep(&mut kept).await.expect("sweep");
     assert_eq!(
-        (sweep.roles.len(), sweep.roles_in_account, sweep.calls),
+        (kept.roles.len(), sweep.roles_in_account, sweep.calls),
         (0, 0, 2)
     );
 }

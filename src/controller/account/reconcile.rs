@@ -45,7 +45,7 @@ pub(in crate::controller) fn watch(
         .combine(deleting);
     let stream = watcher(api, watcher::Config::default())
         .default_backoff()
-        .modify(|account| super::super::slim(account.meta_mut()))
+        .modify(|account| super::super::slim::slim(account.meta_mut()))
         .reflect(writer)
         .applied_objects()
         .predicate_filter(triggers, Default::default());

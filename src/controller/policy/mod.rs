@@ -51,7 +51,7 @@ pub async fn run(
         .combine(deleting);
     let stream = watcher(api, watcher::Config::default())
         .default_backoff()
-        .modify(|object| super::slim(object.meta_mut()))
+        .modify(|object| super::slim::slim(object.meta_mut()))
         .reflect(writer)
         .applied_objects()
         .predicate_filter(triggers, Default::default());

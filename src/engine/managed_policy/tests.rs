@@ -64,7 +64,7 @@ impl IamApi for FakeIam {
 
     fn sweep<'a>(
         &'a self,
-        _wanted: &'a (dyn Fn(&str) -> bool + Sync),
+        _visitor: &'a mut dyn crate::iam::SweepVisitor,
     ) -> BoxFuture<'a, Result<Sweep>> {
         Box::pin(async { Err(not_modelled("ListRoles")) })
     }
