@@ -316,3 +316,6 @@ impl Accounts {
         Ok(routed)
     }
 }
+
+#[cfg(test)]
+mod tests;
