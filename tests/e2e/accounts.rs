@@ -484,3 +484,29 @@ async fn three_accounts_from_one_operator() {
     // The AwsAccount goes once nothing uses it.
     world.kubectl_ok(&["wait", "--for=delete", "awsaccount/b", "--timeout=60s"]);
 }
+
+/// A cluster upgraded without the AwsAccount CRD: the operator says so once and manages every
+/// role in its own account, as before AwsAccounts existed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_the_aws_account_crd_everything_is_the_own_account() {
+    let mut world = World::start().await;
+    world.kill_operator();
+    world.kubectl_ok(&["delete", "crd", "awsaccounts.iam.rolesmith.dev"]);
+    world.start_operator();
+    world.apply_yaml(&role_yaml("default", "plain", None));
+    world.wait_ready("default", "plain", "60s");
+    let object = world.get_json("default", "plain");
+    assert_eq!(
+        object["status"]["accountId"], HOME_ACCOUNT,
+        "{}",
+        object["status"]
+    );
+    assert!(world.role("default.plain").await.is_some());
+    assert!(
+        world
+            .operator_log()
+            .contains("AwsAccounts cannot be listed"),
+        "{}",
+        tail(&world.operator_log(), 40)
+    );
+}
