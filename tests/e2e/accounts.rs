@@ -31,7 +31,15 @@ pub const EXTERNAL_ID: &str = "tenant-b:7f3c9e-NEVER-PRINTED";
 
 /// A world whose operator reaches IAM and STS only through a fault proxy.
 pub async fn world_behind_proxy(extra_args: &[&str]) -> (World, FaultProxy) {
-    let mut world = World::start_with_resync(Duration::from_secs(120)).await;
+    world_behind_proxy_resyncing(Duration::from_secs(120), extra_args).await
+}
+
+/// The same, with drift checks every `resync`.
+pub async fn world_behind_proxy_resyncing(
+    resync: Duration,
+    extra_args: &[&str],
+) -> (World, FaultProxy) {
+    let mut world = World::start_with_resync(resync).await;
     world.kill_operator();
     // moto builds its IAM backend on the first call: not something a measurement should see.
     assert_eq!(world.role("warm-up").await, None);
@@ -508,5 +516,62 @@ async fn without_the_aws_account_crd_everything_is_the_own_account() {
             .contains("AwsAccounts cannot be listed"),
         "{}",
         tail(&world.operator_log(), 40)
+    );
+}
+
+/// Each account has its own drift check, with its own credentials: a change made by hand in b
+/// is found by b's check (no object changed) and undone there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drift_in_another_account_is_repaired_there() {
+    let (world, proxy) = world_behind_proxy_resyncing(Duration::from_secs(3), &[]).await;
+    create_namespaces(&world, &["team-b"]);
+    world.apply_yaml(&account_yaml(
+        "b",
+        B,
+        Some((&role_arn(B), Some(EXTERNAL_ID))),
+        &["team-b"],
+        false,
+    ));
+    world.apply_yaml(&role_yaml("team-b", "app", Some("b")));
+    world.wait_ready("team-b", "app", "90s");
+    let iam_b = iam_in(&world, &proxy, B).await;
+    iam_b
+        .execute(&rolesmith::model::IamOp::UpdateRole {
+            role: "team-b.app".into(),
+            description: "edited by hand".into(),
+            max_session_duration: 3600,
+        })
+        .await
+        .expect("out-of-band change in b");
+    world
+        .wait_for_object(
+            "team-b",
+            "app",
+            "repair recorded",
+            Duration::from_secs(60),
+            |o| o["status"]["lastRepair"]["fields"] == serde_json::json!(["description"]),
+        )
+        .await;
+    let repaired = iam_b
+        .get_role("team-b.app")
+        .await
+        .expect("IAM answers")
+        .expect("exists");
+    assert_eq!(repaired.description, "");
+    // One role: the drift check reads it on its own (cheaper than a bulk read), in b.
+    let reads_in_b = proxy
+        .log()
+        .iter()
+        .filter(|e| e.role.as_deref() == Some("team-b.app") && e.action == "GetRole")
+        .filter(|e| e.account.as_deref() == Some(B))
+        .count();
+    assert!(
+        reads_in_b >= 2,
+        "b's drift check never read the role:\n{}",
+        proxy.dump()
+    );
+    assert_keys_match_accounts(&proxy, &[("team-b.app", B)]);
+    println!(
+        "[accounts] drift in b found by b's own drift check and repaired there ({reads_in_b} reads of the role, all with b's key)"
     );
 }
