@@ -63,7 +63,8 @@ pub struct AwsArgs {
     /// AWS region used for signing (IAM is global; default us-east-1).
     #[arg(long, env = "AWS_REGION")]
     pub aws_region: Option<String>,
-    /// IAM calls per second allowed for the whole account, shared by every reconcile.
+    /// IAM calls per second allowed for the whole account, shared by every reconcile in it
+    /// (each AwsAccount gets the same budget of its own).
     #[arg(long, env = "ROLESMITH_IAM_RATE_LIMIT", default_value_t = 10.0)]
     pub iam_rate_limit: f64,
 }
@@ -97,7 +98,7 @@ pub struct RunArgs {
         default_value = "auto"
     )]
     pub drift_check: crate::drift::DriftCheck,
-    /// IamRoles reconciled at the same time.
+    /// IamRoles reconciled at the same time, in each account.
     #[arg(long, env = "ROLESMITH_CONCURRENCY", default_value_t = 4)]
     pub concurrency: u16,
     #[arg(long, env = "ROLESMITH_LOG_FORMAT", value_enum, default_value = "text")]
