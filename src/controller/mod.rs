@@ -172,7 +172,11 @@ pub async fn run(
     // Roles are routed only once every AwsAccount is known: a role that names no account
     // must not be made in the operator's own account because the default one was not listed
     // yet.
-    let served = account::reconcile::served(&ctx).await;
+    // A shutdown while the API server does not answer yet ends the wait.
+    let served = tokio::select! {
+        served = account::reconcile::served(&ctx) => served,
+        _ = shutdown.clone() => return,
+    };
     let (account_store, account_stream) = account::reconcile::watch(&ctx);
     let accounts: futures::future::BoxFuture<'static, ()> = if served {
         ctx.accounts.set_store(account_store.clone());
