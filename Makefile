@@ -5,8 +5,8 @@ CARGO ?= cargo
 
 .PHONY: sandbox test tools lint unit-and-e2e generate bench
 
-## Run rolesmith locally: test API server + local IAM (moto) + the operator + examples/.
-# kube-sim is another workspace member: `--workspace --bins` builds both binaries, with the
+## Run rolesmith locally: test API server + local IAM (moto) + fake EKS + the operator + examples/.
+# kube-sim and fake-eks are workspace members: `--workspace --bins` builds all binaries, with the
 # same features as `make test`'s build (so after it, this build is a no-op).
 sandbox: tools
 	$(CARGO) build --workspace --bins

@@ -1,4 +1,5 @@
-"""Prints IAM roles as IAM has them (trust, inline and attached policies, tags, boundary).
+"""Prints IAM roles as IAM has them (trust, inline and attached policies, instance profiles, tags,
+boundary).
 
 Usage: show-iam.py ENDPOINT_URL [ROLE_NAME ...]   (all roles when no name is given)
 Used by the sandbox to show what rolesmith did; talks only to the given (local) endpoint.
@@ -44,6 +45,9 @@ def main():
             print(f"   inline {policy_name}: {json.dumps(document, sort_keys=True)}")
         for arn in attached:
             print(f"   attached: {arn}")
+        for page in iam.get_paginator("list_instance_profiles_for_role").paginate(RoleName=name):
+            for profile in page["InstanceProfiles"]:
+                print(f"   instance profile: {profile['Arn']}")
         boundary = role.get("PermissionsBoundary", {}).get("PermissionsBoundaryArn")
         if boundary:
             print(f"   permissions boundary: {boundary}")

@@ -35,9 +35,16 @@ macro_rules! kind_status {
 
 pub mod account;
 pub mod iam_policy;
-use crate::admission::limits;
 pub use account::{AwsAccount, AwsAccountSpec, AwsAccountStatus};
+pub mod pod_identity;
+pub use crate::admission::{ServiceAccountRef, WorkloadIdentity};
+use crate::admission::{limits, service_accounts};
 pub use iam_policy::{IamPolicy, IamPolicySpec, IamPolicyStatus};
+pub use pod_identity::PodIdentityAssociation;
+pub mod service_linked_role;
+pub use service_linked_role::{
+    IamServiceLinkedRole, IamServiceLinkedRoleSpec, IamServiceLinkedRoleStatus,
+};
 
 /// IAM's role-name characters (its `\w` is ASCII only).
 pub const ROLE_NAME_PATTERN: &str = r"^[A-Za-z0-9+=,.@_-]{1,64}$";
@@ -65,8 +72,10 @@ pub const PATH_PATTERN: &str = r"^(/|/[\x21-\x7E]+/)$";
     printcolumn = r#"{"name":"Reason","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].reason","priority":1,"description":"Why the role is or is not ready"}"#,
     printcolumn = r#"{"name":"ARN","type":"string","jsonPath":".status.roleArn","priority":1,"description":"ARN of the role"}"#,
     printcolumn = r#"{"name":"Account","type":"string","jsonPath":".status.accountId","priority":1,"description":"The AWS account the role lives in"}"#,
+    printcolumn = r#"{"name":"Instance-Profile","type":"string","jsonPath":".status.instanceProfileArn","priority":1,"description":"ARN of the instance profile that holds the role"}"#,
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
 )]
+#[x_kube(validation = Rule::new("has(self.assumeRolePolicy) || (has(self.serviceAccounts) && size(self.serviceAccounts) > 0)").message("assumeRolePolicy is required unless serviceAccounts lists who may assume the role"))]
 #[x_kube(validation = Rule::new("has(self.roleName) == has(oldSelf.roleName) && (!has(self.roleName) || self.roleName == oldSelf.roleName)").message("roleName is immutable: renaming would orphan the role; create a new IamRole instead"))]
 #[x_kube(validation = Rule::new("has(self.accountRef) == has(oldSelf.accountRef) && (!has(self.accountRef) || self.accountRef == oldSelf.accountRef)").message("accountRef is immutable: a role cannot move to another account; create a new IamRole instead"))]
 #[serde(rename_all = "camelCase")]
@@ -95,9 +104,21 @@ pub struct IamRoleSpec {
     pub max_session_duration: i32,
 
     /// The trust policy: who may assume the role. An IAM policy document written as YAML
-    /// (`Version`, `Statement: [...]`) or as a JSON string. Sent to IAM as written.
+    /// (`Version`, `Statement: [...]`) or as a JSON string. Sent to IAM as written, with the
+    /// statements `serviceAccounts` needs added. Optional when `serviceAccounts` is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "policy_document_schema")]
-    pub assume_role_policy: serde_json::Value,
+    pub assume_role_policy: Option<serde_json::Value>,
+
+    /// ServiceAccounts whose pods may assume the role (at most 20): rolesmith adds the trust
+    /// statements each needs and wires it up. `IRSA`: a statement for the cluster's OIDC
+    /// provider (the operator's --oidc-provider-arn) and the ServiceAccount annotated with
+    /// `eks.amazonaws.com/role-arn`; `PodIdentity`: a statement for pods.eks.amazonaws.com and
+    /// an EKS Pod Identity association (--eks-cluster-name).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = service_accounts::SERVICE_ACCOUNTS_MAX))]
+    #[x_kube(validation = Rule::new("self.all(a, self.exists_one(b, b.name == a.name && (has(b.__namespace__) ? b.__namespace__ : '') == (has(a.__namespace__) ? a.__namespace__ : '')))").message("each ServiceAccount may be listed only once"))]
+    pub service_accounts: Vec<ServiceAccountRef>,
 
     /// Inline policies: policy name (1-128 of A-Z a-z 0-9 + = , . @ _ -) to policy document
     /// (YAML object or JSON string). Exclusive: inline policies not listed here are deleted.
@@ -170,6 +191,12 @@ pub struct IamRoleSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = ACCOUNT_REF_PATTERN), length(min = 1, max = 253))]
     pub account_ref: Option<String>,
+    /// EC2 roles: keep an instance profile of the role's name and path that holds the role
+    /// (`status.instanceProfileArn`). rolesmith creates it (tagged like the role), removes it
+    /// when this turns false and before the role is deleted; `deletionPolicy: Retain` keeps
+    /// it. A profile of that name that rolesmith did not create is never taken over.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub instance_profile: bool,
 }
 
 /// A cluster-scoped object's name (RFC 1123 subdomain).
@@ -195,7 +222,7 @@ pub struct PolicyRef {
 #[serde(rename_all = "camelCase")]
 pub struct DriftEntry {
     /// `trust`, `inlinePolicies.NAME`, `managedPolicyArns`, `tags.KEY`, `permissionsBoundary`,
-    /// `description` or `maxSessionDuration`.
+    /// `description`, `maxSessionDuration` or `instanceProfile`.
     pub field: String,
     /// What differs, in a few words.
     pub summary: String,
@@ -244,6 +271,12 @@ kind_status! {
         /// The AWS account the role lives in.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub account_id: Option<String>,
+        /// The EKS Pod Identity associations made for `serviceAccounts` entries via PodIdentity.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pub pod_identity_associations: Vec<PodIdentityAssociation>,
+        /// ARN of the instance profile that holds the role (spec.instanceProfile).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub instance_profile_arn: Option<String>,
     }
 }
 
@@ -375,6 +408,9 @@ pub fn crd_yaml_of(kind: crate::cli::CrdKind) -> Result<String, serde_saphyr::Se
         crate::cli::CrdKind::IamRole => crd_yaml(),
         crate::cli::CrdKind::IamPolicy => serde_saphyr::to_string(&IamPolicy::crd()),
         crate::cli::CrdKind::AwsAccount => serde_saphyr::to_string(&AwsAccount::crd()),
+        crate::cli::CrdKind::IamServiceLinkedRole => {
+            serde_saphyr::to_string(&IamServiceLinkedRole::crd())
+        }
     }
 }
 
@@ -389,6 +425,7 @@ mod tests {
             include_str!("../crds/iamroles.iam.rolesmith.dev.yaml"),
             include_str!("../crds/iampolicies.iam.rolesmith.dev.yaml"),
             include_str!("../crds/awsaccounts.iam.rolesmith.dev.yaml"),
+            include_str!("../crds/iamservicelinkedroles.iam.rolesmith.dev.yaml"),
         ];
         let printed = crds_yaml(None).expect("CRDs serialize");
         let documents: Vec<&str> = printed.split("---\n").collect();

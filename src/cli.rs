@@ -53,6 +53,8 @@ pub enum CrdKind {
     IamPolicy,
     #[value(name = "AwsAccount")]
     AwsAccount,
+    #[value(name = "IamServiceLinkedRole")]
+    IamServiceLinkedRole,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -136,7 +138,42 @@ pub struct RunArgs {
     #[arg(long, env = "POD_NAMESPACE", default_value = "default")]
     pub lease_namespace: String,
     #[command(flatten)]
+    pub workloads: WorkloadArgs,
+    #[command(flatten)]
     pub aws: AwsArgs,
+}
+
+/// How the cluster's pods get AWS credentials, for `spec.serviceAccounts`.
+#[derive(Debug, Clone, Args)]
+pub struct WorkloadArgs {
+    /// ARN of the cluster's IAM OIDC provider
+    /// (arn:aws:iam::<account>:oidc-provider/oidc.eks.<region>.amazonaws.com/id/<id>), needed
+    /// for serviceAccounts entries via IRSA.
+    #[arg(long, env = "ROLESMITH_OIDC_PROVIDER_ARN")]
+    pub oidc_provider_arn: Option<String>,
+    /// How a serviceAccounts entry that names no `via` gets credentials: IRSA or PodIdentity.
+    #[arg(long, env = "ROLESMITH_WORKLOAD_IDENTITY", default_value = "IRSA", value_parser = crate::admission::WorkloadIdentity::parse)]
+    pub workload_identity: crate::admission::WorkloadIdentity,
+    /// Name of the EKS cluster, needed for serviceAccounts entries via PodIdentity (their
+    /// Pod Identity associations are made there).
+    #[arg(long, env = "ROLESMITH_EKS_CLUSTER_NAME")]
+    pub eks_cluster_name: Option<String>,
+    /// EKS endpoint URL (default: the region's, or AWS_ENDPOINT_URL_EKS / AWS_ENDPOINT_URL).
+    #[arg(long, env = "ROLESMITH_EKS_ENDPOINT")]
+    pub eks_endpoint: Option<String>,
+}
+
+impl WorkloadArgs {
+    pub fn settings(&self) -> crate::admission::Workloads {
+        crate::admission::Workloads {
+            oidc_provider_arn: self.oidc_provider_arn.clone().filter(|arn| !arn.is_empty()),
+            default_via: self.workload_identity,
+            eks_cluster_name: self
+                .eks_cluster_name
+                .clone()
+                .filter(|name| !name.is_empty()),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -158,6 +195,8 @@ pub struct FileArgs {
     pub cluster_id: String,
     #[arg(short = 'o', long, value_enum, default_value = "text")]
     pub output: OutputFormat,
+    #[command(flatten)]
+    pub workloads: WorkloadArgs,
     #[command(flatten)]
     pub aws: AwsArgs,
     #[command(flatten)]

@@ -51,6 +51,13 @@ fn iam_config(aws: &AwsArgs) -> AwsIamConfig {
 
 async fn run(args: RunArgs) -> ExitCode {
     telemetry::init_logging(args.log_format);
+    let workloads = args.workloads.settings();
+    if let Some(arn) = &workloads.oidc_provider_arn
+        && admission::service_accounts::issuer(arn).is_none()
+    {
+        tracing::error!(%arn, "--oidc-provider-arn is not an IAM OIDC provider ARN (arn:aws:iam::<account>:oidc-provider/<issuer>); fix the flag");
+        return ExitCode::FAILURE;
+    }
     let client = match kube::Client::try_default().await {
         Ok(client) => client,
         Err(error) => {
@@ -88,6 +95,7 @@ async fn run(args: RunArgs) -> ExitCode {
         iam_rate_limit: args.aws.iam_rate_limit,
         ignore_tag_keys: args.ignore_tag_keys.clone(),
         force_detach: args.force_detach,
+        workloads,
         confinement: Confinement {
             name_prefix: args.role_name_prefix.clone(),
             path_prefix: args.role_path_prefix.clone(),
@@ -106,8 +114,20 @@ async fn run(args: RunArgs) -> ExitCode {
         metrics.clone(),
         stopped(stop_rx.clone()),
     ));
-    let ctx =
-        Arc::new(Context::new(client.clone(), iam, metrics, settings).with_connector(connector));
+    let mut ctx = Context::new(client.clone(), iam, metrics, settings).with_connector(connector);
+    if ctx.settings.workloads.eks_cluster_name.is_some() {
+        let config = AwsIamConfig {
+            endpoint_url: args
+                .workloads
+                .eks_endpoint
+                .clone()
+                .filter(|e| !e.is_empty()),
+            region: args.aws.aws_region.clone().filter(|r| !r.is_empty()),
+            ..AwsIamConfig::default()
+        };
+        ctx = ctx.with_eks(Arc::new(crate::eks::AwsEks::new(&config).await));
+    }
+    let ctx = Arc::new(ctx);
     let led = if args.leader_election {
         let identity = leader_identity();
         tracing::info!(%identity, lease = %args.lease_name, "leader election on");
@@ -209,6 +229,7 @@ async fn files(args: FileArgs, mode: Mode) -> ExitCode {
         confinement: &unconfined,
         ignore_tag_keys: &[],
         cluster_id: &args.cluster_id,
+        workloads: &args.workloads.settings(),
     };
     let policies: Vec<&IamPolicy> = objects
         .iter()
@@ -354,6 +375,10 @@ fn print_text(object: &str, name: &str, report: &engine::ApplyReport, mode: Mode
         );
         for op in &report.ops {
             println!("  {}", plan::describe(op));
+            if let Some(document) = trust_document(op) {
+                // The whole document: with spec.serviceAccounts it is partly rolesmith's.
+                println!("      trust policy: {document}");
+            }
         }
     }
     for finding in &report.findings {
@@ -361,6 +386,17 @@ fn print_text(object: &str, name: &str, report: &engine::ApplyReport, mode: Mode
             "  warning ({}, {}): {finding}",
             finding.severity, finding.id
         );
+    }
+}
+
+/// The trust policy a write sends to IAM, if it sends one.
+fn trust_document(op: &crate::model::IamOp) -> Option<&str> {
+    match op {
+        crate::model::IamOp::CreateRole {
+            assume_role_policy, ..
+        } => Some(assume_role_policy),
+        crate::model::IamOp::UpdateAssumeRolePolicy { document, .. } => Some(document),
+        _ => None,
     }
 }
 

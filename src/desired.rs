@@ -22,11 +22,13 @@ pub fn input(role: &IamRole) -> Input {
             description: spec.description.clone(),
             max_session_duration: spec.max_session_duration,
             assume_role_policy: spec.assume_role_policy.clone(),
+            service_accounts: spec.service_accounts.clone(),
             inline_policies: spec.inline_policies.clone(),
             managed_policy_arns: spec.managed_policy_arns.clone(),
             permissions_boundary: spec.permissions_boundary.clone(),
             tags: spec.tags.clone(),
             ignore_tag_keys: spec.ignore_tag_keys.clone(),
+            instance_profile: spec.instance_profile,
         },
         recorded_name: status.and_then(|s| s.role_name.clone()),
         recorded_arn: status.is_some_and(|s| s.role_arn.is_some()),
@@ -79,6 +81,7 @@ mod tests {
             confinement: &Confinement::none(),
             ignore_tag_keys: &[],
             cluster_id: "test",
+            workloads: &Default::default(),
         };
         admission::admit(&input(role), &context)
     }
@@ -109,7 +112,7 @@ mod tests {
         let trust = TRUST.replace(r#""Principal""#, r#""Principal":"*","Principal""#);
         let mut role = roles[0].clone();
         role.spec.inline_policies.clear();
-        role.spec.assume_role_policy = serde_json::Value::String(trust);
+        role.spec.assume_role_policy = Some(serde_json::Value::String(trust));
         match admitted(&role) {
             Err(problems) => {
                 assert!(problems[0].to_string().starts_with("spec.assumeRolePolicy: the policy has the key \"Principal\" twice in Statement[0]"), "{problems:?}")

@@ -117,6 +117,12 @@ pub fn differences(desired: &DesiredRole, observed: &ObservedRole) -> Vec<Differ
             ),
         ));
     }
+    if profile_missing(desired, observed) {
+        found.push(difference(
+            "instanceProfile",
+            format!("no instance profile {} holds the role in IAM", desired.name),
+        ));
+    }
     bounded(found)
 }
 
@@ -242,19 +248,28 @@ fn differs<K>(m: &Managed<K>, observed: &ObservedRole) -> bool {
                 .collect();
             &fields != known
         }
-        None => !matches!(
-            plan::plan_apply(&m.desired, Some(observed), &m.owner, m.adopt),
-            Ok(ops) if ops.is_empty()
-        ),
+        None => {
+            !matches!(
+                plan::plan_apply(&m.desired, Some(observed), &m.owner, m.adopt),
+                Ok(ops) if ops.is_empty()
+            ) || profile_missing(&m.desired, observed)
+        }
     }
 }
 
+/// The instance profile the spec asks for does not hold the role. Only that way round: a
+/// profile holding the role without being asked for may be someone else's, which the reconcile
+/// (reading its tags) leaves alone, so it would be found again after every sweep.
+fn profile_missing(desired: &DesiredRole, observed: &ObservedRole) -> bool {
+    desired.instance_profile && plan::own_profile(Some(observed)).is_none()
+}
+
 /// IAM calls to re-read these roles one by one: GetRole, ListRolePolicies, one GetRolePolicy
-/// per inline policy and ListAttachedRolePolicies.
+/// per inline policy, ListAttachedRolePolicies and ListInstanceProfilesForRole.
 pub fn per_role_calls<K>(managed: &[Managed<K>]) -> usize {
     managed
         .iter()
-        .map(|m| 3 + m.desired.inline_policies.len())
+        .map(|m| 4 + m.desired.inline_policies.len())
         .sum()
 }
 

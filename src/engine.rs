@@ -10,7 +10,7 @@ use crate::drift::{self, Difference};
 use crate::error::{Error, Result};
 use crate::iam::IamApi;
 use crate::model::{DeletionPolicy, DesiredRole, IamOp, ObservedRole, Owner};
-use crate::plan::{self, Ownership, PlanError};
+use crate::plan::{self, Ownership, PlanError, ProfileRead};
 use crate::policy;
 
 /// What an apply found and did.
@@ -30,6 +30,8 @@ pub struct ApplyReport {
     pub differences: Vec<Difference>,
     /// IAM's RoleLastUsed of the role, when it is this object's.
     pub last_used: Option<crate::model::LastUsed>,
+    /// The instance profile of the role's name, once it holds the role (spec.instanceProfile).
+    pub instance_profile_arn: Option<String>,
 }
 
 /// An apply that failed part-way: what it did before the failure still counts (a role created
@@ -81,7 +83,11 @@ pub async fn apply(
         .as_ref()
         .map(|o| drift::differences(desired, o))
         .unwrap_or_default();
-    let ops = plan::plan_apply(desired, observed.as_ref(), owner, adopt).map_err(plan_error)?;
+    let profile = read_own_profile(iam, desired, observed.as_ref()).await?;
+    let mut ops = plan::plan_apply(desired, observed.as_ref(), owner, adopt).map_err(plan_error)?;
+    let profile_ops = plan::plan_instance_profile(desired, observed.as_ref(), &profile, owner)
+        .map_err(plan_error)?;
+    ops.extend(profile_ops.iter().cloned());
     let owned = observed
         .as_ref()
         .filter(|o| plan::ownership(o, owner, false) == Ownership::Owned);
@@ -91,6 +97,7 @@ pub async fn apply(
         role_arn: owned.map(|o| o.arn.clone()),
         role_id: owned.map(|o| o.role_id.clone()),
         last_used: owned.and_then(|o| o.last_used.clone()),
+        instance_profile_arn: owned.and_then(|o| held_profile_arn(desired, o)),
         ops,
         differences,
     };
@@ -115,7 +122,7 @@ pub async fn apply(
                 report.role_arn = Some(claimed.arn.clone());
                 report.role_id = Some(claimed.role_id.clone());
                 match plan::plan_apply(desired, Some(&claimed), owner, false) {
-                    Ok(ops) => pending = ops,
+                    Ok(ops) => pending = ops.into_iter().chain(profile_ops).collect(),
                     Err(error) => {
                         return Err(ApplyFailure {
                             error: plan_error(error),
@@ -133,7 +140,46 @@ pub async fn apply(
         }
         report.ops.push(op);
     }
+    report.instance_profile_arn = placed_profile_arn(desired, &report, observed.as_ref());
     Ok(report)
+}
+
+/// GetInstanceProfile of the profile of the role's name, only when the role's own list and the
+/// spec disagree about it (see [`plan::profile_read_needed`]).
+async fn read_own_profile(
+    iam: &dyn IamApi,
+    desired: &DesiredRole,
+    observed: Option<&ObservedRole>,
+) -> Result<ProfileRead> {
+    if !plan::profile_read_needed(desired.instance_profile, observed) {
+        return Ok(ProfileRead::NotRead);
+    }
+    Ok(match iam.get_instance_profile(&desired.name).await? {
+        Some(profile) => ProfileRead::Found(profile),
+        None => ProfileRead::Missing,
+    })
+}
+
+/// The profile of the role's name, when the spec wants it and IAM shows it holding the role.
+fn held_profile_arn(desired: &DesiredRole, observed: &ObservedRole) -> Option<String> {
+    let held = plan::own_profile(Some(observed))?;
+    desired.instance_profile.then(|| held.arn.clone())
+}
+
+/// After a complete apply: the profile holds the role now if the spec wants it.
+fn placed_profile_arn(
+    desired: &DesiredRole,
+    report: &ApplyReport,
+    observed: Option<&ObservedRole>,
+) -> Option<String> {
+    if !desired.instance_profile {
+        return None;
+    }
+    if let Some(arn) = observed.and_then(|o| held_profile_arn(desired, o)) {
+        return Some(arn);
+    }
+    let role_arn = report.role_arn.as_deref()?;
+    plan::instance_profile_arn(role_arn, &desired.path, &desired.name)
 }
 
 async fn execute(
@@ -211,6 +257,8 @@ pub struct ObserveReport {
     pub last_used: Option<crate::model::LastUsed>,
     pub findings: Vec<Finding>,
     pub differences: Vec<Difference>,
+    /// The profile of the role's name holding it, whatever the spec says.
+    pub instance_profile_arn: Option<String>,
 }
 
 /// Reads the role and says how it differs from `desired`: never a write, and no ownership
@@ -234,6 +282,7 @@ pub async fn observe(
     Ok(ObserveReport {
         differences: drift::differences(desired, &observed),
         findings: admission::findings(desired, Some(&account)),
+        instance_profile_arn: plan::own_profile(Some(&observed)).map(|p| p.arn.clone()),
         role_arn: observed.arn,
         role_id: observed.role_id,
         last_used: observed.last_used,
@@ -269,11 +318,17 @@ pub async fn delete(
             left_alone: Some(reason),
         });
     }
-    let profiles = match policy {
-        DeletionPolicy::Delete => iam.list_instance_profiles(name).await?,
-        DeletionPolicy::Retain => Vec::new(),
+    // Retain keeps the profile with the role. Deletion is rare enough to read the profile of the
+    // role's name every time: an empty one of ours (a restart between removal and deletion)
+    // is not in the role's list.
+    let profile = match policy {
+        DeletionPolicy::Delete => match iam.get_instance_profile(name).await? {
+            Some(profile) => ProfileRead::Found(profile),
+            None => ProfileRead::Missing,
+        },
+        DeletionPolicy::Retain => ProfileRead::NotRead,
     };
-    let ops = plan::plan_delete(&observed, &profiles, owner, policy);
+    let ops = plan::plan_delete(&observed, &profile, owner, policy);
     if mode == Mode::Execute {
         for op in &ops {
             match iam.execute(op).await {
@@ -328,6 +383,7 @@ fn is_already_gone(op: &IamOp, error: &Error) -> bool {
             | IamOp::DeleteRolePolicy { .. }
             | IamOp::DetachRolePolicy { .. }
             | IamOp::RemoveRoleFromInstanceProfile { .. }
+            | IamOp::DeleteInstanceProfile { .. }
             | IamOp::DeleteRolePermissionsBoundary { .. }
     );
     removal && matches!(error, Error::Iam { code, .. } if code == "NoSuchEntity")
@@ -335,9 +391,9 @@ fn is_already_gone(op: &IamOp, error: &Error) -> bool {
 
 fn plan_error(error: PlanError) -> Error {
     match error {
-        PlanError::NotOwned { .. } | PlanError::PolicyNotOwned { .. } => {
-            Error::OwnershipConflict(error.to_string())
-        }
+        PlanError::NotOwned { .. }
+        | PlanError::PolicyNotOwned { .. }
+        | PlanError::InstanceProfileConflict { .. } => Error::OwnershipConflict(error.to_string()),
         PlanError::PathChanged { .. } => {
             Error::invalid("spec.path", Rule::PathImmutable, error.to_string())
         }

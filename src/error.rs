@@ -131,8 +131,9 @@ pub enum Error {
     #[error("{0}")]
     PolicyInUse(String),
 
-    /// An error answered by IAM. `code` is IAM's error code (e.g. `MalformedPolicyDocument`).
-    #[error("IAM {action} failed: {code}: {message}")]
+    /// An error answered by IAM (or by EKS for Pod Identity associations, classified alike).
+    /// `code` is the service's error code (e.g. `MalformedPolicyDocument`).
+    #[error("{} {action} failed: {code}: {message}", service_of(action))]
     Iam {
         action: &'static str,
         code: String,
@@ -218,6 +219,15 @@ impl Error {
             source = cause.source();
         }
         truncate(&text, 1024)
+    }
+}
+
+/// The AWS service an action of [`Error::Iam`] belongs to, for its message.
+fn service_of(action: &str) -> &'static str {
+    if action.ends_with("PodIdentityAssociation") || action.ends_with("PodIdentityAssociations") {
+        "EKS"
+    } else {
+        "IAM"
     }
 }
 

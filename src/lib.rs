@@ -19,13 +19,15 @@
 //! **AWS** — the IAM adapter behind a trait:
 //! - [`iam`]: `IamApi`, its aws-sdk-iam implementation (per-role reads, the account sweep,
 //!   writes, error classification) and call counting;
-//! - [`ratelimit`]: one IAM rate limit per account, paused by throttling.
+//! - [`ratelimit`]: one IAM rate limit per account, paused by throttling;
+//! - [`eks`]: `EksApi`, EKS Pod Identity associations (for `spec.serviceAccounts`).
 //!
 //! **Engine** — [`engine`]: observe → plan → execute (after a defensive admission check), shared
 //! by the controller and the command line.
 //!
 //! **Kubernetes** — the API and the operator:
-//! - [`api`]: the `IamRole`, `IamPolicy` and `AwsAccount` types; the CRDs are generated from them;
+//! - [`api`]: the `IamRole`, `IamPolicy`, `IamServiceLinkedRole` and `AwsAccount` types; the
+//!   CRDs are generated from them;
 //! - [`desired`]: an `IamRole` object → the plain input admission reads, its owner (and the same
 //!   for an `IamPolicy`);
 //! - [`status`]: conditions (kstatus), pure;
@@ -47,6 +49,7 @@ pub mod consistency;
 pub mod controller;
 pub mod desired;
 pub mod drift;
+pub mod eks;
 pub mod engine;
 pub mod error;
 pub mod findings;
@@ -76,7 +79,7 @@ mod layers {
         "consistency",
         "error",
     ];
-    const AWS: [&str; 2] = ["iam", "ratelimit"];
+    const AWS: [&str; 3] = ["iam", "ratelimit", "eks"];
     /// Lower layers than core and AWS: neither may import them.
     const ABOVE_AWS: [&str; 11] = [
         "audit",

@@ -301,7 +301,13 @@ spec:
         assert_eq!(roles[0].spec.path, "/", "defaults apply as on the server");
         assert_eq!(roles[0].spec.max_session_duration, 3600);
         assert_eq!(roles[1].metadata.namespace.as_deref(), Some("team-b"));
-        assert!(roles[1].spec.assume_role_policy.is_string());
+        assert!(
+            roles[1]
+                .spec
+                .assume_role_policy
+                .as_ref()
+                .is_some_and(|t| t.is_string())
+        );
     }
 
     #[test]

@@ -77,6 +77,8 @@ pub struct DesiredRole {
     /// Tag keys owned by others, never removed, changed or set: exact keys or `prefix*`,
     /// case-insensitive.
     pub ignored_tag_keys: Vec<String>,
+    /// Whether an instance profile of the role's name and path holds the role (EC2 roles).
+    pub instance_profile: bool,
 }
 
 /// What IAM has for a role, as read by the IAM adapter (documents already URL-decoded).
@@ -88,6 +90,29 @@ pub struct ObservedRole {
     pub settings: RoleSettings,
     /// When and where the role was last used, if IAM tracked it (RoleLastUsed).
     pub last_used: Option<LastUsed>,
+    /// The instance profiles that hold the role (a per-role read lists them; the account sweep
+    /// has them in each role's InstanceProfileList).
+    pub instance_profiles: Vec<InstanceProfileRef>,
+}
+
+/// An instance profile as IAM lists it for a role. IAM's lists leave out tags, so ownership is
+/// never decided from one of these: see [`ObservedInstanceProfile`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct InstanceProfileRef {
+    pub name: String,
+    pub path: String,
+    pub arn: String,
+}
+
+/// One instance profile read on its own (GetInstanceProfile): with its roles and tags.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ObservedInstanceProfile {
+    pub name: String,
+    pub path: String,
+    pub arn: String,
+    /// IAM lets a profile hold at most one role.
+    pub roles: Vec<String>,
+    pub tags: BTreeMap<String, String>,
 }
 
 // Both read as their settings: the plan, drift and admission compare and check the shared
@@ -240,8 +265,21 @@ pub enum IamOp {
     DeleteRolePermissionsBoundary {
         role: String,
     },
+    /// The ownership tag goes in the create call, as for a role.
+    CreateInstanceProfile {
+        instance_profile: String,
+        path: String,
+        tags: BTreeMap<String, String>,
+    },
+    AddRoleToInstanceProfile {
+        role: String,
+        instance_profile: String,
+    },
     RemoveRoleFromInstanceProfile {
         role: String,
+        instance_profile: String,
+    },
+    DeleteInstanceProfile {
         instance_profile: String,
     },
     DeleteRole {

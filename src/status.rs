@@ -40,6 +40,8 @@ pub struct RoleIdentity {
     pub last_used: Option<crate::model::LastUsed>,
     /// The account the role lives in, once it exists there (like `name`).
     pub account: Option<String>,
+    /// The instance profile that holds the role; `None` after a sync means there is none.
+    pub instance_profile_arn: Option<String>,
 }
 
 pub fn next_status(
@@ -79,6 +81,14 @@ pub fn next_status(
             .map(Into::into)
             .or(previous.last_used),
         account_id: role.account.clone().or(previous.account_id),
+        pod_identity_associations: previous.pod_identity_associations,
+        instance_profile_arn: if synced {
+            role.instance_profile_arn.clone()
+        } else {
+            role.instance_profile_arn
+                .clone()
+                .or(previous.instance_profile_arn)
+        },
     }
 }
 
@@ -241,6 +251,7 @@ mod tests {
             id: Some("AROAEXAMPLE".into()),
             last_used: None,
             account: Some("123456789012".into()),
+            instance_profile_arn: None,
         }
     }
 

@@ -39,6 +39,7 @@ pub fn run() {
                 tags: tags.clone(),
             },
             ignored_tag_keys: Vec::new(),
+            instance_profile: false,
         };
         // What IAM answers: reformatted (spaces, reordered lists), as after a round trip.
         let mut observed_tags = tags;
@@ -69,6 +70,7 @@ pub fn run() {
             arn: "arn:aws:iam::123456789012:role/default.app".into(),
             role_id: "AROA".into(),
             last_used: None,
+            instance_profiles: Vec::new(),
         };
         let iterations = 20_000 / inline.max(1);
         let started = Instant::now();

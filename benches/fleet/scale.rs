@@ -239,7 +239,7 @@ async fn moto_median(world: &World, role: &str) -> Duration {
         times.push(started.elapsed());
     }
     times.sort();
-    // GetRole is one of 5 calls of a read (3 + N); each is one request: the median request.
+    // GetRole is one of 6 calls of a read (4 + N); each is one request: the median request.
     let per_get_role = times[times.len() / 2];
     // get_role = GetRole + ListRolePolicies + 2 GetRolePolicy + ListAttachedRolePolicies.
     per_get_role / 5

@@ -90,6 +90,13 @@ impl Confinement {
     pub fn may_refer(&self, from: &str, to: &str) -> bool {
         from == to || self.exempt(from) || self.name_prefix.is_empty()
     }
+
+    /// Whether an object in `namespace` may take over something the whole account shares (an
+    /// existing service-linked role): only from an unconfined namespace, since deleting the
+    /// object then deletes it for everyone.
+    pub fn may_take_shared(&self, namespace: &str) -> bool {
+        self.exempt(namespace) || self.name_prefix.is_empty()
+    }
 }
 
 fn render(template: &str, namespace: &str) -> String {

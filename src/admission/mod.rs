@@ -24,6 +24,7 @@ mod names;
 mod policy_arns;
 mod problem;
 mod role;
+pub mod service_accounts;
 mod tags;
 mod text;
 
@@ -41,6 +42,7 @@ pub use managed_policy::{
 };
 pub use names::role_name;
 pub use problem::{Finding, Problem, Rule, Severity, joined};
+pub use service_accounts::{ServiceAccountRef, WorkloadAccount, WorkloadIdentity, Workloads};
 
 use crate::model::{DesiredRole, Owner};
 use crate::policy;
@@ -70,12 +72,15 @@ pub struct Spec {
     pub path: String,
     pub description: Option<String>,
     pub max_session_duration: i32,
-    pub assume_role_policy: serde_json::Value,
+    /// `None`: the trust policy is made of `service_accounts` alone.
+    pub assume_role_policy: Option<serde_json::Value>,
+    pub service_accounts: Vec<ServiceAccountRef>,
     pub inline_policies: BTreeMap<String, serde_json::Value>,
     pub managed_policy_arns: Vec<String>,
     pub permissions_boundary: Option<String>,
     pub tags: BTreeMap<String, String>,
     pub ignore_tag_keys: Vec<String>,
+    pub instance_profile: bool,
 }
 
 /// What the caller knows beyond the object.
@@ -87,6 +92,8 @@ pub struct Context<'a> {
     pub ignore_tag_keys: &'a [String],
     /// The cluster id that goes into the ownership tag.
     pub cluster_id: &'a str,
+    /// The cluster's workload identity settings, for `spec.serviceAccounts`.
+    pub workloads: &'a Workloads,
 }
 
 /// An object that may proceed.
@@ -94,6 +101,8 @@ pub struct Context<'a> {
 pub struct Admitted {
     pub desired: DesiredRole,
     pub owner: Owner,
+    /// `spec.serviceAccounts` with defaults applied (their trust statements are in `desired`).
+    pub service_accounts: Vec<WorkloadAccount>,
 }
 
 /// The owner of the object `namespace/name` (an IamRole or an IamPolicy), or a problem for
@@ -126,7 +135,19 @@ pub fn admit(input: &Input, context: &Context<'_>) -> Result<Admitted, Vec<Probl
     let owner = owner(&input.namespace, &input.name, context)?;
     let (namespace, name) = (&owner.namespace, &owner.name);
     let mut problems = Vec::new();
-    let desired = translate(namespace, name, input, &mut problems);
+    let service_accounts = service_accounts::resolve(
+        namespace,
+        &input.spec.service_accounts,
+        context.workloads,
+        context.confinement,
+    )
+    .unwrap_or_else(|found| {
+        problems.extend(found);
+        Vec::new()
+    });
+    let desired = translate(namespace, name, input, &mut problems).and_then(|desired| {
+        with_workload_trust(desired, &service_accounts, context, &mut problems)
+    });
     let mut desired = desired.ok_or_else(|| problems.clone())?;
     desired
         .ignored_tag_keys
@@ -143,7 +164,11 @@ pub fn admit(input: &Input, context: &Context<'_>) -> Result<Admitted, Vec<Probl
     }
     // Findings are not part of admission's answer: they need the account, which only the engine
     // knows once it has asked IAM, so it works them out there (`findings`), once per reconcile.
-    Ok(Admitted { desired, owner })
+    Ok(Admitted {
+        desired,
+        owner,
+        service_accounts,
+    })
 }
 
 /// IAM's rules for the role itself, the keys owned by others and the ownership tag: everything
@@ -180,13 +205,25 @@ fn translate(
 ) -> Option<DesiredRole> {
     let spec = &input.spec;
     let before = problems.len();
-    let assume_role_policy = match policy::document_text(&spec.assume_role_policy) {
-        Ok(text) => text,
-        Err(error) => {
+    let assume_role_policy = match &spec.assume_role_policy {
+        Some(document) => match policy::document_text(document) {
+            Ok(text) => text,
+            Err(error) => {
+                problems.push(Problem::new(
+                    "spec.assumeRolePolicy",
+                    Rule::PolicyUnreadable,
+                    error.to_string(),
+                ));
+                String::new()
+            }
+        },
+        // Made of the ServiceAccounts' statements alone (`with_workload_trust`).
+        None if !spec.service_accounts.is_empty() => String::new(),
+        None => {
             problems.push(Problem::new(
                 "spec.assumeRolePolicy",
-                Rule::PolicyUnreadable,
-                error.to_string(),
+                Rule::TrustPolicyMissing,
+                "is missing: without a trust policy nobody can assume the role; write one, or list spec.serviceAccounts",
             ));
             String::new()
         }
@@ -233,7 +270,41 @@ fn translate(
             tags: spec.tags.clone(),
         },
         ignored_tag_keys: spec.ignore_tag_keys.clone(),
+        instance_profile: spec.instance_profile,
     })
+}
+
+/// `desired` with the trust statements of `accounts` merged into its trust policy, so the
+/// checks, the plan and `rolesmith plan` all see the document IAM will get.
+fn with_workload_trust(
+    mut desired: DesiredRole,
+    accounts: &[WorkloadAccount],
+    context: &Context<'_>,
+    problems: &mut Vec<Problem>,
+) -> Option<DesiredRole> {
+    if accounts.is_empty() && desired.assume_role_policy.is_empty() {
+        // The entries were refused (their problems are already in `problems`).
+        return None;
+    }
+    if accounts.is_empty() {
+        return Some(desired);
+    }
+    let statements = service_accounts::trust_statements(accounts, context.workloads);
+    let written = Some(desired.assume_role_policy.as_str()).filter(|text| !text.is_empty());
+    match service_accounts::merged_trust(written, statements) {
+        Ok(text) => {
+            desired.assume_role_policy = text;
+            Some(desired)
+        }
+        Err(reason) => {
+            problems.push(Problem::new(
+                "spec.assumeRolePolicy",
+                Rule::PolicyUnreadable,
+                format!("the ServiceAccounts' statements cannot be added to it: {reason}"),
+            ));
+            None
+        }
+    }
 }
 
 /// The name an object already created is kept: an old CRD without the CEL immutability rule, or

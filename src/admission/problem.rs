@@ -91,8 +91,21 @@ rules! {
     PolicyImmutable => "policy-immutable",
     /// A managedPolicyRefs entry into another namespace, from a confined namespace.
     CrossNamespaceReference => "cross-namespace-reference",
+    /// An IamServiceLinkedRole in a confined namespace adopting a role the account shares.
+    SharedAdoption => "confinement-shared-adoption",
     /// A managedPolicyRefs entry `rolesmith plan/apply` cannot resolve from the given files.
     PolicyReferenceUnresolved => "policy-reference-unresolved",
+    /// Neither assumeRolePolicy nor serviceAccounts: nobody could assume the role.
+    TrustPolicyMissing => "trust-policy-missing",
+    /// A spec.serviceAccounts name or namespace Kubernetes would never give a ServiceAccount.
+    ServiceAccountNameInvalid => "service-account-name-invalid",
+    /// One ServiceAccount listed twice in spec.serviceAccounts.
+    ServiceAccountListedTwice => "service-account-listed-twice",
+    /// A spec.serviceAccounts entry in another namespace, from a confined namespace.
+    CrossNamespaceServiceAccount => "cross-namespace-service-account",
+    /// An entry's `via` needs an operator flag that is not set (--oidc-provider-arn,
+    /// --eks-cluster-name).
+    WorkloadIdentityUnconfigured => "workload-identity-unconfigured",
     /// A finding a RoleGuardrail's `deny` makes a refusal.
     GuardrailDeniedFinding => "guardrail-denied-finding",
     /// No permissions boundary, or one a RoleGuardrail's `requirePermissionsBoundary` does not list.
@@ -146,7 +159,9 @@ impl Rule {
         match self {
             Rule::ConfinementNamePrefix
             | Rule::ConfinementPathPrefix
-            | Rule::CrossNamespaceReference => Category::Forbidden,
+            | Rule::CrossNamespaceReference
+            | Rule::CrossNamespaceServiceAccount
+            | Rule::SharedAdoption => Category::Forbidden,
             Rule::GuardrailDeniedFinding
             | Rule::GuardrailPermissionsBoundary
             | Rule::GuardrailDeniedAction

@@ -24,17 +24,41 @@ pub(super) fn managed_role_name(role: &IamRole) -> Result<String> {
 pub(super) async fn apply(role: Arc<IamRole>, ctx: &Context) -> Result<Action> {
     let key = object_key(&role);
     let uid = role.uid().unwrap_or_default();
-    let attempt = match role.spec.management_policy {
+    let mut attempt = match role.spec.management_policy {
         ManagementPolicy::Manage => manage(&role, ctx, &uid).await?,
         ManagementPolicy::Observe => observe(&role, ctx).await,
     };
+    // The ServiceAccounts get the role once it exists and matches the spec. An observed role is
+    // only read: no annotation, no association.
+    let mut associations = None;
+    if let (None, Some(arn), ManagementPolicy::Manage) = (
+        &attempt.failure,
+        attempt.role.arn.clone(),
+        role.spec.management_policy,
+    ) {
+        let (now, associated) = super::pod_identity::associate(&role, &arn, ctx).await;
+        associations = Some(now);
+        let wired = super::service_accounts::wire(&role, &arn, ctx).await;
+        if let Err(error) = associated.and(wired) {
+            attempt.failure = Some(Failure::from(&error));
+        }
+    }
     let error = attempt.failure.clone();
-    let decision = decide(
+    let mut decision = decide(
         &attempt,
         role.status.as_ref(),
         role.metadata.generation,
         jiff::Timestamp::now(),
     );
+    if let Some(now) = associations {
+        let before = role
+            .status
+            .as_ref()
+            .map(|s| s.pod_identity_associations.as_slice())
+            .unwrap_or_default();
+        decision.write_status |= before != now.as_slice();
+        decision.status.pod_identity_associations = now;
+    }
     let action = match (&error, decision.requeue) {
         (Some(failure), Requeue::Retry) => {
             let delay = ctx.retry_delay(&key, failure.retry_after);
@@ -103,6 +127,7 @@ pub(super) async fn manage(role: &IamRole, ctx: &Context, uid: &str) -> Result<A
             id: report.role_id.clone(),
             last_used: report.last_used.clone(),
             account: account.filter(|_| report.role_arn.is_some()),
+            instance_profile_arn: report.instance_profile_arn.clone(),
         },
         changes: report.ops.iter().map(|op| op.action()).collect(),
         findings: (error.is_none() || !report.findings.is_empty()).then_some(report.findings),
@@ -134,6 +159,7 @@ pub(super) async fn observe(role: &IamRole, ctx: &Context) -> Attempt {
                     id: Some(report.role_id),
                     last_used: report.last_used,
                     account: Some(account),
+                    instance_profile_arn: report.instance_profile_arn,
                 },
                 findings: Some(report.findings),
                 differences: report.differences,
@@ -218,6 +244,7 @@ pub(super) fn admit(role: &IamRole, settings: &Settings) -> Result<Admitted> {
         confinement: &settings.confinement,
         ignore_tag_keys: &settings.ignore_tag_keys,
         cluster_id: &settings.cluster_id,
+        workloads: &settings.workloads,
     };
     admission::admit(&desired::input(role), &context).map_err(Error::refused)
 }

@@ -19,6 +19,13 @@ pub(super) async fn cleanup(role: Arc<IamRole>, ctx: &Context) -> Result<Action>
         publish(&role.object_ref(&()), ctx, &note).await;
         return Ok(Action::await_change());
     }
+    // An observed role wired nothing (a ServiceAccount carrying its ARN was annotated by someone
+    // else). A managed one unwires before the role goes: an association or annotation left
+    // behind would give pods a role that no longer exists.
+    if let Some(arn) = role.status.as_ref().and_then(|s| s.role_arn.as_deref()) {
+        super::service_accounts::release(arn, ctx).await?;
+    }
+    super::pod_identity::dissociate(&role, ctx).await?;
     let routed = match ctx.accounts.route(&role).await {
         Ok(routed) => routed,
         Err(error) => match left_in_account(&role, ctx, &error) {

@@ -6,9 +6,12 @@ pub mod account;
 mod apply;
 mod decide;
 mod delete;
+mod pod_identity;
 pub mod policy;
 mod refs;
 mod retry;
+mod service_accounts;
+pub mod service_linked_role;
 mod slim;
 mod sweeper;
 mod writes;
@@ -75,6 +78,8 @@ pub struct Settings {
     /// Deleting an IamPolicy that is still attached to roles detaches it first
     /// (`--force-detach`); without it the deletion waits.
     pub force_detach: bool,
+    /// The cluster's workload identity (`spec.serviceAccounts`).
+    pub workloads: crate::admission::Workloads,
 }
 
 pub struct Context {
@@ -83,10 +88,13 @@ pub struct Context {
     pub iam: Arc<dyn IamApi>,
     /// Every account's IAM, and which one an IamRole uses.
     pub accounts: account::Accounts,
+    /// EKS, when the operator manages Pod Identity associations (--eks-cluster-name).
+    pub eks: Option<Arc<dyn crate::eks::EksApi>>,
     pub recorder: Recorder,
     pub metrics: Arc<Metrics>,
     pub settings: Settings,
     retry: retry::RetryState,
+    service_accounts: service_accounts::Accounts,
 }
 
 impl Context {
@@ -101,16 +109,24 @@ impl Context {
             client,
             accounts: account::Accounts::new(iam.clone(), None),
             iam,
+            eks: None,
             recorder,
             metrics,
             settings,
             retry: retry::RetryState::default(),
+            service_accounts: Default::default(),
         }
     }
 
     /// Lets AwsAccounts assume roles through `connect`.
     pub fn with_connector(mut self, connect: Arc<dyn account::Connect>) -> Self {
         self.accounts = account::Accounts::new(self.iam.clone(), Some(connect));
+        self
+    }
+
+    /// Pod Identity associations are made through `eks`.
+    pub fn with_eks(mut self, eks: Arc<dyn crate::eks::EksApi>) -> Self {
+        self.eks = Some(eks);
         self
     }
 
@@ -191,6 +207,7 @@ pub async fn run(
         Box::pin(std::future::ready(()))
     };
     let policies = policy::run(ctx.clone(), shutdown.clone());
+    let service_linked_roles = service_linked_role::run(ctx.clone(), shutdown.clone());
     let (drifted, drift_triggers) = futures::channel::mpsc::unbounded();
     let sweeper = sweeper::run(ctx.clone(), reader.clone(), drifted);
     let config = kube::runtime::controller::Config::default()
@@ -202,7 +219,27 @@ pub async fn run(
         Some(namespace) => Api::namespaced(ctx.client.clone(), namespace),
         None => Api::all(ctx.client.clone()),
     };
+    // ServiceAccounts, for spec.serviceAccounts: kept to find the ones an IamRole annotated, and
+    // a trigger for the IamRoles whose annotation a ServiceAccount lacks.
+    let service_accounts_api: Api<k8s_openapi::api::core::v1::ServiceAccount> =
+        match &ctx.settings.namespace {
+            Some(namespace) => Api::namespaced(ctx.client.clone(), namespace),
+            None => Api::all(ctx.client.clone()),
+        };
+    let (service_accounts, service_accounts_writer) = reflector::store();
+    // `run` is called once per Context; a second call would share the first one's store.
+    let _ = ctx.service_accounts.set(service_accounts);
+    let service_accounts_stream = watcher(service_accounts_api, watcher::Config::default())
+        .default_backoff()
+        .modify(|account| slim::slim(account.meta_mut()))
+        .reflect(service_accounts_writer)
+        .touched_objects();
+    let roles_for_accounts = reader.clone();
+    let default_via = ctx.settings.workloads.default_via;
     let mut controller = Controller::for_stream(stream, reader)
+        .watches_stream(service_accounts_stream, move |account| {
+            service_accounts::roles_to_wake(&roles_for_accounts, &account, default_via)
+        })
         // A role waiting for an IamPolicy's ARN (or attaching a policy that changed) is woken
         // when that IamPolicy changes.
         .watches(policies_api, watcher::Config::default(), move |policy| {
@@ -235,7 +272,7 @@ pub async fn run(
     };
     // The sweeper never ends on its own: the controller's graceful shutdown ends both.
     tokio::select! {
-        _ = futures::future::join3(controller, policies, accounts) => {}
+        _ = futures::future::join4(controller, policies, service_linked_roles, accounts) => {}
         _ = sweeper => {}
     }
 }
@@ -264,8 +301,8 @@ fn deleting(role: &Guarded) -> Option<u64> {
     Some(u64::from(role.meta().deletion_timestamp.is_some()))
 }
 
-/// IAM reads of one in-sync reconcile, for budgeting: 3 + N, with N = 2 inline policies.
-const READS_PER_RESYNC: f64 = 5.0;
+/// IAM reads of one in-sync reconcile, for budgeting: 4 + N, with N = 2 inline policies.
+const READS_PER_RESYNC: f64 = 6.0;
 
 /// `configured`, or longer if `roles` re-read every interval would take more than half of
 /// `rate` IAM calls per second.
@@ -378,9 +415,9 @@ mod tests {
         let cases = [
             // configured, roles, rate, expected seconds
             (ten_minutes, 100, 10.0, 600),
-            (ten_minutes, 1200, 10.0, 1200),
-            (ten_minutes, 5000, 10.0, 5000),
-            (Duration::from_secs(15), 500, 50.0, 100),
+            (ten_minutes, 1200, 10.0, 1440),
+            (ten_minutes, 5000, 10.0, 6000),
+            (Duration::from_secs(15), 500, 50.0, 120),
             (Duration::from_secs(15), 10, 50.0, 15),
             (ten_minutes, 5000, 0.0, 600),
         ];

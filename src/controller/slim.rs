@@ -36,7 +36,9 @@ pub(super) fn slim_role(object: &mut Guarded) {
 /// the text admission would send to IAM for the mapping; a document written as text is read
 /// that way already. Anything else is left for admission to refuse with its own message.
 fn compact_documents(spec: &mut IamRoleSpec) {
-    compact(&mut spec.assume_role_policy);
+    if let Some(trust) = &mut spec.assume_role_policy {
+        compact(trust);
+    }
     spec.inline_policies.values_mut().for_each(compact);
 }
 

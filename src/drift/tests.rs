@@ -78,6 +78,41 @@ fn which_roles_drifted() {
     assert_eq!(drifted, ["inline", "tag", "claimed", "gone", "session"]);
 }
 
+/// The sweep's InstanceProfileList is enough to see spec.instanceProfile drift: a profile gone
+/// behind our back is drift; one holding the role without being asked for is not (it may be
+/// someone else's, and the reconcile would leave it, so it would be found again every sweep).
+#[test]
+fn a_missing_instance_profile_is_drift() {
+    let held = |r: &mut ObservedRole| {
+        r.instance_profiles = vec![crate::model::InstanceProfileRef {
+            name: r.name.clone(),
+            path: "/".into(),
+            arn: format!("arn:aws:iam::123456789012:instance-profile/{}", r.name),
+        }]
+    };
+    let with_flag = |name: &str, wanted: bool| {
+        let mut m = managed(name);
+        m.desired.instance_profile = wanted;
+        m
+    };
+    let fleet = vec![
+        with_flag("wanted-held", true),
+        with_flag("wanted-gone", true),
+        with_flag("unwanted-held", false),
+    ];
+    let roles = vec![
+        seen("wanted-held", held),
+        seen("wanted-gone", |_| {}),
+        seen("unwanted-held", held),
+    ];
+    assert_eq!(judge(&fleet, roles, at(10)), ["wanted-gone"]);
+    let fields: Vec<String> = differences(&fleet[1].desired, &seen("wanted-gone", |_| {}).1)
+        .into_iter()
+        .map(|d| d.field)
+        .collect();
+    assert_eq!(fields, ["instanceProfile"]);
+}
+
 #[test]
 fn only_objects_synced_before_the_sweep_are_judged_by_it() {
     let fleet: Vec<Managed<String>> = [
@@ -131,7 +166,7 @@ fn costs() {
     let fleet: Vec<Managed<String>> = (0..3).map(|i| managed(&format!("r{i}"))).collect();
     assert_eq!(
         per_role_calls(&fleet),
-        15,
+        18,
         "3 roles with 2 inline policies each"
     );
 }

@@ -8,7 +8,7 @@ use futures::future::BoxFuture;
 use super::{Mode, apply};
 use crate::error::{Category, Error, Result};
 use crate::iam::{IamApi, OpOutcome};
-use crate::model::{IamOp, OWNER_TAG_KEY, ObservedRole};
+use crate::model::{IamOp, OWNER_TAG_KEY, ObservedInstanceProfile, ObservedRole};
 use crate::plan::tests::fixtures::{desired, observed, owner};
 use crate::plan::tests::iam_model::Iam;
 
@@ -63,13 +63,21 @@ fn iam_error(action: &'static str, code: &str, message: &str, category: Category
 
 impl IamApi for FakeIam {
     fn get_role<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<ObservedRole>>> {
-        let role = self.role().filter(|r| r.name == name);
+        let role = self
+            .iam
+            .lock()
+            .unwrap()
+            .read_role()
+            .filter(|r| r.name == name);
         Box::pin(async move { Ok(role) })
     }
 
-    fn list_instance_profiles<'a>(&'a self, _role: &'a str) -> BoxFuture<'a, Result<Vec<String>>> {
-        let profiles = self.iam.lock().unwrap().instance_profiles.clone();
-        Box::pin(async move { Ok(profiles) })
+    fn get_instance_profile<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<Option<ObservedInstanceProfile>>> {
+        let profile = self.iam.lock().unwrap().profiles.get(name).cloned();
+        Box::pin(async move { Ok(profile) })
     }
 
     fn execute<'a>(&'a self, op: &'a IamOp) -> BoxFuture<'a, Result<OpOutcome>> {

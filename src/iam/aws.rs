@@ -186,13 +186,20 @@ fn iam_client(
     aws_sdk_iam::Client::from_conf(config.build())
 }
 
+use crate::plan::service_linked_role::{
+    DeletionAnswer, DesiredServiceLinkedRole, ObservedServiceLinkedRole,
+};
+
 impl IamApi for AwsIam {
     fn get_role<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<ObservedRole>>> {
         Box::pin(self.read_role(name))
     }
 
-    fn list_instance_profiles<'a>(&'a self, role: &'a str) -> BoxFuture<'a, Result<Vec<String>>> {
-        Box::pin(self.read_instance_profiles(role))
+    fn get_instance_profile<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<Option<crate::model::ObservedInstanceProfile>>> {
+        Box::pin(self.read_instance_profile(name))
     }
 
     fn execute<'a>(&'a self, op: &'a IamOp) -> BoxFuture<'a, Result<OpOutcome>> {
@@ -232,6 +239,34 @@ impl IamApi for AwsIam {
         Box::pin(self.verify_now())
     }
 
+    fn list_service_linked_roles<'a>(
+        &'a self,
+        aws_service_name: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<ObservedServiceLinkedRole>>> {
+        Box::pin(self.read_service_linked_roles(aws_service_name))
+    }
+
+    fn create_service_linked_role<'a>(
+        &'a self,
+        desired: &'a DesiredServiceLinkedRole,
+    ) -> BoxFuture<'a, Result<ObservedServiceLinkedRole>> {
+        Box::pin(self.create_slr(desired))
+    }
+
+    fn delete_service_linked_role<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<Option<String>>> {
+        Box::pin(self.delete_slr(name))
+    }
+
+    fn service_linked_role_deletion_status<'a>(
+        &'a self,
+        task_id: &'a str,
+    ) -> BoxFuture<'a, Result<DeletionAnswer>> {
+        Box::pin(self.slr_deletion_status(task_id))
+    }
+
     fn caller_identity(&self) -> BoxFuture<'_, Result<super::CallerIdentity>> {
         Box::pin(async move {
             let identity = self
@@ -252,7 +287,7 @@ impl IamApi for AwsIam {
     }
 }
 
-fn loader(config: &AwsIamConfig) -> ConfigLoader {
+pub(crate) fn loader(config: &AwsIamConfig) -> ConfigLoader {
     let env_region = std::env::var("AWS_REGION").ok();
     let region = pick_region(config.region.as_deref(), env_region.as_deref());
     let timeouts = TimeoutConfig::builder()

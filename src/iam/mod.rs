@@ -8,11 +8,13 @@ pub mod audit;
 pub mod aws;
 pub mod classify;
 pub mod counting;
+mod instance_profile;
 mod limit;
 pub mod managed_policy;
 mod observe;
 mod read;
-mod sdk_error;
+pub(crate) mod sdk_error;
+mod service_linked_role;
 pub mod sweep;
 mod write;
 
@@ -21,7 +23,12 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 
 use crate::error::{Category, Error, Result};
-use crate::model::{IamOp, ObservedPolicy, ObservedRole, PolicyAttachments, PolicyOp};
+use crate::model::{
+    IamOp, ObservedInstanceProfile, ObservedPolicy, ObservedRole, PolicyAttachments, PolicyOp,
+};
+use crate::plan::service_linked_role::{
+    DeletionAnswer, DesiredServiceLinkedRole, ObservedServiceLinkedRole,
+};
 
 pub use assume::{AssumeSettings, Verified};
 pub use aws::{AwsIam, AwsIamConfig};
@@ -38,13 +45,18 @@ pub struct OpOutcome {
 
 pub trait IamApi: Send + Sync {
     /// GetRole + ListRolePolicies (every page) + GetRolePolicy per name + ListAttachedRolePolicies
-    /// (every page): exactly 3 + N calls for a role with N inline policies (one page each).
+    /// (every page) + ListInstanceProfilesForRole (every page): exactly 4 + N calls for a role
+    /// with N inline policies (one page each).
     /// NoSuchEntity on GetRole → `Ok(None)`. Documents are percent-decoded with
     /// [`crate::policy::decode_iam_text`]. Tags come from GetRole's answer (no ListRoleTags).
     fn get_role<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<ObservedRole>>>;
 
-    /// Names of the instance profiles that contain the role, every page.
-    fn list_instance_profiles<'a>(&'a self, role: &'a str) -> BoxFuture<'a, Result<Vec<String>>>;
+    /// One instance profile with its roles and tags (GetInstanceProfile). NoSuchEntity →
+    /// `Ok(None)`.
+    fn get_instance_profile<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<Option<ObservedInstanceProfile>>>;
 
     /// One write, exactly one IAM call.
     fn execute<'a>(&'a self, op: &'a IamOp) -> BoxFuture<'a, Result<OpOutcome>>;
@@ -73,6 +85,54 @@ pub trait IamApi: Send + Sync {
     /// GetCallerIdentity, which needs no permission) and cached.
     fn caller_identity(&self) -> BoxFuture<'_, Result<CallerIdentity>>;
 
+    /// The service's service-linked roles (ListRoles under `/aws-service-role/<service>/`,
+    /// every page). An IAM without them answers with an error, as below.
+    fn list_service_linked_roles<'a>(
+        &'a self,
+        aws_service_name: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<ObservedServiceLinkedRole>>> {
+        Box::pin(async move { Err(without_service_linked_roles("ListRoles", aws_service_name)) })
+    }
+
+    /// CreateServiceLinkedRole: IAM names the role.
+    fn create_service_linked_role<'a>(
+        &'a self,
+        desired: &'a DesiredServiceLinkedRole,
+    ) -> BoxFuture<'a, Result<ObservedServiceLinkedRole>> {
+        Box::pin(async move {
+            Err(without_service_linked_roles(
+                "CreateServiceLinkedRole",
+                &desired.aws_service_name,
+            ))
+        })
+    }
+
+    /// DeleteServiceLinkedRole: the deletion task's id, `None` when the role is gone already.
+    fn delete_service_linked_role<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<Option<String>>> {
+        Box::pin(async move {
+            Err(without_service_linked_roles(
+                "DeleteServiceLinkedRole",
+                name,
+            ))
+        })
+    }
+
+    /// GetServiceLinkedRoleDeletionStatus.
+    fn service_linked_role_deletion_status<'a>(
+        &'a self,
+        task_id: &'a str,
+    ) -> BoxFuture<'a, Result<DeletionAnswer>> {
+        Box::pin(async move {
+            Err(without_service_linked_roles(
+                "GetServiceLinkedRoleDeletionStatus",
+                task_id,
+            ))
+        })
+    }
+
     /// The account of [`IamApi::caller_identity`].
     fn caller_account(&self) -> BoxFuture<'_, Result<String>> {
         Box::pin(async move { Ok(self.caller_identity().await?.account) })
@@ -94,6 +154,13 @@ pub trait IamApi: Send + Sync {
             })
         })
     }
+}
+
+/// The answer of an [`IamApi`] that does not reach service-linked roles (an in-memory IAM).
+fn without_service_linked_roles(action: &'static str, subject: &str) -> Error {
+    Error::Internal(format!(
+        "{action} ({subject}): this IAM client does not handle service-linked roles; run the operator against IAM"
+    ))
 }
 
 /// Who the credentials are, as far as rolesmith needs: ARNs it derives use this account and

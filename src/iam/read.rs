@@ -1,4 +1,4 @@
-//! Reading a role: the 3 + N calls floor (GetRole already carries tags and the boundary, so
+//! Reading a role: the 4 + N calls floor (GetRole already carries tags and the boundary, so
 //! ListRoleTags would be a wasted call), and every list followed to its last page by the SDK's
 //! paginators.
 
@@ -43,25 +43,8 @@ impl AwsIam {
                 .insert(policy_name, decode_iam_text(&output.policy_document));
         }
         observed.managed_policy_arns = self.attached_policy_arns(name).await?;
+        observed.instance_profiles = self.read_instance_profiles(name).await?;
         Ok(Some(observed))
-    }
-
-    pub(super) async fn read_instance_profiles(&self, role: &str) -> Result<Vec<String>> {
-        let pages = self
-            .client
-            .list_instance_profiles_for_role()
-            .role_name(role)
-            .into_paginator()
-            .send();
-        all_pages("ListInstanceProfilesForRole", pages, |page| {
-            let names = page
-                .instance_profiles
-                .into_iter()
-                .map(|profile| profile.instance_profile_name)
-                .collect();
-            (names, page.is_truncated, page.marker)
-        })
-        .await
     }
 
     async fn inline_policy_names(&self, role: &str) -> Result<Vec<String>> {
@@ -125,6 +108,7 @@ fn observed_role(role: &Role) -> ObservedRole {
         arn: role.arn.clone(),
         role_id: role.role_id.clone(),
         last_used: role.role_last_used.as_ref().and_then(last_used),
+        instance_profiles: Vec::new(),
     }
 }
 

@@ -131,6 +131,14 @@ pub(super) fn observed_role(detail: RoleDetail, description: String, session: i3
             .role_last_used
             .as_ref()
             .and_then(super::read::last_used),
+        // The sweep's cover of the instance profiles: each role's InstanceProfileList, so drift
+        // of spec.instanceProfile costs no call of its own.
+        instance_profiles: detail
+            .instance_profile_list
+            .unwrap_or_default()
+            .iter()
+            .map(super::instance_profile::profile_ref)
+            .collect(),
     }
 }
 

@@ -136,17 +136,10 @@ impl AwsIam {
                     .send();
                 self.done(action, request).await
             }
-            IamOp::RemoveRoleFromInstanceProfile {
-                role,
-                instance_profile,
-            } => {
-                let request = client
-                    .remove_role_from_instance_profile()
-                    .role_name(role)
-                    .instance_profile_name(instance_profile)
-                    .send();
-                self.done(action, request).await
-            }
+            IamOp::CreateInstanceProfile { .. }
+            | IamOp::AddRoleToInstanceProfile { .. }
+            | IamOp::RemoveRoleFromInstanceProfile { .. }
+            | IamOp::DeleteInstanceProfile { .. } => self.write_instance_profile(op).await,
             IamOp::DeleteRole { role } => {
                 let request = client.delete_role().role_name(role).send();
                 self.done(action, request).await

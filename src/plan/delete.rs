@@ -1,14 +1,16 @@
 //! Tear-down when the IamRole object goes away.
 
+use super::instance_profile::{ProfileRead, is_ours};
 use super::managed::unique;
 use super::ownership::{Ownership, ownership};
 use crate::model::{DeletionPolicy, IamOp, OWNER_TAG_KEY, ObservedRole, Owner};
 
-/// `instance_profiles` are the names IAM lists for the role (ListInstanceProfilesForRole).
+/// The role leaves every instance profile that holds it (`observed.instance_profiles`); the
+/// profile of its name goes too when `own_profile` shows it is ours and holds nothing else.
 /// A role that is not ours yields no ops at all: never delete or untag a role we do not own.
 pub fn plan_delete(
     observed: &ObservedRole,
-    instance_profiles: &[String],
+    own_profile: &ProfileRead,
     owner: &Owner,
     policy: DeletionPolicy,
 ) -> Vec<IamOp> {
@@ -23,13 +25,22 @@ pub fn plan_delete(
         }],
         // IAM refuses DeleteRole (DeleteConflict) while anything is still attached to the role.
         DeletionPolicy::Delete => {
-            let profiles =
-                instance_profiles
-                    .iter()
-                    .map(|profile| IamOp::RemoveRoleFromInstanceProfile {
-                        role: role.clone(),
-                        instance_profile: profile.clone(),
-                    });
+            let profiles = observed.instance_profiles.iter().map(|profile| {
+                IamOp::RemoveRoleFromInstanceProfile {
+                    role: role.clone(),
+                    instance_profile: profile.name.clone(),
+                }
+            });
+            let own = match own_profile {
+                ProfileRead::Found(profile)
+                    if is_ours(profile, owner) && profile.roles.iter().all(|r| r == role) =>
+                {
+                    Some(IamOp::DeleteInstanceProfile {
+                        instance_profile: profile.name.clone(),
+                    })
+                }
+                _ => None,
+            };
             let detaches = unique(&observed.managed_policy_arns)
                 .into_iter()
                 .map(|arn| IamOp::DetachRolePolicy {
@@ -44,6 +55,7 @@ pub fn plan_delete(
                     policy_name: name.clone(),
                 });
             profiles
+                .chain(own)
                 .chain(detaches)
                 .chain(inline)
                 .chain([IamOp::DeleteRole { role: role.clone() }])

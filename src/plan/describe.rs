@@ -52,10 +52,22 @@ pub fn describe(op: &IamOp) -> String {
         IamOp::DeleteRolePermissionsBoundary { role } => {
             format!("- remove permissions boundary from {role}")
         }
+        IamOp::CreateInstanceProfile {
+            instance_profile,
+            path,
+            ..
+        } => format!("+ create instance profile {path}{instance_profile}"),
+        IamOp::AddRoleToInstanceProfile {
+            role,
+            instance_profile,
+        } => format!("+ add {role} to instance profile {instance_profile}"),
         IamOp::RemoveRoleFromInstanceProfile {
             role,
             instance_profile,
         } => format!("- remove {role} from instance profile {instance_profile}"),
+        IamOp::DeleteInstanceProfile { instance_profile } => {
+            format!("- delete instance profile {instance_profile}")
+        }
         IamOp::DeleteRole { role } => format!("- delete role {role}"),
     }
 }

@@ -10,9 +10,11 @@ mod apply;
 mod delete;
 mod describe;
 mod inline;
+mod instance_profile;
 mod managed;
 mod ownership;
 mod policy;
+pub mod service_linked_role;
 mod tags;
 
 #[cfg(test)]
@@ -21,6 +23,10 @@ pub(crate) mod tests;
 pub use apply::plan_apply;
 pub use delete::plan_delete;
 pub use describe::describe;
+pub use instance_profile::{
+    ProfileRead, instance_profile_arn, is_ours, own_profile, plan_instance_profile,
+    profile_read_needed,
+};
 pub use ownership::{Kind, Ownership, ownership, ownership_of};
 pub use policy::{PolicyDeletion, plan_policy_apply, plan_policy_delete};
 pub use tags::{is_ignored, is_protected};
@@ -40,6 +46,10 @@ pub enum PlanError {
         observed: String,
         desired: String,
     },
+
+    /// The reason reads as the rest of a sentence that starts with the profile's name.
+    #[error("instance profile {profile} {reason}")]
+    InstanceProfileConflict { profile: String, reason: String },
 
     /// The reason reads as the rest of a sentence that starts with the policy's name.
     #[error("IAM policy {policy} {reason}")]

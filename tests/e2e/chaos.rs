@@ -179,6 +179,7 @@ async fn assert_iam_matches(world: &World, yaml: &str) {
         confinement: &unconfined,
         ignore_tag_keys: &[],
         cluster_id: CLUSTER_ID,
+        workloads: &Default::default(),
     };
     let admitted = rolesmith::admission::admit(&rolesmith::desired::input(&object), &context)
         .expect("test spec is valid");

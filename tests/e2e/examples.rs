@@ -5,7 +5,10 @@ use crate::harness::{World, repo};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_example_reaches_ready() {
-    let world = World::start().await;
+    // The Pod Identity example needs an EKS API: the fake one (moto has none).
+    let eks = fake_eks::FakeEks::start("examples").await;
+    let mut world = World::start().await;
+    world.restart_operator_with_eks(&eks.endpoint, "examples");
     let mut names = Vec::new();
     let mut entries: Vec<_> = std::fs::read_dir(repo("examples"))
         .expect("examples/ exists")
@@ -30,6 +33,17 @@ async fn every_example_reaches_ready() {
     for (namespace, name) in &names {
         world.wait_ready(namespace, name, "120s");
     }
+    // The IamServiceLinkedRole examples, which IamRole files do not hold.
+    let service_linked = world.kubectl_ok(&[
+        "wait",
+        "--for=condition=Ready",
+        "iamservicelinkedroles",
+        "--all",
+        "-n",
+        "default",
+        "--timeout=120s",
+    ]);
+    assert!(!service_linked.trim().is_empty(), "an example makes one");
     let (status, body) = world.http_get("/readyz").await.expect("/readyz answers");
     assert_eq!(status, 200, "{body}");
     let metrics = world
@@ -42,4 +56,11 @@ async fn every_example_reaches_ready() {
         "{metrics}"
     );
     assert!(metrics.contains("rolesmith_reconciles_total"), "{metrics}");
+    assert!(
+        eks.associations()
+            .iter()
+            .any(|a| a.service_account == "batch"),
+        "the workload example's Pod Identity association: {:?}",
+        eks.associations()
+    );
 }

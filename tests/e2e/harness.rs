@@ -16,6 +16,9 @@ use crate::support::{self, Moto};
 pub const CLUSTER_ID: &str = "e2e";
 /// The operator's (fake) secret key: unique, so a test can prove it never shows up anywhere.
 pub const SECRET_ACCESS_KEY: &str = "e2e-SECRET-never-to-be-printed-5d1c";
+/// The (made-up) OIDC provider of the test cluster, for IamRoles with IRSA serviceAccounts.
+pub const OIDC_PROVIDER_ARN: &str =
+    "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/E2E";
 
 pub struct World {
     pub sim: KubeSim,
@@ -81,6 +84,7 @@ impl World {
             "crd/iamroles.iam.rolesmith.dev",
             "crd/iampolicies.iam.rolesmith.dev",
             "crd/awsaccounts.iam.rolesmith.dev",
+            "crd/iamservicelinkedroles.iam.rolesmith.dev",
             "--timeout=30s",
         ]);
         world.start_operator();
@@ -89,9 +93,20 @@ impl World {
 
     pub fn start_operator(&mut self) {
         self.start_operator_with(&OperatorOptions {
-            // Most scenarios use short role names in these namespaces; every other namespace
-            // keeps the default confinement (tested in ownership.rs).
-            extra_args: vec!["--unconfined-namespaces".into(), "default,platform".into()],
+            extra_args: default_operator_args(),
+            ..OperatorOptions::default()
+        });
+    }
+
+    /// Restarts the operator as [`World::start_operator`] does, making Pod Identity
+    /// associations in `cluster` through the EKS endpoint `endpoint` (a fake-eks).
+    pub fn restart_operator_with_eks(&mut self, endpoint: &str, cluster: &str) {
+        self.kill_operator();
+        let mut extra_args = default_operator_args();
+        extra_args
+            .extend(["--eks-cluster-name", cluster, "--eks-endpoint", endpoint].map(String::from));
+        self.start_operator_with(&OperatorOptions {
+            extra_args,
             ..OperatorOptions::default()
         });
     }
@@ -386,6 +401,20 @@ pub fn condition_is(object: &Value, kind: &str, status: &str) -> bool {
 
 /// What an operator started by [`World::start_operator_with`] does differently from the
 /// default one.
+/// The flags of [`World::start_operator`]'s operator beyond the harness's own.
+fn default_operator_args() -> Vec<String> {
+    // Most scenarios use short role names in these namespaces; every other namespace keeps the
+    // default confinement (tested in ownership.rs).
+    [
+        "--unconfined-namespaces",
+        "default,platform",
+        "--oidc-provider-arn",
+        OIDC_PROVIDER_ARN,
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct OperatorOptions {
     /// IAM endpoint instead of moto's: a fault proxy in front of it, or a dead port.

@@ -70,6 +70,7 @@ async fn engine_refusals_reach_status_and_events_and_never_iam() {
             confinement: &unconfined,
             ignore_tag_keys: &[],
             cluster_id: crate::harness::CLUSTER_ID,
+            workloads: &Default::default(),
         };
         let input = rolesmith::desired::input(&stored);
         let engine_refuses = rolesmith::admission::admit(&input, &context).is_err();

@@ -96,20 +96,34 @@ spec:
   document: {Version: "2012-10-17", Statement: [{Effect: Allow, Action: s3:GetObject, Resource: "*"}]}
 "#;
 
+const SERVICE_LINKED_ROLE: &str = r#"
+apiVersion: iam.rolesmith.dev/v1alpha1
+kind: IamServiceLinkedRole
+metadata: {name: beanstalk, namespace: default}
+spec:
+  awsServiceName: elasticbeanstalk.amazonaws.com
+"#;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_operator_uses_exactly_what_its_cluster_role_grants() {
     let world = World::start().await;
     // A lifecycle touching every code path that talks to Kubernetes: create (finalizer, status,
     // events), edit, a user error (Warning event), delete (finalizer removal); an IamPolicy
     // that a role refers to (its own finalizer and status, the role's GET of it).
+    // spec.serviceAccounts: a ServiceAccount annotated (list+watch, patch), its annotation
+    // removed again when the role goes.
     world.apply_yaml(POLICY);
     // An AwsAccount (the operator's own account, by its id): its finalizer and status.
     world.apply_yaml(
         "apiVersion: iam.rolesmith.dev/v1alpha1\nkind: AwsAccount\nmetadata: {name: home}\nspec: {accountId: \"123456789012\", allowedNamespaces: [default]}\n",
     );
+    world.apply_yaml(SERVICE_LINKED_ROLE);
+    world.apply_yaml(
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: app, namespace: default}\n",
+    );
     world.apply_yaml(
         &(ROLE.replace("NAME", "a").replace("ROLE", "e2e-rbac-a")
-            + "  managedPolicyRefs: [{name: shared}]\n"),
+            + "  managedPolicyRefs: [{name: shared}]\n  serviceAccounts: [{name: app}]\n"),
     );
     world.wait_ready("default", "a", "60s");
     world.apply_yaml(
@@ -144,6 +158,36 @@ async fn the_operator_uses_exactly_what_its_cluster_role_grants() {
         "default",
         "--timeout=60s",
     ]);
+    world.kubectl_ok(&[
+        "wait",
+        "--for=condition=Ready",
+        "iamservicelinkedrole/beanstalk",
+        "-n",
+        "default",
+        "--timeout=60s",
+    ]);
+    world.kubectl_ok(&[
+        "delete",
+        "iamservicelinkedroles",
+        "--all",
+        "-n",
+        "default",
+        "--timeout=60s",
+    ]);
+
+    let account = world.kubectl_ok(&[
+        "get",
+        "serviceaccount",
+        "app",
+        "-n",
+        "default",
+        "-o",
+        "json",
+    ]);
+    assert!(
+        !account.contains("eks.amazonaws.com/role-arn"),
+        "the annotation went with the role: {account}"
+    );
     world.kubectl_ok(&["delete", "awsaccounts", "--all", "--timeout=60s"]);
 
     let used: BTreeSet<Permission> = world
@@ -153,14 +197,15 @@ async fn the_operator_uses_exactly_what_its_cluster_role_grants() {
         .filter(|r| !r.user_agent.starts_with("kubectl"))
         .filter_map(|r| permission(&r.method, &r.path, &r.query))
         .collect();
-    assert!(
-        used.contains(&(
-            "iam.rolesmith.dev".into(),
-            "iamroles/status".into(),
-            "patch".into()
-        )),
-        "the scenario exercised the operator: {used:#?}"
-    );
+    for (group, resource) in [
+        ("iam.rolesmith.dev", "iamroles/status"),
+        ("", "serviceaccounts"),
+    ] {
+        assert!(
+            used.contains(&(group.into(), resource.into(), "patch".into())),
+            "the scenario exercised the operator: {used:#?}"
+        );
+    }
     let granted = granted();
     let missing: Vec<_> = used.difference(&granted).collect();
     assert!(

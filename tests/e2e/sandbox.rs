@@ -221,6 +221,7 @@ fn readme_first_command_runs_the_sandbox_and_ctrl_c_stops_everything() {
                 "MFLAGS",
                 "ROLESMITH_BIN",
                 "KUBE_SIM_BIN",
+                "FAKE_EKS_BIN",
                 "SANDBOX_ONESHOT",
             ]
             .contains(&name)
@@ -266,11 +267,19 @@ fn readme_first_command_runs_the_sandbox_and_ctrl_c_stops_everything() {
     let ready_after = start.elapsed();
     let out = text(&stdout);
 
-    // One row and one IAM role per IamRole example (the IamPolicy example is attached to one).
-    let examples = std::fs::read_dir(repo("examples"))
+    // One row and one IAM role per IamRole example (the IamPolicy example is attached to one);
+    // IAM also holds one role per IamServiceLinkedRole example.
+    let texts: Vec<String> = std::fs::read_dir(repo("examples"))
         .expect("examples/")
         .filter_map(|entry| std::fs::read_to_string(entry.ok()?.path()).ok())
+        .collect();
+    let examples = texts
+        .iter()
         .filter(|text| text.contains("\nkind: IamRole\n"))
+        .count();
+    let service_linked = texts
+        .iter()
+        .filter(|text| text.contains("\nkind: IamServiceLinkedRole\n"))
         .count();
     let table: Vec<&str> = out
         .lines()
@@ -306,7 +315,7 @@ fn readme_first_command_runs_the_sandbox_and_ctrl_c_stops_everything() {
         .count();
     assert_eq!(
         iam_roles,
-        examples,
+        examples + service_linked,
         "{}",
         report("IAM does not show every role")
     );
@@ -317,6 +326,8 @@ fn readme_first_command_runs_the_sandbox_and_ctrl_c_stops_everything() {
         "attached: arn:aws:iam::123456789012:policy/rolesmith/default.shared-reports-read",
         "permissions boundary:",
         "tag rolesmith.dev/owner = sandbox/default/",
+        "instance profile: arn:aws:iam::123456789012:instance-profile/rolesmith/",
+        "AWSServiceRoleForElasticBeanstalk",
     ] {
         assert!(
             out.contains(expected),

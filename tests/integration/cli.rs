@@ -248,3 +248,72 @@ async fn apply_in_another_account_through_assume_role() {
         .expect("made in 111111111111");
     assert!(role.arn.contains(":111111111111:"), "{}", role.arn);
 }
+
+/// `rolesmith plan` shows the trust policy IAM will get: the ServiceAccounts' statements,
+/// written by rolesmith, in full; without --oidc-provider-arn an IRSA entry is refused before
+/// IAM is asked.
+#[tokio::test]
+async fn plan_shows_the_trust_policy_serviceaccounts_make() {
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("role.yaml");
+    std::fs::write(
+        &file,
+        r#"
+apiVersion: iam.rolesmith.dev/v1alpha1
+kind: IamRole
+metadata: {name: app, namespace: shop}
+spec:
+  serviceAccounts:
+    - {name: api}
+    - {name: worker, via: PodIdentity}
+"#,
+    )
+    .expect("write manifest");
+    let file = file.to_string_lossy().into_owned();
+    let provider =
+        "arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/CLI";
+    let (code, stdout, stderr) = run(
+        &moto,
+        &[
+            "plan",
+            "-f",
+            &file,
+            "--oidc-provider-arn",
+            provider,
+            "--eks-cluster-name",
+            "prod",
+        ],
+    );
+    assert_eq!(code, 2, "changes pending: {stdout}{stderr}");
+    let shown = stdout
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("trust policy: "))
+        .unwrap_or_else(|| panic!("no trust policy shown: {stdout}"));
+    let shown: serde_json::Value = serde_json::from_str(shown).expect("the document is JSON");
+    let issuer = "oidc.eks.eu-west-1.amazonaws.com/id/CLI";
+    assert_eq!(
+        shown,
+        serde_json::json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"Federated": provider},
+             "Action": "sts:AssumeRoleWithWebIdentity",
+             "Condition": {"StringEquals": {
+                 format!("{issuer}:sub"): "system:serviceaccount:shop:api",
+                 format!("{issuer}:aud"): "sts.amazonaws.com"}}},
+            {"Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"},
+             "Action": ["sts:AssumeRole", "sts:TagSession"],
+             "Condition": {"StringEquals": {
+                 "aws:RequestTag/kubernetes-namespace": "shop",
+                 "aws:RequestTag/kubernetes-service-account": "worker"}}}
+        ]})
+    );
+    assert!(!stdout.contains("warning"), "no finding: {stdout}");
+
+    let (code, stdout, stderr) = run(&moto, &["plan", "-f", &file, "--eks-cluster-name", "prod"]);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    let output = format!("{stdout}{stderr}");
+    assert!(
+        output.contains("spec.serviceAccounts[0].via") && output.contains("--oidc-provider-arn"),
+        "{output}"
+    );
+}

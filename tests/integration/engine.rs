@@ -39,6 +39,7 @@ fn desired(name: &str) -> DesiredRole {
             tags: BTreeMap::from([("team".to_string(), "a".to_string())]),
         },
         ignored_tag_keys: Vec::new(),
+        instance_profile: false,
     }
 }
 
@@ -58,13 +59,13 @@ async fn create_in_sync_drift_repaired_and_deleted() {
             .is_some_and(|arn| arn.ends_with(":role/it/it-app"))
     );
 
-    // In sync: exactly 3 + N reads (N = 2 inline policies) and no write.
+    // In sync: exactly 4 + N reads (N = 2 inline policies) and no write.
     calls.reset();
     let report = engine::apply(&iam, &want, &owner("app"), false, Mode::Execute)
         .await
         .expect("in sync");
     assert!(report.ops.is_empty(), "{:?}", report.ops);
-    assert_eq!(calls.reads(), 5);
+    assert_eq!(calls.reads(), 6);
     assert_eq!(calls.writes(), 0);
 
     // Drift behind our back, then repaired with exactly the writes needed.

@@ -146,9 +146,10 @@ async fn a_created_role_reads_back_exactly_for_three_plus_n_calls() {
         arn,
         role_id,
         last_used: None,
+        instance_profiles: Vec::new(),
     };
     assert_eq!(observed, expected);
-    // 3 + N with N = 2, and not a single write.
+    // 4 + N with N = 2, and not a single write.
     assert_eq!(
         calls.snapshot(),
         BTreeMap::from([
@@ -156,9 +157,10 @@ async fn a_created_role_reads_back_exactly_for_three_plus_n_calls() {
             ("ListRolePolicies", 1),
             ("GetRolePolicy", 2),
             ("ListAttachedRolePolicies", 1),
+            ("ListInstanceProfilesForRole", 1),
         ])
     );
-    assert_eq!((calls.total(), calls.reads(), calls.writes()), (5, 5, 0));
+    assert_eq!((calls.total(), calls.reads(), calls.writes()), (6, 6, 0));
 }
 
 #[tokio::test]
@@ -314,12 +316,10 @@ async fn instance_profiles_are_listed_and_left() {
     let (iam, calls) = counted_iam(&moto.endpoint).await;
     let sdk = sdk_client(&moto.endpoint).await;
     run(&iam, create("boxed", &[])).await;
-    assert!(
-        iam.list_instance_profiles("boxed")
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    let profiles = |role: ObservedRole| -> Vec<String> {
+        sorted(role.instance_profiles.into_iter().map(|p| p.name).collect())
+    };
+    assert!(profiles(read(&iam, "boxed").await).is_empty());
 
     for profile in ["ip-b", "ip-a"] {
         sdk.create_instance_profile()
@@ -334,8 +334,15 @@ async fn instance_profiles_are_listed_and_left() {
             .await
             .unwrap();
     }
-    let listed = iam.list_instance_profiles("boxed").await.unwrap();
-    assert_eq!(sorted(listed), vec!["ip-a", "ip-b"]);
+    let listed = read(&iam, "boxed").await.instance_profiles;
+    assert_eq!(
+        listed
+            .iter()
+            .find(|p| p.name == "ip-a")
+            .map(|p| p.arn.as_str()),
+        Some(format!("arn:aws:iam::{MOTO_ACCOUNT_ID}:instance-profile/ip-a").as_str())
+    );
+    assert_eq!(profiles(read(&iam, "boxed").await), vec!["ip-a", "ip-b"]);
 
     for (profile, left) in [("ip-a", vec!["ip-b"]), ("ip-b", vec![])] {
         let op = IamOp::RemoveRoleFromInstanceProfile {
@@ -343,9 +350,9 @@ async fn instance_profiles_are_listed_and_left() {
             instance_profile: profile.to_string(),
         };
         assert_eq!(run(&iam, op).await, OpOutcome::default());
-        assert_eq!(iam.list_instance_profiles("boxed").await.unwrap(), left);
+        assert_eq!(profiles(read(&iam, "boxed").await), left);
     }
-    assert_eq!(calls.count("ListInstanceProfilesForRole"), 4);
+    assert_eq!(calls.count("ListInstanceProfilesForRole"), 5);
     // Out of every profile, the role can go.
     run(
         &iam,
@@ -391,5 +398,5 @@ async fn every_page_of_attached_policies_is_read() {
         sorted(managed)
     );
     assert_eq!(calls.count("ListAttachedRolePolicies"), 2);
-    assert_eq!(calls.total(), 4);
+    assert_eq!(calls.total(), 5);
 }

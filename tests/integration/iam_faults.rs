@@ -86,7 +86,7 @@ async fn a_passing_throttle_costs_a_retry_not_a_failure() {
     assert_eq!(observed.inline_policies.len(), 1);
     assert_eq!(proxy.requests("GetRolePolicy"), 2);
     assert_eq!(proxy.requests("ListAttachedRolePolicies"), 2);
-    assert_eq!(calls.total(), 4, "{:?}", calls.snapshot());
+    assert_eq!(calls.total(), 5, "{:?}", calls.snapshot());
 }
 
 #[tokio::test]
@@ -275,11 +275,11 @@ async fn a_throttled_call_pauses_every_later_request() {
     assert_eq!(failure.code, "Throttling");
     let throttled_at = proxy.elapsed();
     // Another action, which IAM would answer: it waits out the account's pause first.
-    let _ = iam.list_instance_profiles("app").await;
+    let _ = iam.get_instance_profile("app").await;
     let log = proxy.log();
     let listed = log
         .iter()
-        .find(|entry| entry.action == "ListInstanceProfilesForRole")
+        .find(|entry| entry.action == "GetInstanceProfile")
         .expect("the list went out after the pause");
     assert!(
         listed.at >= throttled_at + Duration::from_millis(550),
@@ -288,6 +288,6 @@ async fn a_throttled_call_pauses_every_later_request() {
     );
     assert_eq!(
         calls.snapshot(),
-        BTreeMap::from([("GetRole", 1), ("ListInstanceProfilesForRole", 1)])
+        BTreeMap::from([("GetRole", 1), ("GetInstanceProfile", 1)])
     );
 }

@@ -6,9 +6,12 @@ mod support;
 
 mod audit;
 mod cli;
+mod eks;
 mod engine;
 mod iam_adapter;
 mod iam_errors;
 mod iam_faults;
+mod instance_profile;
 mod managed_policy;
+mod service_linked_role;
 mod sweep;

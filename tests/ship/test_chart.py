@@ -19,7 +19,10 @@ IAMROLE_RULES = [
     {"apiGroups": ["iam.rolesmith.dev"], "resources": ["iamroles/status", "iampolicies/status"], "verbs": ["patch"]},
     {"apiGroups": ["iam.rolesmith.dev"], "resources": ["awsaccounts"], "verbs": ["list", "watch", "patch"]},
     {"apiGroups": ["iam.rolesmith.dev"], "resources": ["awsaccounts/status"], "verbs": ["patch"]},
+    {"apiGroups": ["iam.rolesmith.dev"], "resources": ["iamservicelinkedroles"], "verbs": ["list", "watch", "patch"]},
+    {"apiGroups": ["iam.rolesmith.dev"], "resources": ["iamservicelinkedroles/status"], "verbs": ["patch"]},
     {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"]},
+    {"apiGroups": [""], "resources": ["serviceaccounts"], "verbs": ["list", "watch", "patch"]},
 ]
 LEASE_RULES = [
     {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["create"]},
@@ -167,6 +170,9 @@ class Install(unittest.TestCase):
         self.assertNotIn("ROLESMITH_ROLE_PATH_PREFIX", env)
         self.assertNotIn("ROLESMITH_UNCONFINED_NAMESPACES", env)
         self.assertEqual((env["ROLESMITH_RETRY_BASE"], env["ROLESMITH_RETRY_MAX"]), ("1s", "2m"))
+        self.assertEqual(env["ROLESMITH_WORKLOAD_IDENTITY"], "IRSA")
+        self.assertNotIn("ROLESMITH_OIDC_PROVIDER_ARN", env, "no provider: IRSA entries are refused with a clear reason")
+        self.assertNotIn("ROLESMITH_EKS_CLUSTER_NAME", env)
 
         svc = get(self.kubeconfig, "service", "rolesmith-metrics", ns)
         self.assertEqual(svc["spec"]["ports"][0]["targetPort"], "metrics")
@@ -191,6 +197,11 @@ class Install(unittest.TestCase):
             "podAnnotations": {"example.com/team": "platform"},
             "nodeSelector": {"kubernetes.io/os": "linux"},
             "confinement": {"roleNamePrefix": "", "rolePathPrefix": "/{namespace}/", "unconfinedNamespaces": ["platform", "ops"]},
+            "workloadIdentity": {
+                "oidcProviderArn": "arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/ABC",
+                "default": "PodIdentity",
+                "eksClusterName": "prod-eu-1",
+            },
         }
         release = helm_client.install(self.kubeconfig, "ops-rolesmith", ns, values)
         objects = self.assert_everything_rendered_exists(release["manifest"], ns, watched)
@@ -227,6 +238,10 @@ class Install(unittest.TestCase):
         self.assertEqual(env["ROLESMITH_ROLE_NAME_PREFIX"], "", "an empty prefix must reach the operator: it disables the rule")
         self.assertEqual(env["ROLESMITH_ROLE_PATH_PREFIX"], "/{namespace}/")
         self.assertEqual(env["ROLESMITH_UNCONFINED_NAMESPACES"], "platform,ops")
+        self.assertEqual(env["ROLESMITH_OIDC_PROVIDER_ARN"],
+                         "arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/ABC")
+        self.assertEqual(env["ROLESMITH_WORKLOAD_IDENTITY"], "PodIdentity")
+        self.assertEqual(env["ROLESMITH_EKS_CLUSTER_NAME"], "prod-eu-1")
         self.assertEqual(dep["spec"]["template"]["metadata"]["annotations"], {"example.com/team": "platform"})
         self.assertEqual(dep["spec"]["template"]["spec"]["nodeSelector"], {"kubernetes.io/os": "linux"})
 

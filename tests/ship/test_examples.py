@@ -5,16 +5,21 @@ AWS-managed policies loaded) creating each role exactly as the operator would, a
 schema once the generated CRD exists.
 """
 
+import functools
 import json
+import os
+import subprocess
 import unittest
 
 from iam_rules import spec_problems
-from support import ACCOUNT_ID, ROOT, iam_client, load_one, moto_server
+from support import ACCOUNT_ID, ROOT, iam_client, load_one, moto_server, target_dir
 
 ALL_EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
 EXAMPLES = [p for p in ALL_EXAMPLES if load_one(p)["kind"] == "IamRole"]
 POLICY_EXAMPLES = [p for p in ALL_EXAMPLES if load_one(p)["kind"] == "IamPolicy"]
+SLR_EXAMPLES = [p for p in ALL_EXAMPLES if load_one(p)["kind"] == "IamServiceLinkedRole"]
 EXPECTED_POLICIES = {"shared-policy.yaml"}
+EXPECTED_SERVICE_LINKED = {"service-linked-role.yaml"}
 EXPECTED = {
     "reports-reader.yaml",
     "lambda-service-role.yaml",
@@ -23,7 +28,33 @@ EXPECTED = {
     "irsa-web-identity.yaml",
     "saml-federation.yaml",
     "full-featured.yaml",
+    "workload-identity.yaml",
 }
+# The sandbox's kind of OIDC provider, for examples whose trust comes from spec.serviceAccounts.
+OIDC_PROVIDER = f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/EXAMPLES"
+
+
+@functools.cache
+def effective_spec(name: str) -> dict:
+    """The example's spec with the trust policy IAM gets: as written, or for serviceAccounts the one
+    the real `rolesmith plan` makes (it adds the statements to what is written)."""
+    path = ROOT / "examples" / name
+    spec = load_one(path)["spec"]
+    if not spec.get("serviceAccounts"):
+        return spec
+    binary = os.environ.get("ROLESMITH_BIN", str(target_dir() / "debug" / "rolesmith"))
+    env = dict(os.environ, AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test", AWS_REGION="us-east-1")
+    with moto_server() as endpoint:
+        out = subprocess.run(
+            [binary, "plan", "-f", str(path), "-o", "json", "--iam-endpoint", endpoint,
+             "--oidc-provider-arn", OIDC_PROVIDER, "--eks-cluster-name", "examples"],
+            env=env, capture_output=True, text=True,
+        )
+    if out.returncode != 2:
+        raise AssertionError(f"rolesmith plan {name}: exit {out.returncode}\n{out.stdout}{out.stderr}")
+    create = json.loads(out.stdout)[0]["operations"][0]
+    assert create["operation"] == "CreateRole", create
+    return dict(spec, assumeRolePolicy=json.loads(create["assume_role_policy"]))
 
 
 def trust_actions(spec: dict) -> set[str]:
@@ -46,6 +77,8 @@ class Examples(unittest.TestCase):
     def test_every_scenario_is_present(self):
         self.assertEqual({p.name for p in EXAMPLES}, EXPECTED)
         self.assertEqual({p.name for p in POLICY_EXAMPLES}, EXPECTED_POLICIES)
+        self.assertEqual({p.name for p in SLR_EXAMPLES}, EXPECTED_SERVICE_LINKED)
+        self.assertEqual(len(ALL_EXAMPLES), len(EXAMPLES) + len(POLICY_EXAMPLES) + len(SLR_EXAMPLES))
 
     def test_policy_references_name_the_example_policies(self):
         policies = {load_one(p)["metadata"]["name"] for p in POLICY_EXAMPLES}
@@ -73,12 +106,38 @@ class Examples(unittest.TestCase):
                     self.assertEqual(created["DefaultVersionId"], "v1")
                     self.assertLessEqual(len(json.dumps(spec["document"], separators=(",", ":"))), 6144)
 
+    def test_a_real_iam_api_creates_each_service_linked_role(self):
+        with moto_server() as endpoint:
+            iam = iam_client(endpoint)
+            for path in SLR_EXAMPLES:
+                with self.subTest(path.name):
+                    obj = load_one(path)
+                    self.assertNotIn("namespace", obj["metadata"], "examples apply to the current namespace")
+                    spec = obj["spec"]
+                    args = {"AWSServiceName": spec["awsServiceName"], "Description": spec.get("description", "")}
+                    if "customSuffix" in spec:
+                        args["CustomSuffix"] = spec["customSuffix"]
+                    role = iam.create_service_linked_role(**args)["Role"]
+                    self.assertEqual(role["Path"], f"/aws-service-role/{spec['awsServiceName']}/")
+
+    def test_the_ec2_example_has_its_instance_profile(self):
+        spec = load_one(ROOT / "examples" / "ec2-service-role.yaml")["spec"]
+        self.assertIs(spec["instanceProfile"], True)
+        principals = [s["Principal"] for s in spec["assumeRolePolicy"]["Statement"]]
+        self.assertIn({"Service": "ec2.amazonaws.com"}, principals)
+
+    def test_service_linked_role_examples_match_the_crd_schema(self):
+        self._match_schema("iamservicelinkedroles.iam.rolesmith.dev.yaml", SLR_EXAMPLES)
+
     def test_policy_examples_match_the_crd_schema(self):
-        crd = load_one(ROOT / "crds" / "iampolicies.iam.rolesmith.dev.yaml")
+        self._match_schema("iampolicies.iam.rolesmith.dev.yaml", POLICY_EXAMPLES)
+
+    def _match_schema(self, crd_file, examples):
+        crd = load_one(ROOT / "crds" / crd_file)
         version = next(v for v in crd["spec"]["versions"] if v["name"] == "v1alpha1")
         schema = version["schema"]["openAPIV3Schema"]
         validator = _crd_validator(_strip_k8s_extensions(schema))
-        for path in POLICY_EXAMPLES:
+        for path in examples:
             with self.subTest(path.name):
                 errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(load_one(path))]
                 self.assertEqual(errors, [])
@@ -92,12 +151,12 @@ class Examples(unittest.TestCase):
                 self.assertEqual(obj["apiVersion"], "iam.rolesmith.dev/v1alpha1")
                 self.assertEqual(obj["kind"], "IamRole")
                 self.assertNotIn("namespace", obj["metadata"], "examples apply to the current namespace")
-                self.assertEqual(spec_problems(obj["spec"]), [])
+                self.assertEqual(spec_problems(effective_spec(path.name)), [])
                 names.add(obj["spec"].get("roleName", obj["metadata"]["name"]))
         self.assertEqual(len(names), len(EXAMPLES), "role names must not collide")
 
     def test_scenarios_say_what_they_promise(self):
-        ex = {p.name: load_one(p)["spec"] for p in EXAMPLES}
+        ex = {p.name: effective_spec(p.name) for p in EXAMPLES}
         cross = conditions(ex["cross-account-external-id-mfa.yaml"])
         self.assertIn("sts:ExternalId", cross["StringEquals"])
         self.assertEqual(cross["Bool"]["aws:MultiFactorAuthPresent"], "true")
@@ -108,6 +167,12 @@ class Examples(unittest.TestCase):
         saml = ex["saml-federation.yaml"]
         self.assertEqual(trust_actions(saml), {"sts:AssumeRoleWithSAML"})
         self.assertIn("SAML:aud", conditions(saml)["StringEquals"])
+        workloads = ex["workload-identity.yaml"]
+        self.assertNotIn("assumeRolePolicy", load_one(ROOT / "examples" / "workload-identity.yaml")["spec"])
+        self.assertEqual(
+            sorted(e.get("via", "IRSA") for e in workloads["serviceAccounts"]), ["IRSA", "IRSA", "PodIdentity"]
+        )
+        self.assertEqual(trust_actions(workloads), {"sts:AssumeRoleWithWebIdentity", "sts:AssumeRole", "sts:TagSession"})
         full = ex["full-featured.yaml"]
         for field in ("inlinePolicies", "managedPolicyArns", "permissionsBoundary", "tags"):
             self.assertTrue(full.get(field), field)
@@ -123,7 +188,7 @@ class Examples(unittest.TestCase):
             for path in EXAMPLES:
                 with self.subTest(path.name):
                     obj = load_one(path)
-                    spec = obj["spec"]
+                    spec = effective_spec(path.name)
                     name = spec.get("roleName", obj["metadata"]["name"])
                     create = {
                         "RoleName": name,

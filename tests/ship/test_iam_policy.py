@@ -13,6 +13,7 @@ READS = {
     "GetRole", "ListRolePolicies", "GetRolePolicy", "ListAttachedRolePolicies", "ListInstanceProfilesForRole",
     "ListRoles", "GetAccountAuthorizationDetails",
     "GetPolicy", "ListPolicyVersions", "GetPolicyVersion", "ListEntitiesForPolicy",
+    "GetInstanceProfile", "GetServiceLinkedRoleDeletionStatus",
 }
 ROLE_WRITES = {
     "CreateRole", "UpdateRole", "UpdateAssumeRolePolicy", "PutRolePolicy", "DeleteRolePolicy", "AttachRolePolicy",
@@ -20,7 +21,11 @@ ROLE_WRITES = {
     "RemoveRoleFromInstanceProfile", "DeleteRole",
 }
 POLICY_WRITES = {"CreatePolicy", "CreatePolicyVersion", "DeletePolicyVersion", "TagPolicy", "UntagPolicy", "DeletePolicy"}
-WRITES = ROLE_WRITES | POLICY_WRITES
+# spec.instanceProfile. IAM asks for PassRole on the role that AddRoleToInstanceProfile adds.
+PROFILE_WRITES = {"CreateInstanceProfile", "AddRoleToInstanceProfile", "DeleteInstanceProfile", "PassRole"}
+# IamServiceLinkedRole: IAM creates and deletes the role for the service; it carries no tag.
+SLR_WRITES = {"CreateServiceLinkedRole", "DeleteServiceLinkedRole"}
+WRITES = ROLE_WRITES | POLICY_WRITES | PROFILE_WRITES | SLR_WRITES
 # AwsAccounts with assumeRole: the operator assumes a role in another account, with session tags.
 STS = {"sts:AssumeRole", "sts:TagSession"}
 
@@ -50,7 +55,11 @@ class IamPolicy(unittest.TestCase):
 
     def test_allows_exactly_the_calls_the_operator_makes(self):
         self.assertEqual(self.allowed(), READS | WRITES | STS)
-        self.assertNotIn("PassRole", self.allowed())
+        # PassRole only for the role an instance profile of rolesmith's receives: owned roles.
+        passing = [s for s in statements(self.policy) if "PassRole" in actions(s)]
+        self.assertEqual([actions(s) for s in passing], [{"PassRole"}])
+        self.assertEqual(conditions_on(passing[0], f"aws:ResourceTag/{OWNER_TAG}"),
+                         [("Null", f"aws:ResourceTag/{OWNER_TAG}", "false")])
 
     def test_every_write_the_plan_can_emit_is_allowed(self):
         model = (ROOT / "src" / "model.rs").read_text()
@@ -90,13 +99,17 @@ class IamPolicy(unittest.TestCase):
             if s["Effect"] != "Allow" or not writes:
                 continue
             with self.subTest(s["Sid"]):
+                if writes == SLR_WRITES:
+                    # Service-linked roles cannot always carry tags: only the service's own path.
+                    self.assertEqual(as_list(s["Resource"]), ["arn:aws:iam::*:role/aws-service-role/*"])
+                    continue
                 if writes == {"RemoveRoleFromInstanceProfile"}:
                     # IAM authorizes it against the instance profile, which rolesmith never tags.
                     self.assertEqual(as_list(s["Resource"]), ["arn:aws:iam::*:instance-profile/*"])
                     continue
                 resource_tag = conditions_on(s, f"aws:ResourceTag/{OWNER_TAG}")
                 request_tag = conditions_on(s, f"aws:RequestTag/{OWNER_TAG}")
-                if writes in ({"CreateRole"}, {"CreatePolicy"}):
+                if writes in ({"CreateRole"}, {"CreatePolicy"}, {"CreateInstanceProfile"}):
                     self.assertEqual(request_tag, [("Null", f"aws:RequestTag/{OWNER_TAG}", "false")])
                 elif resource_tag == [("Null", f"aws:ResourceTag/{OWNER_TAG}", "true")]:
                     self.assertIn(writes, ({"TagRole"}, {"TagPolicy"}), "only claiming an untagged entity may skip ownership")
@@ -161,6 +174,41 @@ class IamPolicy(unittest.TestCase):
             iam = iam_client(endpoint)
             iam.create_role(RoleName="rolesmith-access", AssumeRolePolicyDocument=json.dumps(trust))
             iam.put_role_policy(RoleName="rolesmith-access", PolicyName="rolesmith", PolicyDocument=json.dumps(permissions))
+
+
+class PodIdentityPolicy(unittest.TestCase):
+    """deploy/iam-policy-pod-identity.json: the EKS calls src/eks.rs makes, and passing owned roles to Pod Identity."""
+
+    def setUp(self):
+        self.policy = json.loads((ROOT / "deploy" / "iam-policy-pod-identity.json").read_text())
+
+    def test_allows_exactly_the_eks_calls_the_adapter_makes(self):
+        source = (ROOT / "src" / "eks.rs").read_text()
+        called = {
+            "eks:" + "".join(part.capitalize() for part in name.split("_"))
+            for name in re.findall(r"\.(\w+_pod_identity_associations?)\(\)", source)
+        }
+        self.assertEqual(len(called), 4, called)
+        eks = next(s for s in statements(self.policy) if s["Sid"] == "ManagePodIdentityAssociations")
+        # Creating with tags is authorized as TagResource too.
+        self.assertEqual(set(as_list(eks["Action"])), called | {"eks:TagResource"})
+        for resource in as_list(eks["Resource"]):
+            self.assertRegex(resource, r"^arn:aws:eks:\*:\*:(cluster|podidentityassociation)/\*$")
+
+    def test_passes_only_owned_roles_only_to_pod_identity(self):
+        passing = next(s for s in statements(self.policy) if s["Sid"] == "PassOwnedRolesToPodIdentity")
+        self.assertEqual(passing["Action"], "iam:PassRole")
+        self.assertEqual(conditions_on(passing, "iam:PassedToService"),
+                         [("StringEquals", "iam:PassedToService", "pods.eks.amazonaws.com")])
+        self.assertEqual(conditions_on(passing, f"aws:ResourceTag/{OWNER_TAG}"),
+                         [("Null", f"aws:ResourceTag/{OWNER_TAG}", "false")])
+        self.assertEqual(len(statements(self.policy)), 2)
+        self.assertTrue(all(s["Effect"] == "Allow" for s in statements(self.policy)))
+
+    def test_iam_md_explains_every_statement(self):
+        doc = (ROOT / "deploy" / "IAM.md").read_text()
+        for s in statements(self.policy):
+            self.assertIn(f"`{s['Sid']}`", doc)
 
 
 if __name__ == "__main__":

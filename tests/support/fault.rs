@@ -292,6 +292,13 @@ fn serve(state: &State, mut stream: TcpStream) {
                 retry_after_ms,
             ))
         }
+        Answer::Reply { body } => {
+            record(Answered::Injected {
+                status: 200,
+                code: "Reply".to_string(),
+            });
+            stream.write_all(&wire::success_response(&body))
+        }
         Answer::HangUp => {
             record(Answered::HungUp);
             stream.shutdown(Shutdown::Both)

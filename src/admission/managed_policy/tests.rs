@@ -129,6 +129,7 @@ fn admission_confines_names_and_names_the_policy_field() {
         confinement: &confinement,
         ignore_tag_keys: &ignored,
         cluster_id: "c",
+        workloads: &Default::default(),
     };
     let admitted = admit_policy(&input("team-a", None), &context).expect("admitted");
     assert_eq!(admitted.desired.name, "team-a.shared");

@@ -26,6 +26,7 @@ pub(in crate::admission) fn role() -> DesiredRole {
             tags: BTreeMap::from([("team".to_string(), "payments".to_string())]),
         },
         ignored_tag_keys: Vec::new(),
+        instance_profile: false,
     }
 }
 

@@ -32,7 +32,7 @@ fn input() -> Input {
         spec: Spec {
             path: "/".into(),
             max_session_duration: 3600,
-            assume_role_policy: Value::String(TRUST.into()),
+            assume_role_policy: Some(Value::String(TRUST.into())),
             inline_policies: BTreeMap::from([("read".to_string(), Value::String(READ.into()))]),
             managed_policy_arns: vec!["arn:aws:iam::aws:policy/ReadOnlyAccess".into()],
             tags: BTreeMap::from([("team".to_string(), "payments".to_string())]),
@@ -48,6 +48,7 @@ struct Setting {
     confinement: Confinement,
     ignore_tag_keys: Vec<String>,
     cluster_id: String,
+    workloads: Workloads,
 }
 
 impl Default for Setting {
@@ -56,6 +57,7 @@ impl Default for Setting {
             confinement: Confinement::default(),
             ignore_tag_keys: Vec::new(),
             cluster_id: "test".into(),
+            workloads: Workloads::default(),
         }
     }
 }
@@ -65,6 +67,7 @@ fn admit_with(input: &Input, setting: &Setting) -> Result<Admitted, Vec<Problem>
         confinement: &setting.confinement,
         ignore_tag_keys: &setting.ignore_tag_keys,
         cluster_id: &setting.cluster_id,
+        workloads: &setting.workloads,
     };
     admit(input, &context)
 }
@@ -78,7 +81,7 @@ fn tag(input: &mut Input, key: &str, value: &str) {
 }
 
 fn trust(input: &mut Input, document: Value) {
-    input.spec.assume_role_policy = document;
+    input.spec.assume_role_policy = Some(document);
 }
 
 #[test]

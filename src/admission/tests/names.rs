@@ -37,7 +37,7 @@ fn object(namespace: &str, name: &str, recorded: Option<&str>) -> Input {
         spec: Spec {
             path: "/".into(),
             max_session_duration: 3600,
-            assume_role_policy: serde_json::Value::String(TRUST.into()),
+            assume_role_policy: Some(serde_json::Value::String(TRUST.into())),
             ..Spec::default()
         },
         recorded_name: recorded.map(str::to_string),

@@ -6,7 +6,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::*;
 use crate::iam::{CallerIdentity, OpOutcome, PolicyOutcome, Sweep, SweepVisitor};
-use crate::model::{IamOp, ObservedPolicy, ObservedRole, PolicyAttachments, PolicyOp};
+use crate::model::{
+    IamOp, ObservedInstanceProfile, ObservedPolicy, ObservedRole, PolicyAttachments, PolicyOp,
+};
 
 /// Answers `verify` from a script (the last answer repeats) and counts the calls; anything
 /// else is refused: routing and verification must never touch roles.
@@ -32,7 +34,10 @@ impl IamApi for Scripted {
     fn get_role<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<Option<ObservedRole>>> {
         Box::pin(async { refused() })
     }
-    fn list_instance_profiles<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<Vec<String>>> {
+    fn get_instance_profile<'a>(
+        &'a self,
+        _: &'a str,
+    ) -> BoxFuture<'a, Result<Option<ObservedInstanceProfile>>> {
         Box::pin(async { refused() })
     }
     fn execute<'a>(&'a self, _: &'a IamOp) -> BoxFuture<'a, Result<OpOutcome>> {

@@ -16,6 +16,7 @@ fn role() -> RoleIdentity {
         id: Some("AROAEXAMPLE".into()),
         last_used: None,
         account: Some("123456789012".into()),
+        instance_profile_arn: None,
     }
 }
 

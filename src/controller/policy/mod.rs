@@ -130,6 +130,7 @@ fn admit(policy: &IamPolicy, ctx: &Context) -> Result<AdmittedPolicy> {
         confinement: &ctx.settings.confinement,
         ignore_tag_keys: &ctx.settings.ignore_tag_keys,
         cluster_id: &ctx.settings.cluster_id,
+        workloads: &ctx.settings.workloads,
     };
     admission::admit_policy(&desired::policy_input(policy), &context).map_err(Error::refused)
 }

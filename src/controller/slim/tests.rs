@@ -71,6 +71,7 @@ fn compacted_documents_admit_the_same() {
         ignore_tag_keys: Vec::new(),
         iam_rate_limit: 0.0,
         force_detach: false,
+        workloads: Default::default(),
     };
     for (trust, inline) in cases {
         let mut role: crate::api::IamRole = serde_json::from_value(json!({

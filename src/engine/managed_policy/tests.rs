@@ -54,8 +54,11 @@ impl IamApi for FakeIam {
         Box::pin(async { Ok(None) })
     }
 
-    fn list_instance_profiles<'a>(&'a self, _role: &'a str) -> BoxFuture<'a, Result<Vec<String>>> {
-        Box::pin(async { Ok(Vec::new()) })
+    fn get_instance_profile<'a>(
+        &'a self,
+        _name: &'a str,
+    ) -> BoxFuture<'a, Result<Option<crate::model::ObservedInstanceProfile>>> {
+        Box::pin(async { Ok(None) })
     }
 
     fn execute<'a>(&'a self, op: &'a IamOp) -> BoxFuture<'a, Result<OpOutcome>> {

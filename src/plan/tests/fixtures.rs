@@ -46,6 +46,7 @@ pub fn desired() -> DesiredRole {
             tags: map(&[("env", "prod"), ("team", "a")]),
         },
         ignored_tag_keys: Vec::new(),
+        instance_profile: false,
     }
 }
 
@@ -60,6 +61,7 @@ pub fn observed() -> ObservedRole {
         arn: format!("arn:aws:iam::123456789012:role/{ROLE}"),
         role_id: "AROAEXAMPLEID".into(),
         last_used: None,
+        instance_profiles: Vec::new(),
     }
 }
 

@@ -1,9 +1,11 @@
 //! Just enough of IAM to replay a plan: the rules that make a badly ordered plan fail.
 //! Tag keys are case-insensitive (and TagRole keeps an existing key's case, the pessimistic
 //! reading), attachments are capped at the default quota, DeleteRole refuses while anything is
-//! attached, and writes to a missing role or policy fail.
+//! attached, and writes to a missing role or policy fail. An instance profile holds one role.
 
-use crate::model::{IamOp, ObservedRole};
+use std::collections::BTreeMap;
+
+use crate::model::{IamOp, InstanceProfileRef, ObservedInstanceProfile, ObservedRole};
 
 const ATTACHED_POLICY_QUOTA: usize = 10;
 const TAG_QUOTA: usize = 50;
@@ -11,15 +13,52 @@ const TAG_QUOTA: usize = 50;
 #[derive(Clone, Debug, Default)]
 pub struct Iam {
     pub role: Option<ObservedRole>,
-    pub instance_profiles: Vec<String>,
+    /// By name. The role's `instance_profiles` is derived from these by [`Iam::read_role`].
+    pub profiles: BTreeMap<String, ObservedInstanceProfile>,
 }
 
 impl Iam {
     pub fn with(role: ObservedRole) -> Self {
         Iam {
             role: Some(role),
-            instance_profiles: Vec::new(),
+            profiles: BTreeMap::new(),
         }
+    }
+
+    /// The role as a per-role read shows it: with the profiles that hold it.
+    pub fn read_role(&self) -> Option<ObservedRole> {
+        let mut role = self.role.clone()?;
+        role.instance_profiles = self
+            .profiles
+            .values()
+            .filter(|p| p.roles.contains(&role.name))
+            .map(|p| InstanceProfileRef {
+                name: p.name.clone(),
+                path: p.path.clone(),
+                arn: p.arn.clone(),
+            })
+            .collect();
+        Some(role)
+    }
+
+    /// A profile that holds `role` (or nothing, with `role` None).
+    pub fn add_profile(&mut self, name: &str, role: Option<&str>, tags: BTreeMap<String, String>) {
+        self.profiles.insert(
+            name.to_string(),
+            ObservedInstanceProfile {
+                name: name.to_string(),
+                path: "/".into(),
+                arn: format!("arn:aws:iam::123456789012:instance-profile/{name}"),
+                roles: role.map(str::to_string).into_iter().collect(),
+                tags,
+            },
+        );
+    }
+
+    fn profile(&mut self, name: &str) -> Result<&mut ObservedInstanceProfile, String> {
+        self.profiles
+            .get_mut(name)
+            .ok_or_else(|| "NoSuchEntity: instance profile".to_string())
     }
 
     /// Runs every op in order; the first refusal stops the replay, like the real adapter.
@@ -138,22 +177,49 @@ impl Iam {
                     .take()
                     .ok_or("NoSuchEntity: boundary")?;
             }
-            IamOp::RemoveRoleFromInstanceProfile {
-                instance_profile, ..
+            IamOp::CreateInstanceProfile {
+                instance_profile,
+                path,
+                tags,
+            } => {
+                if self.profiles.contains_key(instance_profile) {
+                    return Err("EntityAlreadyExists: instance profile".into());
+                }
+                self.add_profile(instance_profile, None, tags.clone());
+                self.profile(instance_profile)?.path = path.clone();
+            }
+            IamOp::AddRoleToInstanceProfile {
+                role,
+                instance_profile,
             } => {
                 self.role()?;
-                let before = self.instance_profiles.len();
-                self.instance_profiles.retain(|p| p != instance_profile);
-                if self.instance_profiles.len() == before {
-                    return Err("NoSuchEntity: instance profile".into());
+                let profile = self.profile(instance_profile)?;
+                if !profile.roles.is_empty() {
+                    return Err("LimitExceeded: one role per instance profile".into());
                 }
+                profile.roles.push(role.clone());
             }
-            IamOp::DeleteRole { .. } => {
+            IamOp::RemoveRoleFromInstanceProfile {
+                role,
+                instance_profile,
+            } => {
+                self.role()?;
+                let profile = self.profile(instance_profile)?;
+                if !profile.roles.contains(role) {
+                    return Err("NoSuchEntity: role not in instance profile".into());
+                }
+                profile.roles.retain(|r| r != role);
+            }
+            IamOp::DeleteInstanceProfile { instance_profile } => {
+                if !self.profile(instance_profile)?.roles.is_empty() {
+                    return Err("DeleteConflict: instance profile holds a role".into());
+                }
+                self.profiles.remove(instance_profile);
+            }
+            IamOp::DeleteRole { role } => {
+                let held = self.profiles.values().any(|p| p.roles.contains(role));
                 let r = self.role()?;
-                if !r.inline_policies.is_empty()
-                    || !r.managed_policy_arns.is_empty()
-                    || !self.instance_profiles.is_empty()
-                {
+                if !r.inline_policies.is_empty() || !r.managed_policy_arns.is_empty() || held {
                     return Err("DeleteConflict".into());
                 }
                 self.role = None;

@@ -8,5 +8,6 @@ mod delete;
 mod describe;
 pub(crate) mod fixtures;
 pub(crate) mod iam_model;
+mod instance_profile;
 mod known_mistakes;
 mod update;

@@ -1,6 +1,7 @@
 //! Decoding the protobuf bodies clients send for a few built-in kinds, which do not fall back to
 //! JSON on 415: kubectl's typed generators (`kubectl create namespace` in tests/e2e/ownership.rs
-//! and tests/ship/test_chart.py, `kubectl create configmap` in the documented argocd-cm step) and
+//! and tests/ship/test_chart.py, `kubectl create configmap` in the documented argocd-cm step,
+//! `kubectl create serviceaccount` in tests/e2e/workloads.rs) and
 //! Helm's release storage (it creates and updates `sh.helm.release.v1.*` Secrets in protobuf).
 //! Any other kind or unknown field is refused with a 415 naming it.
 
@@ -90,11 +91,34 @@ const SECRET: &[Field] = &[
     (5, "immutable", Kind::Bool),
 ];
 
+/// k8s.io/api/core/v1 ObjectReference.
+const OBJECT_REFERENCE: &[Field] = &[
+    (1, "kind", Kind::Str),
+    (2, "namespace", Kind::Str),
+    (3, "name", Kind::Str),
+    (4, "uid", Kind::Str),
+    (5, "apiVersion", Kind::Str),
+    (6, "resourceVersion", Kind::Str),
+    (7, "fieldPath", Kind::Str),
+];
+
+const SERVICE_ACCOUNT: &[Field] = &[
+    (1, "metadata", Kind::Msg(OBJECT_META)),
+    (2, "secrets", Kind::RepeatedMsg(OBJECT_REFERENCE)),
+    (
+        3,
+        "imagePullSecrets",
+        Kind::RepeatedMsg(&[(1, "name", Kind::Str)]),
+    ),
+    (4, "automountServiceAccountToken", Kind::Bool),
+];
+
 fn schema_for(api_version: &str, kind: &str) -> Option<&'static [Field]> {
     match (api_version, kind) {
         ("v1", "Namespace") => Some(NAMESPACE),
         ("v1", "ConfigMap") => Some(CONFIG_MAP),
         ("v1", "Secret") => Some(SECRET),
+        ("v1", "ServiceAccount") => Some(SERVICE_ACCOUNT),
         _ => None,
     }
 }
@@ -130,7 +154,7 @@ pub fn decode(body: &[u8]) -> Result<Value, String> {
         }
     }
     let schema = schema_for(&api_version, &kind).ok_or_else(|| {
-        format!("kube-sim decodes protobuf only for Namespace, ConfigMap and Secret, not {api_version}/{kind}; send JSON")
+        format!("kube-sim decodes protobuf only for Namespace, ConfigMap, Secret and ServiceAccount, not {api_version}/{kind}; send JSON")
     })?;
     let mut obj = message(raw, schema, &kind)?;
     if let Value::Object(map) = &mut obj {
@@ -340,6 +364,18 @@ mod tests {
         assert_eq!(
             obj,
             json!({"metadata": {"name": "cm", "labels": {"app": "web"}}, "data": {"k": "v"}, "apiVersion": "v1", "kind": "ConfigMap"})
+        );
+    }
+
+    #[test]
+    fn decodes_a_serviceaccount_like_kubectl_create_sends() {
+        let meta = [field(1, b"api"), field(3, b"shop")].concat();
+        let pull = field(1, b"registry");
+        let raw = [field(1, &meta), field(3, &pull), [0x20, 0x00].to_vec()].concat();
+        let obj = decode(&envelope("v1", "ServiceAccount", &raw)).unwrap();
+        assert_eq!(
+            obj,
+            json!({"metadata": {"name": "api", "namespace": "shop"}, "imagePullSecrets": [{"name": "registry"}], "automountServiceAccountToken": false, "apiVersion": "v1", "kind": "ServiceAccount"})
         );
     }
 

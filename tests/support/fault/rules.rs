@@ -19,6 +19,11 @@ pub enum Answer {
         message: String,
         retry_after_ms: Option<u64>,
     },
+    /// A successful answer with this XML body, for answers moto never gives (a service-linked
+    /// role's deletion that FAILED).
+    Reply {
+        body: String,
+    },
     /// Closes the connection before IAM sees the request.
     HangUp,
     /// IAM does the work, then the connection drops before the answer arrives.
@@ -77,6 +82,16 @@ impl Fault {
                 code: code.to_string(),
                 message: message.to_string(),
                 retry_after_ms: None,
+            },
+        )
+    }
+
+    /// IAM's successful answer (HTTP 200) with `body`, the whole XML document, in place of IAM's.
+    pub fn reply(action: &str, body: &str) -> Fault {
+        Fault::new(
+            action,
+            Answer::Reply {
+                body: body.to_string(),
             },
         )
     }
@@ -378,6 +393,7 @@ mod tests {
         match answer {
             None => "pass".to_string(),
             Some((_, Answer::Error { code, .. })) => code,
+            Some((_, Answer::Reply { .. })) => "reply".to_string(),
             Some((_, Answer::HangUp)) => "hang-up".to_string(),
             Some((_, Answer::ForwardThenHangUp)) => "lose".to_string(),
             Some((delay, Answer::Forward)) => format!("slow {}ms", delay.as_millis()),

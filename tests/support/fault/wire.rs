@@ -123,6 +123,16 @@ pub fn error_response(
     .into_bytes()
 }
 
+/// A 200 answer carrying `body` as IAM's XML document.
+pub fn success_response(body: &str) -> Vec<u8> {
+    format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\
+         x-amzn-RequestId: 6f8a1c9e-0000-4000-8000-fault0proxy0\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
 fn reason(status: u16) -> &'static str {
     match status {
         400 => "Bad Request",
