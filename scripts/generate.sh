@@ -29,6 +29,8 @@ update crds/iampolicies.iam.rolesmith.dev.yaml "$target/debug/rolesmith" crd --k
 update charts/rolesmith/crds/iampolicies.iam.rolesmith.dev.yaml cat crds/iampolicies.iam.rolesmith.dev.yaml
 update crds/roleguardrails.iam.rolesmith.dev.yaml "$target/debug/rolesmith" crd --kind RoleGuardrail
 update charts/rolesmith/crds/roleguardrails.iam.rolesmith.dev.yaml cat crds/roleguardrails.iam.rolesmith.dev.yaml
+update crds/awsaccounts.iam.rolesmith.dev.yaml "$target/debug/rolesmith" crd --kind AwsAccount
+update charts/rolesmith/crds/awsaccounts.iam.rolesmith.dev.yaml cat crds/awsaccounts.iam.rolesmith.dev.yaml
 update crds/iamservicelinkedroles.iam.rolesmith.dev.yaml "$target/debug/rolesmith" crd --kind IamServiceLinkedRole
 update charts/rolesmith/crds/iamservicelinkedroles.iam.rolesmith.dev.yaml cat crds/iamservicelinkedroles.iam.rolesmith.dev.yaml
 bash scripts/render-deploy.sh

@@ -33,8 +33,10 @@ macro_rules! kind_status {
     };
 }
 
+pub mod account;
 pub mod guardrail;
 pub mod iam_policy;
+pub use account::{AwsAccount, AwsAccountSpec, AwsAccountStatus};
 pub use guardrail::{RoleGuardrail, RoleGuardrailSpec, RoleGuardrailStatus};
 pub mod pod_identity;
 pub use crate::admission::{ServiceAccountRef, WorkloadIdentity};
@@ -48,9 +50,10 @@ pub use service_linked_role::{
 
 /// IAM's role-name characters (its `\w` is ASCII only).
 pub const ROLE_NAME_PATTERN: &str = r"^[A-Za-z0-9+=,.@_-]{1,64}$";
-/// A managed-policy ARN in one of the three partitions.
+/// A managed-policy ARN in one of the three partitions (path and name are at most 640
+/// characters; Go's regexp, which the API server uses, refuses repeats over 1000).
 pub const POLICY_ARN_PATTERN: &str =
-    r"^arn:aws(-cn|-us-gov)?:iam::([0-9]{12}|aws):policy/[\x21-\x7E]{1,1024}$";
+    r"^arn:aws(-cn|-us-gov)?:iam::([0-9]{12}|aws):policy/[\x21-\x7E]{1,1000}$";
 /// The characters IAM accepts in a role description.
 pub const DESCRIPTION_PATTERN: &str = r"^[\t\n\r\x20-\x7E\x{A1}-\x{FF}]*$";
 pub const PATH_PATTERN: &str = r"^(/|/[\x21-\x7E]+/)$";
@@ -70,11 +73,13 @@ pub const PATH_PATTERN: &str = r"^(/|/[\x21-\x7E]+/)$";
     printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status","description":"Whether IAM matches the spec"}"#,
     printcolumn = r#"{"name":"Reason","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].reason","priority":1,"description":"Why the role is or is not ready"}"#,
     printcolumn = r#"{"name":"ARN","type":"string","jsonPath":".status.roleArn","priority":1,"description":"ARN of the role"}"#,
+    printcolumn = r#"{"name":"Account","type":"string","jsonPath":".status.accountId","priority":1,"description":"The AWS account the role lives in"}"#,
     printcolumn = r#"{"name":"Instance-Profile","type":"string","jsonPath":".status.instanceProfileArn","priority":1,"description":"ARN of the instance profile that holds the role"}"#,
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
 )]
 #[x_kube(validation = Rule::new("has(self.assumeRolePolicy) || (has(self.serviceAccounts) && size(self.serviceAccounts) > 0)").message("assumeRolePolicy is required unless serviceAccounts lists who may assume the role"))]
 #[x_kube(validation = Rule::new("has(self.roleName) == has(oldSelf.roleName) && (!has(self.roleName) || self.roleName == oldSelf.roleName)").message("roleName is immutable: renaming would orphan the role; create a new IamRole instead"))]
+#[x_kube(validation = Rule::new("has(self.accountRef) == has(oldSelf.accountRef) && (!has(self.accountRef) || self.accountRef == oldSelf.accountRef)").message("accountRef is immutable: a role cannot move to another account; create a new IamRole instead"))]
 #[serde(rename_all = "camelCase")]
 pub struct IamRoleSpec {
     /// Name of the role in IAM (1-64 of A-Z a-z 0-9 + = , . @ _ -). Defaults to
@@ -182,6 +187,12 @@ pub struct IamRoleSpec {
     )]
     pub ignore_tag_keys: Vec<String>,
 
+    /// The AwsAccount (by name) whose account the role lives in. Without it: the AwsAccount
+    /// marked default, else the operator's own account. The AwsAccount must allow this
+    /// object's namespace. Immutable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = ACCOUNT_REF_PATTERN), length(min = 1, max = 253))]
+    pub account_ref: Option<String>,
     /// EC2 roles: keep an instance profile of the role's name and path that holds the role
     /// (`status.instanceProfileArn`). rolesmith creates it (tagged like the role), removes it
     /// when this turns false and before the role is deleted; `deletionPolicy: Retain` keeps
@@ -189,6 +200,9 @@ pub struct IamRoleSpec {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub instance_profile: bool,
 }
+
+/// A cluster-scoped object's name (RFC 1123 subdomain).
+pub const ACCOUNT_REF_PATTERN: &str = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$";
 
 pub use crate::model::{DeletionPolicy, ManagementPolicy};
 
@@ -256,6 +270,9 @@ kind_status! {
         /// reconcile (IAM updates it with a delay of hours; absent for a role never used).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub last_used: Option<RoleLastUsed>,
+        /// The AWS account the role lives in.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub account_id: Option<String>,
         /// The EKS Pod Identity associations made for `serviceAccounts` entries via PodIdentity.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         pub pod_identity_associations: Vec<PodIdentityAssociation>,
@@ -393,6 +410,7 @@ pub fn crd_yaml_of(kind: crate::cli::CrdKind) -> Result<String, serde_saphyr::Se
         crate::cli::CrdKind::IamRole => crd_yaml(),
         crate::cli::CrdKind::IamPolicy => serde_saphyr::to_string(&IamPolicy::crd()),
         crate::cli::CrdKind::RoleGuardrail => serde_saphyr::to_string(&RoleGuardrail::crd()),
+        crate::cli::CrdKind::AwsAccount => serde_saphyr::to_string(&AwsAccount::crd()),
         crate::cli::CrdKind::IamServiceLinkedRole => {
             serde_saphyr::to_string(&IamServiceLinkedRole::crd())
         }
@@ -410,6 +428,7 @@ mod tests {
             include_str!("../crds/iamroles.iam.rolesmith.dev.yaml"),
             include_str!("../crds/iampolicies.iam.rolesmith.dev.yaml"),
             include_str!("../crds/roleguardrails.iam.rolesmith.dev.yaml"),
+            include_str!("../crds/awsaccounts.iam.rolesmith.dev.yaml"),
             include_str!("../crds/iamservicelinkedroles.iam.rolesmith.dev.yaml"),
         ];
         let printed = crds_yaml(None).expect("CRDs serialize");

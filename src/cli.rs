@@ -53,6 +53,8 @@ pub enum CrdKind {
     IamPolicy,
     #[value(name = "RoleGuardrail")]
     RoleGuardrail,
+    #[value(name = "AwsAccount")]
+    AwsAccount,
     #[value(name = "IamServiceLinkedRole")]
     IamServiceLinkedRole,
 }
@@ -65,7 +67,8 @@ pub struct AwsArgs {
     /// AWS region used for signing (IAM is global; default us-east-1).
     #[arg(long, env = "AWS_REGION")]
     pub aws_region: Option<String>,
-    /// IAM calls per second allowed for the whole account, shared by every reconcile.
+    /// IAM calls per second allowed for the whole account, shared by every reconcile in it
+    /// (each AwsAccount gets the same budget of its own).
     #[arg(long, env = "ROLESMITH_IAM_RATE_LIMIT", default_value_t = 10.0)]
     pub iam_rate_limit: f64,
 }
@@ -103,7 +106,7 @@ pub struct RunArgs {
         default_value = "auto"
     )]
     pub drift_check: crate::drift::DriftCheck,
-    /// IamRoles reconciled at the same time.
+    /// IamRoles reconciled at the same time, in each account.
     #[arg(long, env = "ROLESMITH_CONCURRENCY", default_value_t = 4)]
     pub concurrency: u16,
     #[arg(long, env = "ROLESMITH_LOG_FORMAT", value_enum, default_value = "text")]
@@ -202,6 +205,28 @@ pub struct FileArgs {
     pub workloads: WorkloadArgs,
     #[command(flatten)]
     pub aws: AwsArgs,
+    #[command(flatten)]
+    pub account: AccountArgs,
+}
+
+/// Another account than the credentials' own, as an AwsAccount would name it.
+#[derive(Debug, Clone, Args)]
+pub struct AccountArgs {
+    /// The account to act in (12 digits): nothing is done when the credentials (assumed or
+    /// not) act in another.
+    #[arg(long)]
+    pub account_id: Option<String>,
+    /// Assume this role with the credentials and act as it (a role in --account-id).
+    #[arg(long)]
+    pub assume_role_arn: Option<String>,
+    /// The ExternalId the assumed role's trust policy requires. Never printed.
+    #[arg(
+        long,
+        env = "ROLESMITH_EXTERNAL_ID",
+        requires = "assume_role_arn",
+        hide_env_values = true
+    )]
+    pub external_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use futures::FutureExt;
 use std::sync::Arc;
 
+mod account;
 mod policies;
 
 use crate::admission::{self, Confinement, Finding, Problem};
@@ -69,13 +70,19 @@ async fn run(args: RunArgs) -> ExitCode {
     let observer: Arc<dyn CallObserver> = metrics.clone();
     // One bucket for the whole account: every reconcile shares it. The burst is one second's
     // worth, so no second ever carries more than twice the configured rate.
-    let burst = args.aws.iam_rate_limit.clamp(1.0, 1000.0) as u32;
+    let burst = controller::account::connect::burst(args.aws.iam_rate_limit);
     let limiter = Arc::new(AccountLimiter::new(args.aws.iam_rate_limit, burst));
-    let iam: Arc<dyn IamApi> = Arc::new(
+    let own = Arc::new(
         AwsIam::new(iam_config(&args.aws), observer)
             .await
             .with_limiter(limiter),
     );
+    let connector = Arc::new(controller::account::connect::AwsConnector {
+        base: own.clone(),
+        metrics: metrics.clone(),
+        rate: args.aws.iam_rate_limit,
+    });
+    let iam: Arc<dyn IamApi> = own;
     let settings = Settings {
         cluster_id: args.cluster_id.clone(),
         namespace: args.watch_namespace.clone().filter(|n| !n.is_empty()),
@@ -108,7 +115,7 @@ async fn run(args: RunArgs) -> ExitCode {
         metrics.clone(),
         stopped(stop_rx.clone()),
     ));
-    let mut ctx = Context::new(client.clone(), iam, metrics, settings);
+    let mut ctx = Context::new(client.clone(), iam, metrics, settings).with_connector(connector);
     if ctx.settings.workloads.eks_cluster_name.is_some() {
         let config = AwsIamConfig {
             endpoint_url: args
@@ -206,9 +213,16 @@ async fn files(args: FileArgs, mode: Mode) -> ExitCode {
     }
     let observer: Arc<dyn CallObserver> = Arc::new(NoopObserver);
     let limiter = Arc::new(AccountLimiter::new(args.aws.iam_rate_limit, 1));
-    let iam = AwsIam::new(iam_config(&args.aws), observer)
+    let own = AwsIam::new(iam_config(&args.aws), observer.clone())
         .await
-        .with_limiter(limiter);
+        .with_limiter(limiter.clone());
+    let iam = match account::select(own, &args.account, observer, limiter).await {
+        Ok(iam) => iam,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
     let unconfined = Confinement::none();
     // The RoleGuardrails among the files apply to their IamRoles, as the operator's would.
     let guardrails: Vec<admission::Guardrail> = objects

@@ -35,10 +35,20 @@ pub enum Category {
     Kube,
     /// A bug or an answer we cannot interpret.
     Internal,
+    /// The role's namespace may not use the account it names (or the role would move to
+    /// another account): nothing is done in that account until the objects change.
+    AccountNotAllowed,
+    /// STS refused to let the operator assume the account's role: retried.
+    AssumeRoleDenied,
+    /// The account cannot be used yet: its AwsAccount is missing, not verified, acts in another
+    /// account, or is one of two defaults. Retried.
+    AccountUnavailable,
+    /// An AwsAccount being deleted is still used by IamRoles: its deletion waits.
+    AccountInUse,
 }
 
 impl Category {
-    pub const ALL: [Category; 13] = [
+    pub const ALL: [Category; 17] = [
         Category::InvalidSpec,
         Category::OwnershipConflict,
         Category::Forbidden,
@@ -52,6 +62,10 @@ impl Category {
         Category::IamTransient,
         Category::Kube,
         Category::Internal,
+        Category::AccountNotAllowed,
+        Category::AssumeRoleDenied,
+        Category::AccountUnavailable,
+        Category::AccountInUse,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -69,6 +83,10 @@ impl Category {
             Category::IamTransient => "IamTransient",
             Category::Kube => "KubeApiError",
             Category::Internal => "InternalError",
+            Category::AccountNotAllowed => "AccountNotAllowed",
+            Category::AssumeRoleDenied => "AssumeRoleDenied",
+            Category::AccountUnavailable => "AccountUnavailable",
+            Category::AccountInUse => "AccountInUse",
         }
     }
 
@@ -82,6 +100,9 @@ impl Category {
                 | Category::Kube
                 | Category::Internal
                 | Category::IamAccessDenied
+                | Category::AssumeRoleDenied
+                | Category::AccountUnavailable
+                | Category::AccountInUse
         )
     }
 }
@@ -122,6 +143,10 @@ pub enum Error {
         retry_after: Option<Duration>,
     },
 
+    /// The account a role lives in cannot be used (see the Account* categories).
+    #[error("{message}")]
+    Account { category: Category, message: String },
+
     #[error("Kubernetes API error: {0}")]
     Kube(#[source] Box<kube::Error>),
 
@@ -155,7 +180,7 @@ impl Error {
             Error::RoleNotFound(_) => Category::RoleNotFound,
             Error::PolicyNotReady(_) => Category::PolicyNotReady,
             Error::PolicyInUse(_) => Category::PolicyInUse,
-            Error::Iam { category, .. } => *category,
+            Error::Iam { category, .. } | Error::Account { category, .. } => *category,
             Error::Kube(_) => Category::Kube,
             Error::Internal(_) => Category::Internal,
         }

@@ -26,8 +26,8 @@
 //! by the controller and the command line.
 //!
 //! **Kubernetes** — the API and the operator:
-//! - [`api`]: the `IamRole`, `IamPolicy`, `IamServiceLinkedRole` and `RoleGuardrail` types; the CRDs
-//!   are generated from them;
+//! - [`api`]: the `IamRole`, `IamPolicy`, `IamServiceLinkedRole`, `RoleGuardrail` and `AwsAccount`
+//!   types; the CRDs are generated from them;
 //! - [`desired`]: an `IamRole` object → the plain input admission reads, its owner (and the same
 //!   for an `IamPolicy`);
 //! - [`status`]: conditions (kstatus), pure;

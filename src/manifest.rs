@@ -360,9 +360,9 @@ spec: {assumeRolePolicy: {}}
             ]
         );
         assert!(
-            typo.1
-                .to_string()
-                .contains("spec.managedPolicyArn: unknown field (a typo? known fields: adopt,"),
+            typo.1.to_string().contains(
+                "spec.managedPolicyArn: unknown field (a typo? known fields: accountRef, adopt,"
+            ),
             "{}",
             typo.1
         );

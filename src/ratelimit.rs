@@ -105,6 +105,17 @@ impl AccountLimiter {
         }
     }
 
+    /// How much longer the account is paused by throttling, if it is: a reconcile that would
+    /// only wait for it is better requeued than left holding a worker other accounts need.
+    pub fn paused_for(&self) -> Option<Duration> {
+        let bucket = self.state.lock().ok()?;
+        let now = Instant::now();
+        bucket
+            .paused_until
+            .filter(|until| *until > now)
+            .map(|until| until - now)
+    }
+
     /// A call went through: throttling is over, the next pause starts small again.
     pub fn succeeded(&self) {
         if let Ok(mut bucket) = self.state.lock() {
@@ -166,6 +177,18 @@ mod tests {
                 "waited {waited} ms, expected {expected_ms}"
             );
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_pause_left_is_known() {
+        let limiter = AccountLimiter::new(10.0, 1);
+        assert_eq!(limiter.paused_for(), None);
+        limiter.throttled(Some(Duration::from_secs(3)));
+        assert_eq!(limiter.paused_for(), Some(Duration::from_secs(3)));
+        tokio::time::advance(Duration::from_secs(2)).await;
+        assert_eq!(limiter.paused_for(), Some(Duration::from_secs(1)));
+        tokio::time::advance(Duration::from_secs(1)).await;
+        assert_eq!(limiter.paused_for(), None);
     }
 
     #[tokio::test(start_paused = true)]

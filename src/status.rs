@@ -41,6 +41,8 @@ pub struct RoleIdentity {
     pub id: Option<String>,
     /// IAM's RoleLastUsed, when the reconcile read the role and IAM said anything.
     pub last_used: Option<crate::model::LastUsed>,
+    /// The account the role lives in, once it exists there (like `name`).
+    pub account: Option<String>,
     /// The instance profile that holds the role; `None` after a sync means there is none.
     pub instance_profile_arn: Option<String>,
 }
@@ -81,6 +83,7 @@ pub fn next_status(
             .clone()
             .map(Into::into)
             .or(previous.last_used),
+        account_id: role.account.clone().or(previous.account_id),
         pod_identity_associations: previous.pod_identity_associations,
         instance_profile_arn: if synced {
             role.instance_profile_arn.clone()
@@ -250,6 +253,7 @@ mod tests {
             arn: Some("arn:aws:iam::123456789012:role/ns-app".into()),
             id: Some("AROAEXAMPLE".into()),
             last_used: None,
+            account: Some("123456789012".into()),
             instance_profile_arn: None,
         }
     }

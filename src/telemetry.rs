@@ -38,7 +38,14 @@ struct CategoryLabel {
 struct CallLabels {
     operation: &'static str,
     outcome: &'static str,
+    /// The AwsAccount whose credentials made the call, or [`OWN_ACCOUNT`]: bounded by the
+    /// number of AwsAccounts.
+    account: String,
 }
+
+/// The `account` label of calls made with the operator's own credentials (no AwsAccount has
+/// this name: object names cannot start with `_`).
+pub const OWN_ACCOUNT: &str = "_operator";
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OperationLabel {
@@ -215,6 +222,40 @@ impl Metrics {
 
 impl CallObserver for Metrics {
     fn observe(&self, action: &'static str, outcome: CallOutcome, elapsed: Duration) {
+        self.observe_in(OWN_ACCOUNT, action, outcome, elapsed);
+    }
+}
+
+/// The observer of one AwsAccount's calls: the same metrics, labelled with its name.
+pub struct AccountObserver {
+    metrics: Arc<Metrics>,
+    account: String,
+}
+
+impl AccountObserver {
+    pub fn new(metrics: Arc<Metrics>, account: &str) -> AccountObserver {
+        AccountObserver {
+            metrics,
+            account: account.to_string(),
+        }
+    }
+}
+
+impl CallObserver for AccountObserver {
+    fn observe(&self, action: &'static str, outcome: CallOutcome, elapsed: Duration) {
+        self.metrics
+            .observe_in(&self.account, action, outcome, elapsed);
+    }
+}
+
+impl Metrics {
+    fn observe_in(
+        &self,
+        account: &str,
+        action: &'static str,
+        outcome: CallOutcome,
+        elapsed: Duration,
+    ) {
         let outcome_label = match &outcome {
             CallOutcome::Ok => "ok",
             CallOutcome::Error(category) => category.as_str(),
@@ -223,13 +264,19 @@ impl CallObserver for Metrics {
             .get_or_create(&CallLabels {
                 operation: action,
                 outcome: outcome_label,
+                account: account.to_string(),
             })
             .inc();
         self.iam_call_duration
             .get_or_create(&OperationLabel { operation: action })
             .observe(elapsed.as_secs_f64());
         // Readiness follows IAM reachability: only transport-level trouble marks it down, since
-        // a user's bad policy says nothing about whether IAM can be reached.
+        // a user's bad policy says nothing about whether IAM can be reached. Only the
+        // operator's own credentials count: another account's trouble stalls its own roles and
+        // is reported on its AwsAccount, it does not take the whole operator out of service.
+        if account != OWN_ACCOUNT {
+            return;
+        }
         match outcome {
             CallOutcome::Ok => self.health.set_iam(true),
             CallOutcome::Error(Category::IamTransient) => self.health.set_iam(false),

@@ -87,16 +87,18 @@ pub(super) async fn apply(role: Arc<IamRole>, ctx: &Context) -> Result<Action> {
 
 /// Makes IAM match the spec, and says what happened.
 pub(super) async fn manage(role: &IamRole, ctx: &Context, uid: &str) -> Result<Attempt> {
-    let (name, result) = match admit_guarded(role, ctx).await {
-        Ok(admitted) => {
+    let mut account = None;
+    let (name, result) = match admit_and_route(role, ctx, true).await {
+        Ok((admitted, routed)) => {
             let result = engine::apply(
-                ctx.iam.as_ref(),
+                routed.iam.as_ref(),
                 &admitted.desired,
                 &admitted.owner,
                 role.spec.adopt,
                 Mode::Execute,
             )
             .await;
+            account = Some(routed.account_id);
             (Some(admitted.desired.name), result)
         }
         Err(error) => (None, Err(ApplyFailure::from(error))),
@@ -132,6 +134,7 @@ pub(super) async fn manage(role: &IamRole, ctx: &Context, uid: &str) -> Result<A
             arn: report.role_arn.clone(),
             id: report.role_id.clone(),
             last_used: report.last_used.clone(),
+            account: account.filter(|_| report.role_arn.is_some()),
             instance_profile_arn: report.instance_profile_arn.clone(),
         },
         changes: report.ops.iter().map(|op| op.action()).collect(),
@@ -146,14 +149,16 @@ pub(super) async fn manage(role: &IamRole, ctx: &Context, uid: &str) -> Result<A
 /// Reads the role and reports how it differs; never writes to IAM.
 pub(super) async fn observe(role: &IamRole, ctx: &Context) -> Attempt {
     // Observe never writes: there is nothing for a guardrail to refuse.
-    let result = match super::refs::admit_with_refs(role, ctx, &mut Default::default(), &[]).await {
-        Ok(admitted) => engine::observe(ctx.iam.as_ref(), &admitted.desired, &admitted.owner)
-            .await
-            .map(|report| (admitted.desired.name, report)),
+    let result = match admit_and_route(role, ctx, false).await {
+        Ok((admitted, routed)) => {
+            engine::observe(routed.iam.as_ref(), &admitted.desired, &admitted.owner)
+                .await
+                .map(|report| (admitted.desired.name, report, routed.account_id))
+        }
         Err(error) => Err(error),
     };
     match result {
-        Ok((name, mut report)) => {
+        Ok((name, mut report, account)) => {
             report.findings.extend(unused(
                 report.created.as_deref(),
                 report.last_used.as_ref(),
@@ -167,6 +172,7 @@ pub(super) async fn observe(role: &IamRole, ctx: &Context) -> Attempt {
                     arn: Some(report.role_arn),
                     id: Some(report.role_id),
                     last_used: report.last_used,
+                    account: Some(account),
                     instance_profile_arn: report.instance_profile_arn,
                 },
                 findings: Some(report.findings),
@@ -195,28 +201,82 @@ fn unused(
     crate::findings::unused_role(&usage, settings.unused_after).map(|f| f.to_admission())
 }
 
-pub(super) fn spec_changed(role: &IamRole) -> bool {
-    role.status.as_ref().and_then(|s| s.observed_generation) != role.metadata.generation
+/// IamPolicies are made in the operator's own account: a role in another account cannot attach
+/// them. Checked before the references are resolved, so the role does not wait for them.
+async fn refs_stay_home(role: &IamRole, ctx: &Context) -> Result<()> {
+    if role.spec.managed_policy_refs.is_empty() {
+        return Ok(());
+    }
+    let Ok(Some((_, spec))) = ctx.accounts.choose(role) else {
+        return Ok(());
+    };
+    let own = ctx.iam.caller_account().await?;
+    if spec.account_id == own {
+        return Ok(());
+    }
+    Err(Error::Account {
+        category: Category::AccountNotAllowed,
+        message: format!(
+            "managedPolicyRefs name IamPolicies, which rolesmith makes in its own account {own}; a role in account {} cannot attach them: use managedPolicyArns with policies of that account",
+            spec.account_id
+        ),
+    })
 }
 
-/// Admission with the guardrails in force, then the guardrails' rules that need the role's
-/// account: a role they refuse causes no IAM write, and an existing one stays as it is.
-async fn admit_guarded(role: &IamRole, ctx: &Context) -> Result<Admitted> {
-    let guardrails = super::guardrails::in_force(ctx).await?;
+/// A reconcile of a throttled account that would wait longer than this for the account's pause
+/// is requeued instead: the workers are shared by every account, and waiting in one would hold
+/// back the roles of accounts that are not throttled.
+const WAIT_IN_WORKER: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Admission first (a refused object costs no call anywhere), with the guardrails in force when
+/// the role is to be written; then the account: a namespace that may not use it causes no call
+/// with its credentials; then the guardrails' rules that need the role's account. A role they
+/// refuse causes no IAM write, and an existing one stays as it is.
+async fn admit_and_route(
+    role: &IamRole,
+    ctx: &Context,
+    guarded: bool,
+) -> Result<(Admitted, super::account::Routed)> {
+    refs_stay_home(role, ctx).await?;
+    let guardrails = if guarded {
+        super::guardrails::in_force(ctx).await?
+    } else {
+        Vec::new()
+    };
     let admitted =
         super::refs::admit_with_refs(role, ctx, &mut Default::default(), &guardrails).await?;
-    // The account the IAM client acts in: the role's own.
-    let account = ctx.iam.caller_account().await?;
+    let routed = ctx.accounts.route(role).await?;
     let problems = admission::account_guardrail_problems(
         &admitted.owner.namespace,
         &admitted.desired,
         &guardrails,
-        &account,
+        &routed.account_id,
     );
     if !problems.is_empty() {
         return Err(Error::refused(problems));
     }
-    Ok(admitted)
+    if let Some(pause) = routed
+        .iam
+        .paused_for()
+        .filter(|pause| *pause >= WAIT_IN_WORKER)
+    {
+        return Err(Error::Iam {
+            action: "Throttled",
+            code: "Throttling".into(),
+            message: format!(
+                "IAM is throttling account {}; rolesmith calls it again in {} ms",
+                routed.account_id,
+                pause.as_millis()
+            ),
+            category: Category::IamTransient,
+            retry_after: Some(pause),
+        });
+    }
+    Ok((admitted, routed))
+}
+
+pub(super) fn spec_changed(role: &IamRole) -> bool {
+    role.status.as_ref().and_then(|s| s.observed_generation) != role.metadata.generation
 }
 
 /// Admission with the operator's settings and `guardrails`. Findings are left to the engine,

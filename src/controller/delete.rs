@@ -26,9 +26,27 @@ pub(super) async fn cleanup(role: Arc<IamRole>, ctx: &Context) -> Result<Action>
         super::service_accounts::release(arn, ctx).await?;
     }
     super::pod_identity::dissociate(&role, ctx).await?;
+    let routed = match ctx.accounts.route(&role).await {
+        Ok(routed) => routed,
+        Err(error) => match left_in_account(&role, ctx, &error) {
+            Some(why) => {
+                ctx.retry
+                    .forget_object(&object_key(&role), &role.uid().unwrap_or_default());
+                let note = Note {
+                    warning: true,
+                    reason: error.category().as_str().into(),
+                    action: "Delete",
+                    text: format!("IAM role {name} is left as it is: {why}"),
+                };
+                publish(&role.object_ref(&()), ctx, &note).await;
+                return Ok(Action::await_change());
+            }
+            None => return Err(error),
+        },
+    };
     let owner = desired::owner(&ctx.settings.cluster_id, &role)?;
     let policy = role.spec.deletion_policy;
-    let report = engine::delete(ctx.iam.as_ref(), &name, &owner, policy, Mode::Execute).await?;
+    let report = engine::delete(routed.iam.as_ref(), &name, &owner, policy, Mode::Execute).await?;
     let uid = role.uid().unwrap_or_default();
     let created = role.status.as_ref().and_then(|s| s.role_arn.as_ref());
     if let (false, Some(arn)) = (report.found, created) {
@@ -52,6 +70,35 @@ pub(super) async fn cleanup(role: Arc<IamRole>, ctx: &Context) -> Result<Action>
     let note = deletion_note(&name, &report, policy);
     publish(&role.object_ref(&()), ctx, &note).await;
     Ok(Action::await_change())
+}
+
+/// Why deleting the object leaves its role alone instead of waiting, or None to wait (and
+/// retry). A namespace that lost the account (or a role that would move accounts) must never
+/// delete there: waiting would hold the object, and its namespace, forever, so the object goes
+/// and the role stays, reported. The same when the AwsAccount itself is gone (only a forced
+/// removal of its finalizer does that), or when the role was never made and its account cannot
+/// be used now.
+fn left_in_account(role: &IamRole, ctx: &Context, error: &Error) -> Option<String> {
+    let named_gone = role.spec.account_ref.as_ref().is_some_and(|name| {
+        !ctx.accounts
+            .known()
+            .iter()
+            .any(|account| account.name_any() == *name)
+    });
+    let never_made = role
+        .status
+        .as_ref()
+        .and_then(|s| s.role_arn.as_ref())
+        .is_none();
+    match error.category() {
+        Category::AccountNotAllowed => Some(error.message()),
+        Category::AccountUnavailable if named_gone => Some(error.message()),
+        Category::AccountUnavailable | Category::AssumeRoleDenied if never_made => Some(format!(
+            "it was never created, and its account cannot be used now ({})",
+            error.message()
+        )),
+        _ => None,
+    }
 }
 
 pub(super) fn deletion_note(

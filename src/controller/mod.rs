@@ -2,6 +2,7 @@
 //! helper. The decisions (next status, Events, requeue) are pure ([`decide`]); what is here reads
 //! and writes, and remembers per-object retry state ([`retry`]).
 
+pub mod account;
 mod apply;
 mod decide;
 mod delete;
@@ -86,7 +87,10 @@ pub struct Settings {
 
 pub struct Context {
     pub client: Client,
+    /// The operator's own account's IAM (IamPolicies, and IamRoles that use no AwsAccount).
     pub iam: Arc<dyn IamApi>,
+    /// Every account's IAM, and which one an IamRole uses.
+    pub accounts: account::Accounts,
     /// EKS, when the operator manages Pod Identity associations (--eks-cluster-name).
     pub eks: Option<Arc<dyn crate::eks::EksApi>>,
     pub recorder: Recorder,
@@ -111,6 +115,7 @@ impl Context {
         let (guardrails, guardrail_writer) = guardrails::store();
         Context {
             client,
+            accounts: account::Accounts::new(iam.clone(), None),
             iam,
             eks: None,
             recorder,
@@ -121,6 +126,12 @@ impl Context {
             guardrail_writer,
             service_accounts: Default::default(),
         }
+    }
+
+    /// Lets AwsAccounts assume roles through `connect`.
+    pub fn with_connector(mut self, connect: Arc<dyn account::Connect>) -> Self {
+        self.accounts = account::Accounts::new(self.iam.clone(), Some(connect));
+        self
     }
 
     /// Pod Identity associations are made through `eks`.
@@ -185,11 +196,33 @@ pub async fn run(
         .try_filter(|object| std::future::ready(needs_reconcile_now(object)))
         .predicate_filter(triggers, Default::default());
     let shutdown = futures::FutureExt::shared(shutdown);
+    // Roles are routed only once every AwsAccount is known: a role that names no account
+    // must not be made in the operator's own account because the default one was not listed
+    // yet.
+    // A shutdown while the API server does not answer yet ends the wait.
+    let served = tokio::select! {
+        served = account::reconcile::served(&ctx) => served,
+        _ = shutdown.clone() => return,
+    };
+    let (account_store, account_stream) = account::reconcile::watch(&ctx);
+    let accounts: futures::future::BoxFuture<'static, ()> = if served {
+        ctx.accounts.set_store(account_store.clone());
+        Box::pin(account::reconcile::run(
+            ctx.clone(),
+            account_store,
+            account_stream,
+            reader.clone(),
+            shutdown.clone(),
+        ))
+    } else {
+        Box::pin(std::future::ready(()))
+    };
     let policies = policy::run(ctx.clone(), shutdown.clone());
     let service_linked_roles = service_linked_role::run(ctx.clone(), shutdown.clone());
     let (drifted, drift_triggers) = futures::channel::mpsc::unbounded();
     let sweeper = sweeper::run(ctx.clone(), reader.clone(), drifted);
-    let config = kube::runtime::controller::Config::default().concurrency(ctx.settings.concurrency);
+    let config = kube::runtime::controller::Config::default()
+        .concurrency(ctx.settings.concurrency.saturating_mul(SLOTS_PER_WORKER));
     let roles = reader.clone();
     let coverage = guardrails::Coverage::new(reader.clone());
     let guardrail_writer = ctx
@@ -197,6 +230,7 @@ pub async fn run(
         .lock()
         .ok()
         .and_then(|mut writer| writer.take());
+    let account_roles = reader.clone();
     // Guarded like the IamRoles: an unreadable IamPolicy must not stall this watch either.
     let policies_api: Api<DeserializeGuard<crate::api::IamPolicy>> = match &ctx.settings.namespace {
         Some(namespace) => Api::namespaced(ctx.client.clone(), namespace),
@@ -204,23 +238,23 @@ pub async fn run(
     };
     // ServiceAccounts, for spec.serviceAccounts: kept to find the ones an IamRole annotated, and
     // a trigger for the IamRoles whose annotation a ServiceAccount lacks.
-    let accounts_api: Api<k8s_openapi::api::core::v1::ServiceAccount> =
+    let service_accounts_api: Api<k8s_openapi::api::core::v1::ServiceAccount> =
         match &ctx.settings.namespace {
             Some(namespace) => Api::namespaced(ctx.client.clone(), namespace),
             None => Api::all(ctx.client.clone()),
         };
-    let (accounts, accounts_writer) = reflector::store();
+    let (service_accounts, service_accounts_writer) = reflector::store();
     // `run` is called once per Context; a second call would share the first one's store.
-    let _ = ctx.service_accounts.set(accounts);
-    let accounts_stream = watcher(accounts_api, watcher::Config::default())
+    let _ = ctx.service_accounts.set(service_accounts);
+    let service_accounts_stream = watcher(service_accounts_api, watcher::Config::default())
         .default_backoff()
         .modify(|account| slim::slim(account.meta_mut()))
-        .reflect(accounts_writer)
+        .reflect(service_accounts_writer)
         .touched_objects();
     let roles_for_accounts = reader.clone();
     let default_via = ctx.settings.workloads.default_via;
     let mut controller = Controller::for_stream(stream, reader)
-        .watches_stream(accounts_stream, move |account| {
+        .watches_stream(service_accounts_stream, move |account| {
             service_accounts::roles_to_wake(&roles_for_accounts, &account, default_via)
         })
         // A role waiting for an IamPolicy's ARN (or attaching a policy that changed) is woken
@@ -236,6 +270,16 @@ pub async fn run(
                 coverage.roles_to_wake(&guardrail)
             });
     }
+    if served {
+        // An AwsAccount that changes (verified, denied, a namespace removed) wakes its roles:
+        // their status says so at once.
+        let roles = account_roles.clone();
+        controller = controller.watches_stream(
+            account::reconcile::changes_that_matter_to_roles(&ctx),
+            move |account| account::reconcile::roles_of(&roles, &account),
+        );
+    }
+    let routing_ready = ctx.clone();
     let controller = controller
         .reconcile_on(drift_triggers)
         .with_config(config)
@@ -256,9 +300,13 @@ pub async fn run(
                 }
             }
         });
+    let controller = async move {
+        routing_ready.accounts.ready().await;
+        controller.await;
+    };
     // The sweeper never ends on its own: the controller's graceful shutdown ends both.
     tokio::select! {
-        _ = futures::future::join3(controller, policies, service_linked_roles) => {}
+        _ = futures::future::join4(controller, policies, service_linked_roles, accounts) => {}
         _ = sweeper => {}
     }
 }
@@ -301,6 +349,23 @@ pub fn resync_interval(configured: Duration, roles: usize, rate: f64) -> Duratio
 }
 
 async fn reconcile(guarded: Arc<Guarded>, ctx: Arc<Context>) -> Result<Action> {
+    // Which account's slot: one refused by routing (or unreadable) makes no IAM call, so any
+    // slot will do. A reconcile put off for a slot is no reconcile: not counted.
+    let key = match &guarded.0 {
+        Ok(role) => ctx
+            .accounts
+            .choose(role)
+            .ok()
+            .and_then(|chosen| chosen.map(|(name, _)| name)),
+        Err(_) => None,
+    };
+    let slot = match ctx.settings.concurrency {
+        0 => None,
+        per_account => match ctx.accounts.try_worker(key, usize::from(per_account)) {
+            Some(slot) => Some(slot),
+            None => return Ok(Action::requeue(ACCOUNT_BUSY_RETRY)),
+        },
+    };
     let meta = guarded.meta();
     let span = tracing::info_span!(
         "reconcile",
@@ -319,12 +384,20 @@ async fn reconcile(guarded: Arc<Guarded>, ctx: Arc<Context>) -> Result<Action> {
     }
     .instrument(span)
     .await;
+    drop(slot);
     ctx.metrics.reconciled(started.elapsed());
     if let Err(error) = &result {
         ctx.metrics.failed(error.category());
     }
     result
 }
+
+/// The controller runs this many reconciles at once per --concurrency: each account may use
+/// --concurrency of them ([`account::Accounts::try_worker`]), and a few accounts can be busy at
+/// once without waiting for each other.
+const SLOTS_PER_WORKER: u16 = 4;
+/// A reconcile whose account has every worker busy is looked at again after this.
+const ACCOUNT_BUSY_RETRY: Duration = Duration::from_millis(100);
 
 async fn reconcile_valid(role: Arc<IamRole>, ctx: &Context) -> Result<Action> {
     let namespace = role.namespace().unwrap_or_default();

@@ -4,6 +4,7 @@
 //! managed roles one by one costs fewer calls, or the bulk read fails (a policy without
 //! `iam:GetAccountAuthorizationDetails`, say), every object is reconciled the old way.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -17,7 +18,12 @@ use crate::error::Category;
 use crate::model::ManagementPolicy;
 use crate::telemetry::DriftCheckDone;
 
-/// Runs until dropped: the controller's shutdown ends it.
+/// How often the accounts in use are looked for: a new AwsAccount's sweep starts within this.
+const ACCOUNTS_LOOKED_FOR: Duration = Duration::from_secs(5);
+
+/// Runs until dropped: the controller's shutdown ends it. One sweep per account in use, each on
+/// its own schedule with its own client: a throttled or unreachable account delays only its
+/// own drift checks.
 pub async fn run(
     ctx: Arc<Context>,
     store: Store<Guarded>,
@@ -26,11 +32,77 @@ pub async fn run(
     if store.wait_until_ready().await.is_err() {
         return;
     }
+    ctx.accounts.ready().await;
+    // Dropping the set (the controller's shutdown) ends every account's sweep.
+    let mut sweeps = tokio::task::JoinSet::new();
+    let mut running: HashMap<Option<String>, tokio::task::AbortHandle> = HashMap::new();
+    loop {
+        let mut keys: HashSet<Option<String>> = HashSet::from([None]);
+        for guarded in store.state() {
+            if let Ok(role) = guarded.0.as_ref()
+                && let Ok(chosen) = ctx.accounts.choose(role)
+            {
+                keys.insert(chosen.map(|(name, _)| name));
+            }
+        }
+        running.retain(|key, handle| {
+            let keep = keys.contains(key);
+            if !keep {
+                handle.abort();
+            }
+            keep
+        });
+        for key in keys {
+            if let std::collections::hash_map::Entry::Vacant(slot) = running.entry(key.clone()) {
+                slot.insert(sweeps.spawn(sweep_account(
+                    ctx.clone(),
+                    store.clone(),
+                    trigger.clone(),
+                    key,
+                )));
+            }
+        }
+        while sweeps.try_join_next().is_some() {}
+        if trigger.is_closed() {
+            return;
+        }
+        tokio::time::sleep(ACCOUNTS_LOOKED_FOR.min(ctx.settings.resync)).await;
+    }
+}
+
+/// The IAM client of the account `key` (None: the operator's own), if it can be used now.
+async fn account_iam(ctx: &Context, key: Option<&str>) -> Option<Arc<dyn crate::iam::IamApi>> {
+    let Some(name) = key else {
+        return Some(ctx.iam.clone());
+    };
+    let account = ctx
+        .accounts
+        .known()
+        .into_iter()
+        .find(|account| account.name_any() == name)?;
+    let client = ctx.accounts.client(name, &account.spec).await.ok()?;
+    // A denied or unverified account's roles are retried by their own reconciles; its sweep
+    // waits for the account.
+    client.verified(false).await.ok()?;
+    Some(client.iam.clone())
+}
+
+/// The drift sweep of one account, until aborted.
+async fn sweep_account(
+    ctx: Arc<Context>,
+    store: Store<Guarded>,
+    trigger: UnboundedSender<ObjectRef<Guarded>>,
+    key: Option<String>,
+) {
     // Objects that were in sync when the operator stopped are not reconciled at start (see
     // `needs_reconcile_now`): the first sweep, right away, is what checks them.
     let mut roles_in_account: Option<usize> = None;
     loop {
-        let managed = managed_roles(&ctx, &store).await;
+        let Some(iam) = account_iam(&ctx, key.as_deref()).await else {
+            tokio::time::sleep(retry_failed_sweep(ctx.settings.resync)).await;
+            continue;
+        };
+        let managed = managed_roles(&ctx, &store, key.as_deref()).await;
         let per_role = drift::per_role_calls(&managed);
         let started = Instant::now();
         let started_at = jiff::Timestamp::now();
@@ -41,7 +113,7 @@ pub async fn run(
             // Use is news too: the reconcile records it and judges unused-role.
             let mut judge =
                 drift::DriftJudge::new(&managed, started_at).judging_use(ctx.settings.unused_after);
-            match ctx.iam.sweep(&mut judge).await {
+            match iam.sweep(&mut judge).await {
                 Ok(sweep) => {
                     roles_in_account = Some(sweep.roles_in_account);
                     let drifted: Vec<_> = judge.drifted().into_iter().cloned().collect();
@@ -51,6 +123,7 @@ pub async fn run(
                         roles_in_account = sweep.roles_in_account,
                         calls = sweep.calls,
                         ?elapsed,
+                        account = key.as_deref().unwrap_or(crate::telemetry::OWN_ACCOUNT),
                         "swept the account"
                     );
                     ctx.metrics.drift_checked(DriftCheckDone::Swept {
@@ -115,7 +188,11 @@ pub async fn run(
 /// The roles the objects in the store manage, as their specs want them. Objects that are being
 /// deleted, cannot be read, or are refused by admission are left to their own reconciles.
 /// `managedPolicyRefs` are resolved as a reconcile resolves them, one GET per IamPolicy per sweep.
-async fn managed_roles(ctx: &Context, store: &Store<Guarded>) -> Vec<Managed<ObjectRef<Guarded>>> {
+async fn managed_roles(
+    ctx: &Context,
+    store: &Store<Guarded>,
+    key: Option<&str>,
+) -> Vec<Managed<ObjectRef<Guarded>>> {
     let mut managed = Vec::new();
     let mut policy_arns = super::refs::PolicyArns::default();
     // A role a guardrail refuses is left alone, as any refused one.
@@ -127,6 +204,13 @@ async fn managed_roles(ctx: &Context, store: &Store<Guarded>) -> Vec<Managed<Obj
         let Ok(role) = guarded.0.as_ref() else {
             continue;
         };
+        let in_this_account = ctx
+            .accounts
+            .choose(role)
+            .is_ok_and(|chosen| chosen.as_ref().map(|(name, _)| name.as_str()) == key);
+        if !in_this_account {
+            continue;
+        }
         let admitted = if role.spec.managed_policy_refs.is_empty() {
             admit(role, &ctx.settings, &guardrails)
         } else {

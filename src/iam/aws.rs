@@ -59,14 +59,18 @@ impl Default for AwsIamConfig {
 
 pub struct AwsIam {
     pub(super) client: aws_sdk_iam::Client,
-    sts: aws_sdk_sts::Client,
+    pub(super) sts: aws_sdk_sts::Client,
     /// What the IAM client is rebuilt from when a limiter is added.
-    sdk_config: SdkConfig,
-    observer: Arc<dyn CallObserver>,
+    pub(super) sdk_config: SdkConfig,
+    pub(super) observer: Arc<dyn CallObserver>,
     /// Who the credentials are, asked of STS once.
-    identity: tokio::sync::OnceCell<super::CallerIdentity>,
+    pub(super) identity: tokio::sync::OnceCell<super::CallerIdentity>,
     /// The account's roles and quota, per account id.
     quota: super::quota::QuotaCache,
+    /// The account's limiter, when calls are limited.
+    limiter: Option<Arc<AccountLimiter>>,
+    /// The role these credentials come from, when they are assumed ([`super::assume`]).
+    pub(super) assumed: Option<aws_sdk_iam::config::SharedCredentialsProvider>,
 }
 
 impl AwsIam {
@@ -95,7 +99,13 @@ impl AwsIam {
     }
 
     async fn from_loader(loader: ConfigLoader, observer: Arc<dyn CallObserver>) -> AwsIam {
-        let sdk_config = loader.load().await;
+        Self::from_sdk_config(loader.load().await, observer)
+    }
+
+    pub(super) fn from_sdk_config(
+        sdk_config: SdkConfig,
+        observer: Arc<dyn CallObserver>,
+    ) -> AwsIam {
         // STS, not IAM: observed (so /readyz sees AWS unreachable even before the first IAM
         // call), but not rate limited with IAM's calls.
         let sts = aws_sdk_sts::config::Builder::from(&sdk_config)
@@ -108,13 +118,20 @@ impl AwsIam {
             observer,
             identity: tokio::sync::OnceCell::new(),
             quota: super::quota::QuotaCache::default(),
+            limiter: None,
+            assumed: None,
         }
     }
 
     /// Makes every request to IAM, SDK retries included, wait for `limiter`, and pause it when
     /// IAM throttles.
     pub fn with_limiter(mut self, limiter: Arc<AccountLimiter>) -> AwsIam {
-        self.client = iam_client(&self.sdk_config, self.observer.clone(), Some(limiter));
+        self.client = iam_client(
+            &self.sdk_config,
+            self.observer.clone(),
+            Some(limiter.clone()),
+        );
+        self.limiter = Some(limiter);
         self
     }
 
@@ -234,6 +251,14 @@ impl IamApi for AwsIam {
         op: &'a PolicyOp,
     ) -> BoxFuture<'a, Result<super::PolicyOutcome>> {
         Box::pin(self.write_policy(op))
+    }
+
+    fn paused_for(&self) -> Option<Duration> {
+        self.limiter.as_ref()?.paused_for()
+    }
+
+    fn verify(&self) -> BoxFuture<'_, Result<super::Verified>> {
+        Box::pin(self.verify_now())
     }
 
     fn list_service_linked_roles<'a>(

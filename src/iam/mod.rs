@@ -3,6 +3,7 @@
 //!
 //! Errors are always [`Error::Iam`](crate::error::Error::Iam), classified by [`classify`].
 
+pub mod assume;
 pub mod audit;
 pub mod aws;
 pub mod classify;
@@ -30,6 +31,7 @@ use crate::plan::service_linked_role::{
     DeletionAnswer, DesiredServiceLinkedRole, ObservedServiceLinkedRole,
 };
 
+pub use assume::{AssumeSettings, Verified};
 pub use aws::{AwsIam, AwsIamConfig};
 pub use counting::CountingObserver;
 pub use managed_policy::{PolicyOutcome, policy_arn};
@@ -139,6 +141,23 @@ pub trait IamApi: Send + Sync {
     /// The account of [`IamApi::caller_identity`].
     fn caller_account(&self) -> BoxFuture<'_, Result<String>> {
         Box::pin(async move { Ok(self.caller_identity().await?.account) })
+    }
+
+    /// How much longer the account's IAM calls are paused by throttling, if they are.
+    fn paused_for(&self) -> Option<Duration> {
+        None
+    }
+
+    /// Asks STS now who the credentials are (an assumed role is assumed afresh), for an
+    /// AwsAccount's verification. Without a better answer: [`IamApi::caller_identity`].
+    fn verify(&self) -> BoxFuture<'_, Result<Verified>> {
+        Box::pin(async move {
+            let identity = self.caller_identity().await?;
+            Ok(Verified {
+                caller_arn: format!("arn:{}:iam::{}:root", identity.partition, identity.account),
+                identity,
+            })
+        })
     }
 }
 

@@ -52,7 +52,7 @@ async fn every_example_reaches_ready() {
         .expect("/metrics answers")
         .1;
     assert!(
-        metrics.contains("rolesmith_iam_calls_total{operation=\"CreateRole\",outcome=\"ok\"}"),
+        metrics.contains("rolesmith_iam_calls_total{operation=\"CreateRole\",outcome=\"ok\",account=\"_operator\"}"),
         "{metrics}"
     );
     assert!(metrics.contains("rolesmith_reconciles_total"), "{metrics}");

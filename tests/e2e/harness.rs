@@ -84,6 +84,7 @@ impl World {
             "crd/iamroles.iam.rolesmith.dev",
             "crd/iampolicies.iam.rolesmith.dev",
             "crd/roleguardrails.iam.rolesmith.dev",
+            "crd/awsaccounts.iam.rolesmith.dev",
             "crd/iamservicelinkedroles.iam.rolesmith.dev",
             "--timeout=30s",
         ]);

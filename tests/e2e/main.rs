@@ -6,6 +6,7 @@ mod support;
 
 mod harness;
 
+mod accounts;
 mod brownfield;
 mod chaos;
 mod examples;

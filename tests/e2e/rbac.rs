@@ -122,6 +122,10 @@ async fn the_operator_uses_exactly_what_its_cluster_role_grants() {
     world.apply_yaml(POLICY);
     // A guardrail covering the namespace (its watch, its status) that the roles below satisfy.
     world.apply_yaml(GUARDRAIL);
+    // An AwsAccount (the operator's own account, by its id): its finalizer and status.
+    world.apply_yaml(
+        "apiVersion: iam.rolesmith.dev/v1alpha1\nkind: AwsAccount\nmetadata: {name: home}\nspec: {accountId: \"123456789012\", allowedNamespaces: [default]}\n",
+    );
     world.apply_yaml(SERVICE_LINKED_ROLE);
     world.apply_yaml(
         "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: app, namespace: default}\n",
@@ -193,6 +197,7 @@ async fn the_operator_uses_exactly_what_its_cluster_role_grants() {
         !account.contains("eks.amazonaws.com/role-arn"),
         "the annotation went with the role: {account}"
     );
+    world.kubectl_ok(&["delete", "awsaccounts", "--all", "--timeout=60s"]);
 
     let used: BTreeSet<Permission> = world
         .sim

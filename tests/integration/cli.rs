@@ -234,6 +234,88 @@ spec:
     );
 }
 
+/// `--assume-role-arn/--external-id/--account-id`: the role is made in the assumed role's
+/// account only (moto's STS hands out keys acting there), and wrong flags do nothing.
+#[tokio::test]
+async fn apply_in_another_account_through_assume_role() {
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("role.yaml");
+    std::fs::write(&file, MANIFEST).expect("write manifest");
+    let file = file.to_string_lossy().into_owned();
+    let arn = "arn:aws:iam::111111111111:role/rolesmith-access";
+    let external = "tenant-42:never-printed";
+    let assume = ["--assume-role-arn", arn, "--external-id", external];
+
+    for (account, refusal) in [
+        ("222222222222", "is not in account 222222222222"),
+        ("1111", "--account-id"),
+    ] {
+        let mut args = vec!["apply", "-f", &file, "--account-id", account];
+        args.extend(assume);
+        let (code, stdout, stderr) = run(&moto, &args);
+        assert_ne!(code, 0, "{stdout}");
+        assert!(stderr.contains(refusal), "{stderr}");
+    }
+    let mut args = vec!["apply", "-f", &file, "--account-id", "111111111111"];
+    args.extend(assume);
+    let (code, stdout, stderr) = run(&moto, &args);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        !format!("{stdout}{stderr}").contains(external),
+        "the ExternalId is printed"
+    );
+
+    let config = crate::support::test_config(&moto.endpoint);
+    let own = crate::support::aws_iam(
+        &moto.endpoint,
+        std::sync::Arc::new(rolesmith::iam::NoopObserver),
+    )
+    .await;
+    assert!(
+        own.get_role("cli-bootstrap")
+            .await
+            .expect("IAM answers")
+            .is_none(),
+        "made in the own account"
+    );
+    let sts = aws_sdk_sts::Client::from_conf(
+        aws_sdk_sts::config::Builder::new()
+            .behavior_version(aws_sdk_sts::config::BehaviorVersion::latest())
+            .region(aws_sdk_sts::config::Region::new("us-east-1"))
+            .endpoint_url(&moto.endpoint)
+            .credentials_provider(aws_sdk_sts::config::Credentials::new(
+                "testing", "testing", None, None, "tests",
+            ))
+            .build(),
+    );
+    let assumed = sts
+        .assume_role()
+        .role_arn(arn)
+        .role_session_name("tests")
+        .send()
+        .await
+        .expect("moto assumes the role");
+    let key = assumed
+        .credentials()
+        .map(|c| c.access_key_id().to_string())
+        .expect("credentials");
+    let in_b = rolesmith::iam::AwsIam::with_static_credentials(
+        config,
+        &key,
+        "unused-by-moto",
+        std::sync::Arc::new(rolesmith::iam::NoopObserver),
+    )
+    .await;
+    use rolesmith::iam::IamApi;
+    let role = in_b
+        .get_role("cli-bootstrap")
+        .await
+        .expect("IAM answers")
+        .expect("made in 111111111111");
+    assert!(role.arn.contains(":111111111111:"), "{}", role.arn);
+}
+
 /// `rolesmith plan` shows the trust policy IAM will get: the ServiceAccounts' statements,
 /// written by rolesmith, in full; without --oidc-provider-arn an IRSA entry is refused before
 /// IAM is asked.

@@ -17,6 +17,8 @@ IAMROLE_RULES = [
     {"apiGroups": ["iam.rolesmith.dev"], "resources": ["iamroles"], "verbs": ["list", "watch", "patch"]},
     {"apiGroups": ["iam.rolesmith.dev"], "resources": ["iampolicies"], "verbs": ["get", "list", "watch", "patch"]},
     {"apiGroups": ["iam.rolesmith.dev"], "resources": ["iamroles/status", "iampolicies/status"], "verbs": ["patch"]},
+    {"apiGroups": ["iam.rolesmith.dev"], "resources": ["awsaccounts"], "verbs": ["list", "watch", "patch"]},
+    {"apiGroups": ["iam.rolesmith.dev"], "resources": ["awsaccounts/status"], "verbs": ["patch"]},
     {"apiGroups": ["iam.rolesmith.dev"], "resources": ["iamservicelinkedroles"], "verbs": ["list", "watch", "patch"]},
     {"apiGroups": ["iam.rolesmith.dev"], "resources": ["iamservicelinkedroles/status"], "verbs": ["patch"]},
     {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"]},
@@ -259,6 +261,32 @@ class Install(unittest.TestCase):
         sm = get(self.kubeconfig, "servicemonitor.monitoring.coreos.com", "ops-rolesmith", ns)
         self.assertEqual(sm["metadata"]["labels"]["release"], "prometheus")
         self.assertEqual(sm["spec"]["endpoints"][0]["port"], "metrics")
+
+    def test_accounts_become_aws_accounts(self):
+        ns = "accounts"
+        values = {"accounts": [
+            {"name": "prod", "accountId": "111111111111", "allowedNamespaces": ["team-a", "team-b"], "default": True,
+             "assumeRole": {"roleArn": "arn:aws:iam::111111111111:role/rolesmith-access", "externalId": "prod-7f3c9e",
+                            "sessionTags": {"team": "platform"}}},
+            {"name": "home", "accountId": "123456789012", "allowedNamespaces": []},
+        ]}
+        release = helm_client.install(self.kubeconfig, "accounts", ns, values)
+        objects = self.assert_everything_rendered_exists(release["manifest"], ns)
+        self.assertEqual(sorted(o["metadata"]["name"] for o in objects if o["kind"] == "AwsAccount"), ["home", "prod"])
+        prod = get(self.kubeconfig, "awsaccount.iam.rolesmith.dev", "prod", None)
+        self.assertEqual(prod["spec"], {
+            "accountId": "111111111111",
+            "assumeRole": {"roleArn": "arn:aws:iam::111111111111:role/rolesmith-access", "externalId": "prod-7f3c9e",
+                           "sessionTags": {"team": "platform"}},
+            "allowedNamespaces": ["team-a", "team-b"],
+            "default": True,
+        })
+        home = get(self.kubeconfig, "awsaccount.iam.rolesmith.dev", "home", None)
+        self.assertEqual(home["spec"], {"accountId": "123456789012", "allowedNamespaces": [], "default": False})
+        with self.assertRaises(helm_client.InstallError) as caught:
+            helm_client.install(self.kubeconfig, "bad-accounts", "bad-accounts",
+                                {"accounts": [{"name": "x", "accountId": "12345", "allowedNamespaces": []}]})
+        self.assertIn("accountId", str(caught.exception))
 
     def test_mistyped_values_fail_the_install(self):
         cases = [

@@ -46,6 +46,7 @@ class DeployManifests(unittest.TestCase):
         crd = objects((ROOT / "crds" / "iamroles.iam.rolesmith.dev.yaml").read_text())
         crd += objects((ROOT / "crds" / "iampolicies.iam.rolesmith.dev.yaml").read_text())
         crd += objects((ROOT / "crds" / "roleguardrails.iam.rolesmith.dev.yaml").read_text())
+        crd += objects((ROOT / "crds" / "awsaccounts.iam.rolesmith.dev.yaml").read_text())
         crd += objects((ROOT / "crds" / "iamservicelinkedroles.iam.rolesmith.dev.yaml").read_text())
         namespace = objects(render_deploy.NAMESPACE_YAML)
         self.assertEqual(keyed(built), keyed(chart + crd + namespace))

@@ -26,6 +26,8 @@ PROFILE_WRITES = {"CreateInstanceProfile", "AddRoleToInstanceProfile", "DeleteIn
 # IamServiceLinkedRole: IAM creates and deletes the role for the service; it carries no tag.
 SLR_WRITES = {"CreateServiceLinkedRole", "DeleteServiceLinkedRole"}
 WRITES = ROLE_WRITES | POLICY_WRITES | PROFILE_WRITES | SLR_WRITES
+# AwsAccounts with assumeRole: the operator assumes a role in another account, with session tags.
+STS = {"sts:AssumeRole", "sts:TagSession"}
 
 
 def as_list(v):
@@ -52,7 +54,7 @@ class IamPolicy(unittest.TestCase):
         return set().union(*(actions(s) for s in statements(self.policy) if s["Effect"] == "Allow"))
 
     def test_allows_exactly_the_calls_the_operator_makes(self):
-        self.assertEqual(self.allowed(), READS | WRITES)
+        self.assertEqual(self.allowed(), READS | WRITES | STS)
         # PassRole only for the role an instance profile of rolesmith's receives: owned roles.
         passing = [s for s in statements(self.policy) if "PassRole" in actions(s)]
         self.assertEqual([actions(s) for s in passing], [{"PassRole"}])
@@ -76,7 +78,12 @@ class IamPolicy(unittest.TestCase):
             with self.subTest(s["Sid"]):
                 self.assertFalse({"NotAction", "NotResource", "NotPrincipal"} & set(s))
                 for a in as_list(s["Action"]):
-                    self.assertRegex(a, r"^iam:[A-Za-z]+$")
+                    self.assertRegex(a, r"^(iam:[A-Za-z]+|sts:AssumeRole|sts:TagSession)$")
+                if s["Sid"] == "AssumeAccountRoles":
+                    # Only the roles AwsAccounts name by convention, in any account.
+                    self.assertEqual(actions(s), STS)
+                    self.assertEqual(s["Resource"], "arn:aws:iam::*:role/rolesmith-access")
+                    continue
                 # The bulk reads of the drift check take no resource-level scoping in IAM: "*"
                 # is allowed for them alone, and only for reads.
                 account_reads = {
@@ -158,6 +165,19 @@ class IamPolicy(unittest.TestCase):
             for name, doc in spec["inlinePolicies"].items():
                 iam.put_role_policy(RoleName=spec["roleName"], PolicyName=name, PolicyDocument=json.dumps(doc))
             self.assertEqual(iam.list_role_policies(RoleName=spec["roleName"])["PolicyNames"], ["rolesmith-operator"])
+
+    def test_the_documented_account_role_trust_policy_is_valid(self):
+        doc = (ROOT / "deploy" / "IAM.md").read_text().split("## Other accounts (AwsAccount)")[1]
+        trust = json.loads(doc.split("```json")[1].split("```")[0]
+                           .replace("OPERATOR_ACCOUNT", "123456789012").replace("EXTERNAL_ID", "prod-7f3c9e"))
+        allow = [s for s in statements(trust) if s["Action"] == "sts:AssumeRole"]
+        self.assertEqual(len(allow), 1)
+        self.assertEqual(allow[0]["Condition"], {"StringEquals": {"sts:ExternalId": "prod-7f3c9e"}})
+        permissions = dict(self.policy, Statement=[s for s in statements(self.policy) if s["Sid"] != "AssumeAccountRoles"])
+        with moto_server() as endpoint:
+            iam = iam_client(endpoint)
+            iam.create_role(RoleName="rolesmith-access", AssumeRolePolicyDocument=json.dumps(trust))
+            iam.put_role_policy(RoleName="rolesmith-access", PolicyName="rolesmith", PolicyDocument=json.dumps(permissions))
 
 
 class PodIdentityPolicy(unittest.TestCase):

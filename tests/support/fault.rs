@@ -38,8 +38,13 @@ struct State {
     /// Bulk reads answered this many roles a page (None: as moto answers, all at once).
     page_size: Mutex<Option<usize>>,
     log: Mutex<Vec<Entry>>,
+    /// Access keys moto's STS handed out, and the account each acts in.
+    keys: Mutex<BTreeMap<String, String>>,
     stopping: AtomicBool,
 }
+
+/// The account of moto's own credentials (any key its STS did not hand out).
+pub const HOME_ACCOUNT: &str = "123456789012";
 
 pub struct FaultProxy {
     /// `http://127.0.0.1:PORT`: give this to the IAM client instead of moto's endpoint.
@@ -71,6 +76,7 @@ impl FaultProxy {
             latency: Mutex::new(Duration::ZERO),
             page_size: Mutex::new(None),
             log: Mutex::new(Vec::new()),
+            keys: Mutex::new(BTreeMap::new()),
             stopping: AtomicBool::new(false),
         });
         let acceptor_state = Arc::clone(&state);
@@ -131,6 +137,11 @@ impl FaultProxy {
     /// Every request answered so far, in the order they were answered.
     pub fn log(&self) -> Vec<Entry> {
         lock(&self.state.log).clone()
+    }
+
+    /// The account each access key acts in, as moto's STS handed the keys out.
+    pub fn key_accounts(&self) -> BTreeMap<String, String> {
+        lock(&self.state.keys).clone()
     }
 
     /// Requests of `action` seen so far, each SDK retry counted.
@@ -228,7 +239,25 @@ fn serve(state: &State, mut stream: TcpStream) {
     let arrived = Instant::now();
     let action = wire::form_value(&request.body, "Action").unwrap_or_default();
     let role = wire::form_value(&request.body, "RoleName");
-    let (delay, answer) = decide(state, &action, role.as_deref(), arrived);
+    let access_key = wire::access_key(&request.head);
+    let assumed_account = (action == "AssumeRole")
+        .then(|| wire::form_value(&request.body, "RoleArn"))
+        .flatten()
+        .and_then(|arn| arn.split(':').nth(4).map(str::to_string));
+    let account = assumed_account.clone().or_else(|| {
+        access_key.as_ref().map(|key| {
+            lock(&state.keys)
+                .get(key)
+                .cloned()
+                .unwrap_or_else(|| HOME_ACCOUNT.to_string())
+        })
+    });
+    let external_id = wire::form_value(&request.body, "ExternalId");
+    let session_tag = wire::form_value(&request.body, "Tags.member.1.Key").map(|key| {
+        let value = wire::form_value(&request.body, "Tags.member.1.Value");
+        format!("{key}={}", value.unwrap_or_default())
+    });
+    let (delay, answer) = decide(state, &action, role.as_deref(), account.as_deref(), arrived);
     // Read first: a guard held through the sleep would make every request wait in line.
     let latency = *lock(&state.latency);
     std::thread::sleep(latency + delay);
@@ -239,6 +268,10 @@ fn serve(state: &State, mut stream: TcpStream) {
             role: role.clone(),
             answer,
             took: arrived.elapsed(),
+            access_key: access_key.clone(),
+            account: account.clone(),
+            external_id: external_id.clone(),
+            session_tag: session_tag.clone(),
         });
     };
     let _ = match answer {
@@ -284,6 +317,11 @@ fn serve(state: &State, mut stream: TcpStream) {
         Answer::Forward => match forward_paged(state, &action, request) {
             Ok((status, response)) => {
                 note_created(state, &action, role.as_deref(), status);
+                if let (200, Some(target)) = (status, &assumed_account)
+                    && let Some(key) = wire::xml_value(&response, "AccessKeyId")
+                {
+                    lock(&state.keys).insert(key, target.clone());
+                }
                 record(Answered::Forwarded { status });
                 stream.write_all(&response)
             }
@@ -325,7 +363,13 @@ fn forward_paged(
 }
 
 /// A role IAM cannot see yet answers NoSuchEntity before any rule is consulted.
-fn decide(state: &State, action: &str, role: Option<&str>, now: Instant) -> (Duration, Answer) {
+fn decide(
+    state: &State,
+    action: &str,
+    role: Option<&str>,
+    account: Option<&str>,
+    now: Instant,
+) -> (Duration, Answer) {
     if lock(&state.visibility).hides(action, role, now) {
         let message = NOT_FOUND_MESSAGE.replace("{role}", role.unwrap_or(""));
         return (
@@ -339,7 +383,7 @@ fn decide(state: &State, action: &str, role: Option<&str>, now: Instant) -> (Dur
         );
     }
     lock(&state.rules)
-        .decide(action, role, now)
+        .decide_in(action, role, account, now)
         .unwrap_or((Duration::ZERO, Answer::Forward))
 }
 

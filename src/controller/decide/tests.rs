@@ -15,6 +15,7 @@ fn role() -> RoleIdentity {
         arn: Some("arn:aws:iam::123456789012:role/team.app".into()),
         id: Some("AROAEXAMPLE".into()),
         last_used: None,
+        account: Some("123456789012".into()),
         instance_profile_arn: None,
     }
 }

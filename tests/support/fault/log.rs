@@ -69,6 +69,14 @@ pub struct Entry {
     pub answer: Answered,
     /// From arrival to the answer (or hang-up): latency, fault delays and IAM's own time.
     pub took: Duration,
+    /// The access key that signed the request.
+    pub access_key: Option<String>,
+    /// The account the request acts in: the account of the key that signed it (as moto's STS
+    /// handed it out), or for AssumeRole the account of the role it assumes.
+    pub account: Option<String>,
+    /// AssumeRole's ExternalId and its first session tag (`key=value`), as sent.
+    pub external_id: Option<String>,
+    pub session_tag: Option<String>,
 }
 
 pub fn is_write(action: &str) -> bool {
@@ -154,6 +162,10 @@ mod tests {
             role: role.map(str::to_string),
             answer,
             took: Duration::from_millis(3),
+            access_key: None,
+            account: None,
+            external_id: None,
+            session_tag: None,
         }
     }
 

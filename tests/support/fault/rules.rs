@@ -59,6 +59,8 @@ pub struct Fault {
     /// Action names; `*` matches every action.
     actions: Vec<String>,
     role: Option<String>,
+    /// Only requests in this AWS account (see [`super::FaultProxy`]'s account of a request).
+    account: Option<String>,
     remaining: usize,
     delay: Duration,
     answer: Answer,
@@ -204,6 +206,13 @@ impl Fault {
         self
     }
 
+    /// Only requests in this account: made with credentials of the account, or an AssumeRole
+    /// of a role in it.
+    pub fn for_account(mut self, account: &str) -> Fault {
+        self.account = Some(account.to_string());
+        self
+    }
+
     pub fn times(mut self, times: usize) -> Fault {
         self.remaining = times;
         self
@@ -249,6 +258,7 @@ impl Fault {
         Fault {
             actions: vec![action.to_string()],
             role: None,
+            account: None,
             remaining: 1,
             delay: Duration::ZERO,
             answer,
@@ -258,13 +268,17 @@ impl Fault {
         }
     }
 
-    fn applies_to(&self, action: &str, role: Option<&str>) -> bool {
+    fn applies_to(&self, action: &str, role: Option<&str>, account: Option<&str>) -> bool {
         let action_matches = self.actions.iter().any(|a| a == "*" || a == action);
         let role_matches = self
             .role
             .as_deref()
             .is_none_or(|wanted| role == Some(wanted));
-        action_matches && role_matches
+        let account_matches = self
+            .account
+            .as_deref()
+            .is_none_or(|wanted| account == Some(wanted));
+        action_matches && role_matches && account_matches
     }
 }
 
@@ -315,15 +329,32 @@ impl Rules {
         role: Option<&str>,
         now: Instant,
     ) -> Option<(Duration, Answer)> {
+        self.decide_in(action, role, None, now)
+    }
+
+    /// [`Rules::decide`] for a request in `account`.
+    pub fn decide_in(
+        &mut self,
+        action: &str,
+        role: Option<&str>,
+        account: Option<&str>,
+        now: Instant,
+    ) -> Option<(Duration, Answer)> {
         let seed = self.seed;
         for rule in &mut self.rules {
             if rule.fault.remaining == 0
                 || rule.expires.is_some_and(|deadline| now >= deadline)
-                || !rule.fault.applies_to(action, role)
+                || !rule.fault.applies_to(action, role, account)
             {
                 continue;
             }
-            let key = (role.unwrap_or("").to_string(), action.to_string());
+            // An account's fault draws per account too: the same role name in two accounts
+            // draws on its own. Other faults draw as they always did.
+            let who = match &rule.fault.account {
+                Some(_) => format!("{}@{}", role.unwrap_or(""), account.unwrap_or("")),
+                None => role.unwrap_or("").to_string(),
+            };
+            let key = (who, action.to_string());
             let n = rule.matched.entry(key.clone()).or_insert(0);
             *n += 1;
             let in_burst = rule.burst_left.get(&key).is_some_and(|left| *left > 0);
@@ -388,6 +419,28 @@ mod tests {
                 code(rules.decide(action, *role, start + Duration::from_secs(*at)))
             })
             .collect()
+    }
+
+    #[test]
+    fn an_account_fault_answers_only_that_account() {
+        let start = Instant::now();
+        let mut rules = Rules::new(7);
+        rules.push(
+            Fault::access_denied("AssumeRole")
+                .for_account("222222222222")
+                .always(),
+            start,
+        );
+        let answers: Vec<String> = [
+            ("AssumeRole", Some("222222222222")),
+            ("AssumeRole", Some("111111111111")),
+            ("AssumeRole", None),
+            ("AssumeRole", Some("222222222222")),
+        ]
+        .iter()
+        .map(|(action, account)| code(rules.decide_in(action, None, *account, start)))
+        .collect();
+        assert_eq!(answers, ["AccessDenied", "pass", "pass", "AccessDenied"]);
     }
 
     #[test]

@@ -34,6 +34,25 @@ pub fn read_request(stream: &TcpStream) -> std::io::Result<Request> {
     Ok(Request { head, body })
 }
 
+/// The access key id of a SigV4 `Authorization` header (`Credential=AKID/date/…`).
+pub fn access_key(head: &[String]) -> Option<String> {
+    head.iter()
+        .filter_map(|line| line.split_once(':'))
+        .find(|(name, _)| name.trim().eq_ignore_ascii_case("authorization"))
+        .and_then(|(_, value)| value.split("Credential=").nth(1))
+        .and_then(|credential| credential.split('/').next())
+        .map(str::to_string)
+}
+
+/// The text of the first `<name>…</name>` element of an XML answer.
+pub fn xml_value(body: &[u8], name: &str) -> Option<String> {
+    let text = String::from_utf8_lossy(body);
+    let open = format!("<{name}>");
+    let start = text.find(&open)? + open.len();
+    let end = text[start..].find(&format!("</{name}>"))? + start;
+    Some(text[start..end].to_string())
+}
+
 /// The decoded value of one parameter of an `application/x-www-form-urlencoded` body.
 pub fn form_value(body: &[u8], name: &str) -> Option<String> {
     String::from_utf8_lossy(body)
