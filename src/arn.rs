@@ -43,6 +43,14 @@ impl<'a> Arn<'a> {
         is_account_id(self.account).then_some(self.account)
     }
 
+    /// The same ARN with `account` in place of its account.
+    pub fn in_account(&self, account: &str) -> String {
+        format!(
+            "arn:{}:{}:{}:{account}:{}",
+            self.partition, self.service, self.region, self.resource
+        )
+    }
+
     /// Whether this is the root of `account` (`arn:PARTITION:iam::ACCOUNT:root`), which IAM
     /// writes for a principal given as the bare account id.
     pub fn is_root_of(&self, account: &str) -> bool {

@@ -178,6 +178,7 @@ impl WorkloadArgs {
                 .eks_cluster_name
                 .clone()
                 .filter(|name| !name.is_empty()),
+            other_account: None,
         }
     }
 }

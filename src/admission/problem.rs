@@ -106,6 +106,9 @@ rules! {
     /// An entry's `via` needs an operator flag that is not set (--oidc-provider-arn,
     /// --eks-cluster-name).
     WorkloadIdentityUnconfigured => "workload-identity-unconfigured",
+    /// A spec.serviceAccounts entry via PodIdentity in a role of another account than the
+    /// cluster's.
+    PodIdentityOtherAccount => "pod-identity-other-account",
     /// A finding a RoleGuardrail's `deny` makes a refusal.
     GuardrailDeniedFinding => "guardrail-denied-finding",
     /// No permissions boundary, or one a RoleGuardrail's `requirePermissionsBoundary` does not list.

@@ -110,6 +110,29 @@ pub struct Workloads {
     pub default_via: WorkloadIdentity,
     /// The EKS cluster Pod Identity associations are made in (--eks-cluster-name).
     pub eks_cluster_name: Option<String>,
+    /// The account of a role that lives in another account than the cluster's (an AwsAccount),
+    /// set by [`Workloads::in_other_account`].
+    pub other_account: Option<String>,
+}
+
+impl Workloads {
+    /// The same settings for a role in `account`, which is not the cluster's. IAM accepts only
+    /// an OIDC provider of the role's own account as a Federated principal, so IRSA trusts the
+    /// provider of the cluster's issuer in `account` (which must have one, as for any
+    /// cross-account IRSA). An EKS Pod Identity association names a role of the cluster's
+    /// account, so Pod Identity is refused.
+    pub fn in_other_account(&self, account: &str) -> Workloads {
+        let oidc_provider_arn = self.oidc_provider_arn.as_deref().map(|arn| {
+            crate::arn::Arn::parse(arn)
+                .map(|parsed| parsed.in_account(account))
+                .unwrap_or_else(|_| arn.to_string())
+        });
+        Workloads {
+            oidc_provider_arn,
+            other_account: Some(account.to_string()),
+            ..self.clone()
+        }
+    }
 }
 
 /// One entry with its defaults applied.
@@ -263,7 +286,15 @@ fn unconfigured(field: &str, via: WorkloadIdentity, workloads: &Workloads) -> Op
             None | Some("") => problem(
                 "EKS Pod Identity needs the cluster's name, and the operator was started without --eks-cluster-name; set it (chart value workloadIdentity.eksClusterName) or use via: IRSA".into(),
             ),
-            Some(_) => None,
+            Some(_) => workloads.other_account.as_deref().map(|account| {
+                Problem::new(
+                    format!("{field}.via"),
+                    Rule::PodIdentityOtherAccount,
+                    format!(
+                        "EKS Pod Identity associates a ServiceAccount with a role of the cluster's account, and this role lives in account {account} (spec.accountRef); use via: IRSA (account {account} needs an IAM OIDC provider for the cluster's issuer) or drop accountRef"
+                    ),
+                )
+            }),
         },
     }
 }

@@ -279,19 +279,25 @@ pub(super) fn spec_changed(role: &IamRole) -> bool {
     role.status.as_ref().and_then(|s| s.observed_generation) != role.metadata.generation
 }
 
-/// Admission with the operator's settings and `guardrails`. Findings are left to the engine,
-/// which knows the account.
+/// Admission with the operator's settings and `guardrails`; `other_account` is the account of
+/// a role that does not live in the operator's (its ServiceAccounts' trust differs there).
+/// Findings are left to the engine, which knows the account.
 pub(super) fn admit(
     role: &IamRole,
     settings: &Settings,
     guardrails: &[admission::Guardrail],
+    other_account: Option<&str>,
 ) -> Result<Admitted> {
+    let workloads = match other_account {
+        Some(account) => std::borrow::Cow::Owned(settings.workloads.in_other_account(account)),
+        None => std::borrow::Cow::Borrowed(&settings.workloads),
+    };
     let context = admission::Context {
         confinement: &settings.confinement,
         ignore_tag_keys: &settings.ignore_tag_keys,
         cluster_id: &settings.cluster_id,
         guardrails,
-        workloads: &settings.workloads,
+        workloads: &workloads,
     };
     admission::admit(&desired::input(role), &context).map_err(Error::refused)
 }

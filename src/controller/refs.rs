@@ -73,9 +73,24 @@ pub(super) async fn admit_with_refs(
     arns: &mut PolicyArns,
     guardrails: &[crate::admission::Guardrail],
 ) -> Result<Admitted> {
-    let mut admitted = super::apply::admit(role, &ctx.settings, guardrails)?;
+    let other_account = workload_account(role, ctx).await?;
+    let mut admitted =
+        super::apply::admit(role, &ctx.settings, guardrails, other_account.as_deref())?;
     admitted.desired = with_policy_refs(admitted.desired, role, ctx, arns).await?;
     Ok(admitted)
+}
+
+/// The account of a role with `serviceAccounts` that lives in another account than the
+/// operator's (its trust statements differ there). Routing itself is left to the caller.
+async fn workload_account(role: &IamRole, ctx: &Context) -> Result<Option<String>> {
+    if role.spec.service_accounts.is_empty() {
+        return Ok(None);
+    }
+    let Ok(Some((_, spec))) = ctx.accounts.choose(role) else {
+        return Ok(None);
+    };
+    let own = ctx.iam.caller_account().await?;
+    Ok((spec.account_id != own).then_some(spec.account_id))
 }
 
 /// Adds the ARNs of the referenced IamPolicies to `desired`. A reference the namespace may not

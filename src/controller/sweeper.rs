@@ -197,6 +197,7 @@ async fn managed_roles(
     let mut policy_arns = super::refs::PolicyArns::default();
     // A role a guardrail refuses is left alone, as any refused one.
     let guardrails = super::guardrails::current(&ctx.guardrails);
+    let own = ctx.iam.caller_account().await.ok();
     for guarded in store.state() {
         if guarded.meta().deletion_timestamp.is_some() {
             continue;
@@ -204,15 +205,24 @@ async fn managed_roles(
         let Ok(role) = guarded.0.as_ref() else {
             continue;
         };
-        let in_this_account = ctx
-            .accounts
-            .choose(role)
+        let chosen = ctx.accounts.choose(role);
+        let in_this_account = chosen
+            .as_ref()
             .is_ok_and(|chosen| chosen.as_ref().map(|(name, _)| name.as_str()) == key);
         if !in_this_account {
             continue;
         }
+        // As the reconcile admits it: ServiceAccounts' trust differs in another account.
+        let other_account = match (&chosen, &own) {
+            (Ok(Some((_, spec))), Some(own))
+                if !role.spec.service_accounts.is_empty() && spec.account_id != *own =>
+            {
+                Some(spec.account_id.as_str())
+            }
+            _ => None,
+        };
         let admitted = if role.spec.managed_policy_refs.is_empty() {
-            admit(role, &ctx.settings, &guardrails)
+            admit(role, &ctx.settings, &guardrails, other_account)
         } else {
             super::refs::admit_with_refs(role, ctx, &mut policy_arns, &guardrails).await
         };

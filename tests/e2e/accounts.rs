@@ -12,6 +12,7 @@
 mod hostile;
 mod isolation;
 mod upgrade_and_drift;
+mod workloads;
 
 use std::sync::Arc;
 use std::time::Duration;

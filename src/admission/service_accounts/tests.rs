@@ -14,6 +14,7 @@ fn workloads() -> Workloads {
         oidc_provider_arn: Some(PROVIDER.into()),
         default_via: WorkloadIdentity::Irsa,
         eks_cluster_name: Some("prod".into()),
+        other_account: None,
     }
 }
 
@@ -74,6 +75,7 @@ fn entries_resolve_with_defaults_or_are_refused_by_rule_and_field() {
         oidc_provider_arn: Some("arn:aws:iam::123456789012:role/x".into()),
         ..workloads()
     };
+    let elsewhere = workloads().in_other_account("210987654321");
     type Want = Result<Vec<WorkloadAccount>, Vec<(&'static str, Rule)>>;
     let cases: Vec<(&str, Vec<ServiceAccountRef>, &Workloads, &Confinement, Want)> = vec![
         (
@@ -148,6 +150,26 @@ fn entries_resolve_with_defaults_or_are_refused_by_rule_and_field() {
             Err(vec![(
                 "spec.serviceAccounts[1].via",
                 Rule::WorkloadIdentityUnconfigured,
+            )]),
+        ),
+        (
+            "IRSA in a role of another account",
+            vec![entry("api", None, None)],
+            &elsewhere,
+            &confined,
+            Ok(vec![account("team", "api", Irsa)]),
+        ),
+        (
+            "Pod Identity in a role of another account",
+            vec![
+                entry("api", None, None),
+                entry("worker", None, Some(PodIdentity)),
+            ],
+            &elsewhere,
+            &confined,
+            Err(vec![(
+                "spec.serviceAccounts[1].via",
+                Rule::PodIdentityOtherAccount,
             )]),
         ),
         (
@@ -284,6 +306,24 @@ fn trust_statements_per_way() {
             "{accounts:?}"
         );
     }
+}
+
+/// A role in another account trusts the same issuer through that account's provider: IAM
+/// accepts only a provider of the role's own account.
+#[test]
+fn irsa_in_another_account_trusts_that_accounts_provider() {
+    let statements = trust_statements(
+        &[account("team", "api", Irsa)],
+        &workloads().in_other_account("210987654321"),
+    );
+    assert_eq!(
+        statements[0]["Principal"]["Federated"],
+        "arn:aws:iam::210987654321:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/ABC123"
+    );
+    assert_eq!(
+        statements[0]["Condition"]["StringEquals"][format!("{ISSUER}:sub")],
+        "system:serviceaccount:team:api"
+    );
 }
 
 #[test]

@@ -82,9 +82,9 @@ fn compacted_documents_admit_the_same() {
             "spec": {"assumeRolePolicy": trust, "inlinePolicies": {"p": inline}},
         }))
         .expect("an IamRole");
-        let before = crate::controller::apply::admit(&role, &settings, &[]);
+        let before = crate::controller::apply::admit(&role, &settings, &[], None);
         compact_documents(&mut role.spec);
-        let after = crate::controller::apply::admit(&role, &settings, &[]);
+        let after = crate::controller::apply::admit(&role, &settings, &[], None);
         assert_eq!(
             format!("{before:?}"),
             format!("{after:?}"),
