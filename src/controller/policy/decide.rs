@@ -3,7 +3,7 @@
 use crate::admission::Finding;
 use crate::api::IamPolicyStatus;
 use crate::controller::{Failure, Note};
-use crate::status::{self, READY, WARNINGS};
+use crate::status::{self, WARNINGS};
 
 /// What a reconcile found and did.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -20,12 +20,7 @@ pub struct PolicyAttempt {
     pub failure: Option<Failure>,
 }
 
-#[derive(Clone, Debug, PartialEq)]
-pub struct PolicyDecision {
-    pub status: IamPolicyStatus,
-    pub write_status: bool,
-    pub events: Vec<Note>,
-}
+pub type PolicyDecision = crate::controller::decide::KindDecision<IamPolicyStatus>;
 
 pub fn decide_policy(
     attempt: &PolicyAttempt,
@@ -73,22 +68,12 @@ pub fn decide_policy(
             text: format!("IAM policy {name}: {}", attempt.changes.join(", ")),
         }),
         None => {}
-        Some(failure) => {
-            let ready = |s: &IamPolicyStatus| {
-                s.conditions
-                    .iter()
-                    .find(|c| c.type_ == READY)
-                    .map(|c| (c.reason.clone(), c.message.clone()))
-            };
-            if ready(&previous) != ready(&next) {
-                events.push(Note {
-                    warning: true,
-                    reason: failure.category.as_str().into(),
-                    action: "Apply",
-                    text: failure.message.clone(),
-                });
-            }
-        }
+        Some(failure) => events.extend(crate::controller::decide::failure_note(
+            failure,
+            &previous.conditions,
+            &next.conditions,
+            "Apply",
+        )),
     }
     PolicyDecision {
         write_status: prior != Some(&next),
@@ -102,6 +87,7 @@ mod tests {
     use super::*;
     use crate::admission::{Rule, Severity};
     use crate::error::Category;
+    use crate::status::READY;
 
     fn now() -> jiff::Timestamp {
         jiff::Timestamp::from_second(1_800_000_000).unwrap()

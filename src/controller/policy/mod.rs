@@ -7,16 +7,14 @@ mod decide;
 use std::sync::Arc;
 use std::time::Instant;
 
-use futures::StreamExt;
 use kube::api::{Api, Patch, PatchParams};
 use kube::core::DeserializeGuard;
-use kube::runtime::controller::{Action, Controller};
+use kube::runtime::controller::Action;
 use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
-use kube::runtime::utils::Predicate;
-use kube::runtime::{WatchStreamExt, predicates, reflector, watcher};
 use kube::{Resource, ResourceExt};
 use tracing::Instrument;
 
+use super::watch::kind_key as key;
 use super::writes::{publish, report_invalid};
 use super::{Context, FIELD_MANAGER, FINALIZER, Note, finalizer_error};
 use crate::admission::{self, AdmittedPolicy};
@@ -38,45 +36,12 @@ pub async fn run(
 ) {
     // Read through DeserializeGuard, as the IamRoles are: one IamPolicy that does not match the
     // types is reported on its own instead of failing the list and stalling every other one.
-    let api: Api<Guarded> = match &ctx.settings.namespace {
-        Some(namespace) => Api::namespaced(ctx.client.clone(), namespace),
-        None => Api::all(ctx.client.clone()),
-    };
-    let config = kube::runtime::controller::Config::default().concurrency(ctx.settings.concurrency);
-    let (reader, writer) = reflector::store();
-    // As for IamRoles: our own status writes trigger nothing; a new generation, a finalizer
-    // change or a deletion does, and drift is looked for every resync interval.
-    let triggers = predicates::generation
-        .combine(predicates::finalizers)
-        .combine(deleting);
-    let stream = watcher(api, watcher::Config::default())
-        .default_backoff()
-        .modify(|object| super::slim::slim(object.meta_mut()))
-        .reflect(writer)
-        .applied_objects()
-        .predicate_filter(triggers, Default::default());
-    Controller::for_stream(stream, reader)
-        .with_config(config)
-        .graceful_shutdown_on(shutdown)
-        .run(reconcile, error_policy, ctx)
-        .for_each(|result| async move {
-            if let Err(error) = result {
-                tracing::debug!(%error, "IamPolicy reconcile ended in error");
-            }
-        })
-        .await;
-}
-
-fn deleting(policy: &Guarded) -> Option<u64> {
-    Some(u64::from(policy.meta().deletion_timestamp.is_some()))
-}
-
-fn key(policy: &impl Resource) -> String {
-    format!(
-        "IamPolicy/{}/{}",
-        policy.namespace().unwrap_or_default(),
-        policy.name_any()
-    )
+    let api: Api<Guarded> = super::watch::scoped(&ctx.client, ctx.settings.namespace.as_deref());
+    // As for IamRoles: our own status writes trigger nothing; drift is looked for every resync
+    // interval.
+    let watch = super::watch::owned(api);
+    let concurrency = ctx.settings.concurrency;
+    super::watch::drive(watch, concurrency, shutdown, reconcile, error_policy, ctx).await;
 }
 
 async fn reconcile(guarded: Arc<Guarded>, ctx: Arc<Context>) -> Result<Action> {
@@ -94,11 +59,7 @@ async fn reconcile(guarded: Arc<Guarded>, ctx: Arc<Context>) -> Result<Action> {
                 .await
         }
     };
-    ctx.metrics.reconciled(started.elapsed());
-    if let Err(error) = &result {
-        ctx.metrics.failed(error.category());
-    }
-    result
+    super::counted(&ctx, started, result)
 }
 
 async fn reconcile_valid(policy: Arc<IamPolicy>, ctx: &Context) -> Result<Action> {

@@ -5,7 +5,7 @@ use crate::api::IamServiceLinkedRoleStatus;
 use crate::api::service_linked_role::ServiceLinkedRoleDeletion;
 use crate::controller::{Failure, Note};
 use crate::plan::service_linked_role::ObservedServiceLinkedRole;
-use crate::status::{self, READY};
+use crate::status;
 
 /// What a reconcile found and did.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -23,12 +23,7 @@ pub struct SlrAttempt {
     pub creating: bool,
 }
 
-#[derive(Clone, Debug, PartialEq)]
-pub struct SlrDecision {
-    pub status: IamServiceLinkedRoleStatus,
-    pub write_status: bool,
-    pub events: Vec<Note>,
-}
+pub type SlrDecision = crate::controller::decide::KindDecision<IamServiceLinkedRoleStatus>;
 
 pub fn decide_slr(
     attempt: &SlrAttempt,
@@ -85,26 +80,16 @@ pub fn decide_slr(
             ),
         }),
         None => {}
-        Some(failure) => {
-            let ready = |s: &IamServiceLinkedRoleStatus| {
-                s.conditions
-                    .iter()
-                    .find(|c| c.type_ == READY)
-                    .map(|c| (c.reason.clone(), c.message.clone()))
-            };
-            if ready(&previous) != ready(&next) {
-                events.push(Note {
-                    warning: true,
-                    reason: failure.category.as_str().into(),
-                    action: if attempt.deletion.is_some() {
-                        "Delete"
-                    } else {
-                        "Apply"
-                    },
-                    text: failure.message.clone(),
-                });
-            }
-        }
+        Some(failure) => events.extend(crate::controller::decide::failure_note(
+            failure,
+            &previous.conditions,
+            &next.conditions,
+            if attempt.deletion.is_some() {
+                "Delete"
+            } else {
+                "Apply"
+            },
+        )),
     }
     SlrDecision {
         write_status: prior != Some(&next),

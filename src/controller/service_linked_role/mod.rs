@@ -7,17 +7,15 @@ mod decide;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
 use kube::api::{Api, Patch, PatchParams};
 use kube::core::DeserializeGuard;
-use kube::runtime::controller::{Action, Controller};
+use kube::runtime::controller::Action;
 use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
 use kube::runtime::reflector::Store;
-use kube::runtime::utils::Predicate;
-use kube::runtime::{WatchStreamExt, predicates, reflector, watcher};
 use kube::{Resource, ResourceExt};
 use tracing::Instrument;
 
+use super::watch::kind_key as key;
 use super::writes::{publish, report_invalid};
 use super::{Context, FIELD_MANAGER, FINALIZER, Failure, finalizer_error};
 use crate::api::service_linked_role::ServiceLinkedRoleDeletion;
@@ -45,47 +43,22 @@ pub async fn run(
     ctx: Arc<Context>,
     shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
 ) {
-    let api: Api<Guarded> = match &ctx.settings.namespace {
-        Some(namespace) => Api::namespaced(ctx.client.clone(), namespace),
-        None => Api::all(ctx.client.clone()),
-    };
-    let config = kube::runtime::controller::Config::default().concurrency(ctx.settings.concurrency);
-    let (reader, writer) = reflector::store();
-    let triggers = predicates::generation
-        .combine(predicates::finalizers)
-        .combine(deleting);
-    let stream = watcher(api, watcher::Config::default())
-        .default_backoff()
-        .modify(|object| super::slim::slim(object.meta_mut()))
-        .reflect(writer)
-        .applied_objects()
-        .predicate_filter(triggers, Default::default());
+    let api: Api<Guarded> = super::watch::scoped(&ctx.client, ctx.settings.namespace.as_deref());
+    let watch = super::watch::owned(api);
     let shared = Arc::new(Shared {
+        objects: watch.0.clone(),
         ctx,
-        objects: reader.clone(),
     });
-    Controller::for_stream(stream, reader)
-        .with_config(config)
-        .graceful_shutdown_on(shutdown)
-        .run(reconcile, error_policy, shared)
-        .for_each(|result| async move {
-            if let Err(error) = result {
-                tracing::debug!(%error, "IamServiceLinkedRole reconcile ended in error");
-            }
-        })
-        .await;
-}
-
-fn deleting(object: &Guarded) -> Option<u64> {
-    Some(u64::from(object.meta().deletion_timestamp.is_some()))
-}
-
-fn key(object: &impl Resource) -> String {
-    format!(
-        "IamServiceLinkedRole/{}/{}",
-        object.namespace().unwrap_or_default(),
-        object.name_any()
+    let concurrency = shared.ctx.settings.concurrency;
+    super::watch::drive(
+        watch,
+        concurrency,
+        shutdown,
+        reconcile,
+        error_policy,
+        shared,
     )
+    .await;
 }
 
 async fn reconcile(guarded: Arc<Guarded>, shared: Arc<Shared>) -> Result<Action> {
@@ -113,11 +86,7 @@ async fn reconcile(guarded: Arc<Guarded>, shared: Arc<Shared>) -> Result<Action>
                 .await
         }
     };
-    ctx.metrics.reconciled(started.elapsed());
-    if let Err(error) = &result {
-        ctx.metrics.failed(error.category());
-    }
-    result
+    super::counted(ctx, started, result)
 }
 
 fn error_policy(object: Arc<Guarded>, error: &Error, shared: Arc<Shared>) -> Action {

@@ -1,6 +1,6 @@
 use super::*;
 use crate::error::Category;
-use crate::status::{RECONCILING, STALLED};
+use crate::status::{READY, RECONCILING, STALLED};
 
 fn now() -> jiff::Timestamp {
     jiff::Timestamp::from_second(1_800_000_000).unwrap()
