@@ -80,7 +80,7 @@ pub(super) async fn apply(role: Arc<IamRole>, ctx: &Context) -> Result<Action> {
         publish(&role.object_ref(&()), ctx, note).await;
     }
     if decision.write_status {
-        write_status(&role, ctx, &decision.status).await?;
+        write_status(role.as_ref(), ctx, &decision.status).await?;
     }
     Ok(action)
 }

@@ -34,7 +34,7 @@ use kube::{Client, Resource, ResourceExt};
 use tracing::Instrument;
 
 use crate::admission::Confinement;
-use crate::api::{IamRole, IamRoleStatus};
+use crate::api::IamRole;
 use crate::consistency;
 use crate::desired;
 use crate::engine::{self, ApplyFailure, Mode};

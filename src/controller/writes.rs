@@ -68,20 +68,28 @@ where
     Ok(Action::await_change())
 }
 
-pub(super) async fn write_status(
-    role: &IamRole,
+/// Server-side apply of `next` as the object's whole status, owned by the operator's field
+/// manager.
+pub(super) async fn write_status<K>(
+    object: &K,
     ctx: &Context,
-    next: &IamRoleStatus,
-) -> Result<()> {
-    let namespace = role.namespace().unwrap_or_default();
-    let api: Api<IamRole> = Api::namespaced(ctx.client.clone(), &namespace);
+    next: &impl serde::Serialize,
+) -> Result<()>
+where
+    K: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+{
+    let namespace = object.namespace().unwrap_or_default();
+    let api: Api<K> = Api::namespaced(ctx.client.clone(), &namespace);
     let patch = serde_json::json!({
-        "apiVersion": IamRole::api_version(&()),
-        "kind": IamRole::kind(&()),
+        "apiVersion": K::api_version(&()),
+        "kind": K::kind(&()),
         "status": next,
     });
     api.patch_status(
-        &role.name_any(),
+        &object.name_any(),
         &PatchParams::apply(FIELD_MANAGER).force(),
         &Patch::Apply(&patch),
     )

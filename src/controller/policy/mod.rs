@@ -7,7 +7,7 @@ mod decide;
 use std::sync::Arc;
 use std::time::Instant;
 
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::Api;
 use kube::core::DeserializeGuard;
 use kube::runtime::controller::Action;
 use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
@@ -15,10 +15,10 @@ use kube::{Resource, ResourceExt};
 use tracing::Instrument;
 
 use super::watch::kind_key as key;
-use super::writes::{publish, report_invalid};
-use super::{Context, FIELD_MANAGER, FINALIZER, Note, finalizer_error};
+use super::writes::{publish, report_invalid, write_status};
+use super::{Context, FINALIZER, Note, finalizer_error};
 use crate::admission::{self, AdmittedPolicy};
-use crate::api::{IamPolicy, IamPolicyStatus};
+use crate::api::IamPolicy;
 use crate::desired;
 use crate::engine::Mode;
 use crate::engine::managed_policy::{self, PolicyReport};
@@ -137,7 +137,7 @@ async fn apply(policy: Arc<IamPolicy>, ctx: &Context) -> Result<Action> {
         publish(&policy.object_ref(&()), ctx, note).await;
     }
     if decision.write_status {
-        write_status(&policy, ctx, &decision.status).await?;
+        write_status(policy.as_ref(), ctx, &decision.status).await?;
     }
     let key = key(policy.as_ref());
     let uid = policy.uid().unwrap_or_default();
@@ -157,23 +157,6 @@ async fn apply(policy: Arc<IamPolicy>, ctx: &Context) -> Result<Action> {
             Ok(Action::requeue(ctx.settings.resync))
         }
     }
-}
-
-async fn write_status(policy: &IamPolicy, ctx: &Context, next: &IamPolicyStatus) -> Result<()> {
-    let namespace = policy.namespace().unwrap_or_default();
-    let api: Api<IamPolicy> = Api::namespaced(ctx.client.clone(), &namespace);
-    let patch = serde_json::json!({
-        "apiVersion": IamPolicy::api_version(&()),
-        "kind": IamPolicy::kind(&()),
-        "status": next,
-    });
-    api.patch_status(
-        &policy.name_any(),
-        &PatchParams::apply(FIELD_MANAGER).force(),
-        &Patch::Apply(&patch),
-    )
-    .await?;
-    Ok(())
 }
 
 async fn cleanup(policy: Arc<IamPolicy>, ctx: &Context) -> Result<Action> {
@@ -209,7 +192,7 @@ async fn cleanup(policy: Arc<IamPolicy>, ctx: &Context) -> Result<Action> {
             jiff::Timestamp::now(),
         );
         if decision.write_status {
-            write_status(&policy, ctx, &decision.status).await?;
+            write_status(policy.as_ref(), ctx, &decision.status).await?;
         }
         if ctx.retry.first_report(&uid, &message) {
             let note = Note {

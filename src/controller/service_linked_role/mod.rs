@@ -7,7 +7,7 @@ mod decide;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::Api;
 use kube::core::DeserializeGuard;
 use kube::runtime::controller::Action;
 use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
@@ -16,10 +16,10 @@ use kube::{Resource, ResourceExt};
 use tracing::Instrument;
 
 use super::watch::kind_key as key;
-use super::writes::{publish, report_invalid};
-use super::{Context, FIELD_MANAGER, FINALIZER, Failure, finalizer_error};
+use super::writes::{publish, report_invalid, write_status};
+use super::{Context, FINALIZER, Failure, finalizer_error};
 use crate::api::service_linked_role::ServiceLinkedRoleDeletion;
-use crate::api::{IamServiceLinkedRole, IamServiceLinkedRoleStatus};
+use crate::api::IamServiceLinkedRole;
 use crate::error::{Category, Error, Result};
 use crate::plan::service_linked_role::{
     Adoption, Claims, Deletion, DesiredServiceLinkedRole, Step, deletion, plan_service_linked_role,
@@ -263,27 +263,6 @@ async fn record(object: &IamServiceLinkedRole, ctx: &Context, attempt: &SlrAttem
     if decision.write_status {
         write_status(object, ctx, &decision.status).await?;
     }
-    Ok(())
-}
-
-async fn write_status(
-    object: &IamServiceLinkedRole,
-    ctx: &Context,
-    next: &IamServiceLinkedRoleStatus,
-) -> Result<()> {
-    let namespace = object.namespace().unwrap_or_default();
-    let api: Api<IamServiceLinkedRole> = Api::namespaced(ctx.client.clone(), &namespace);
-    let patch = serde_json::json!({
-        "apiVersion": IamServiceLinkedRole::api_version(&()),
-        "kind": IamServiceLinkedRole::kind(&()),
-        "status": next,
-    });
-    api.patch_status(
-        &object.name_any(),
-        &PatchParams::apply(FIELD_MANAGER).force(),
-        &Patch::Apply(&patch),
-    )
-    .await?;
     Ok(())
 }
 
