@@ -1,6 +1,7 @@
 //! The periodic drift check, decided over plain data: which managed roles differ from their spec
 //! according to one bulk read of the account, and whether the bulk read is worth its calls.
 
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 
 use crate::error::truncate;
@@ -188,13 +189,29 @@ pub struct Managed<K> {
     pub recorded_last_used: Option<String>,
 }
 
+/// What a drift check needs of an object before its role is read; the rest ([`Managed`]) is
+/// built only when the sweep hands that role over, so a sweep of 10,000 roles never holds
+/// 10,000 desired roles at once.
+#[derive(Clone, Debug)]
+pub struct Candidate<K> {
+    pub key: K,
+    pub role_name: String,
+    pub last_sync: LastSync,
+    pub inline_policies: usize,
+}
+
+/// Builds an object's [`Managed`] when the sweep reaches its role; `None` leaves the object to
+/// its own reconcile (it changed, went, or is refused now).
+type Resolve<'a, K> = Box<dyn FnMut(usize) -> Option<Cow<'a, Managed<K>>> + Send + 'a>;
+
 /// The drift check of one sweep, fed page by page: it keeps only which objects need a
 /// reconcile. Those are the objects whose role is missing from the sweep (gone, or created after
 /// it began), claimed by someone else, or different from the spec in anything the plan would
 /// write. Objects reconciled since the sweep began (or not yet) are left out: they know better.
-pub struct DriftJudge<'a, K> {
-    managed: &'a [Managed<K>],
+pub struct DriftJudge<'a, K: Clone> {
+    objects: Vec<(&'a K, LastSync)>,
     by_name: HashMap<&'a str, usize>,
+    resolve: Resolve<'a, K>,
     seen: Vec<bool>,
     drifted: Vec<bool>,
     sweep_started: jiff::Timestamp,
@@ -202,17 +219,58 @@ pub struct DriftJudge<'a, K> {
     unused_after: Option<std::time::Duration>,
 }
 
-impl<'a, K> DriftJudge<'a, K> {
+impl<'a, K: Clone + Sync> DriftJudge<'a, K> {
+    /// A judge of roles whose objects were all admitted beforehand.
     pub fn new(managed: &'a [Managed<K>], sweep_started: jiff::Timestamp) -> Self {
-        DriftJudge {
-            managed,
-            by_name: managed
+        Self::build(
+            managed
                 .iter()
-                .enumerate()
-                .map(|(i, m)| (m.desired.name.as_str(), i))
-                .collect(),
-            seen: vec![false; managed.len()],
-            drifted: vec![false; managed.len()],
+                .map(|m| (&m.key, m.desired.name.as_str(), m.last_sync)),
+            Box::new(move |i| managed.get(i).map(Cow::Borrowed)),
+            sweep_started,
+        )
+    }
+
+    /// A judge that admits each object (`resolve`) only when the sweep hands over its role.
+    pub fn lazy(
+        candidates: &'a [Candidate<K>],
+        mut resolve: impl FnMut(&Candidate<K>) -> Option<Managed<K>> + Send + 'a,
+        sweep_started: jiff::Timestamp,
+    ) -> Self {
+        Self::build(
+            candidates
+                .iter()
+                .map(|c| (&c.key, c.role_name.as_str(), c.last_sync)),
+            Box::new(move |i| {
+                let candidate = candidates.get(i)?;
+                // An object whose role name changed since is its own reconcile's.
+                resolve(candidate)
+                    .filter(|m| m.desired.name == candidate.role_name)
+                    .map(Cow::Owned)
+            }),
+            sweep_started,
+        )
+    }
+
+    fn build(
+        objects: impl Iterator<Item = (&'a K, &'a str, LastSync)>,
+        resolve: Resolve<'a, K>,
+        sweep_started: jiff::Timestamp,
+    ) -> Self {
+        let mut by_name = HashMap::new();
+        let objects: Vec<(&'a K, LastSync)> = objects
+            .enumerate()
+            .map(|(i, (key, name, last_sync))| {
+                by_name.insert(name, i);
+                (key, last_sync)
+            })
+            .collect();
+        DriftJudge {
+            seen: vec![false; objects.len()],
+            drifted: vec![false; objects.len()],
+            objects,
+            by_name,
+            resolve,
             sweep_started,
             unused_after: None,
         }
@@ -228,16 +286,18 @@ impl<'a, K> DriftJudge<'a, K> {
     /// The objects to reconcile, in the order they were given.
     pub fn drifted(self) -> Vec<&'a K> {
         let started = self.sweep_started;
-        self.managed
+        self.objects
             .iter()
             .zip(self.seen.iter().zip(&self.drifted))
-            .filter(|(m, (seen, drifted))| m.last_sync.judged_by(started) && (**drifted || !**seen))
-            .map(|(m, _)| &m.key)
+            .filter(|((_, last_sync), (seen, drifted))| {
+                last_sync.judged_by(started) && (**drifted || !**seen)
+            })
+            .map(|((key, _), _)| *key)
             .collect()
     }
 }
 
-impl<K: Sync> SweepVisitor for DriftJudge<'_, K> {
+impl<K: Clone + Sync> SweepVisitor for DriftJudge<'_, K> {
     fn wants(&self, name: &str) -> bool {
         self.by_name.contains_key(name)
     }
@@ -247,11 +307,13 @@ impl<K: Sync> SweepVisitor for DriftJudge<'_, K> {
             return;
         };
         self.seen[i] = true;
-        let m = &self.managed[i];
-        self.drifted[i] = differs(m, &observed)
+        let Some(m) = (self.resolve)(i) else {
+            return;
+        };
+        self.drifted[i] = differs(&m, &observed)
             || self
                 .unused_after
-                .is_some_and(|after| usage::use_changed(m, &observed, self.sweep_started, after));
+                .is_some_and(|after| usage::use_changed(&m, &observed, self.sweep_started, after));
     }
 }
 
@@ -282,11 +344,8 @@ fn profile_missing(desired: &DesiredRole, observed: &ObservedRole) -> bool {
 
 /// IAM calls to re-read these roles one by one: GetRole, ListRolePolicies, one GetRolePolicy
 /// per inline policy, ListAttachedRolePolicies and ListInstanceProfilesForRole.
-pub fn per_role_calls<K>(managed: &[Managed<K>]) -> usize {
-    managed
-        .iter()
-        .map(|m| 4 + m.desired.inline_policies.len())
-        .sum()
+pub fn per_role_calls(inline_policies: impl IntoIterator<Item = usize>) -> usize {
+    inline_policies.into_iter().map(|n| 4 + n).sum()
 }
 
 /// IAM calls of one sweep of an account with `roles` roles (all of them, managed or not): one

@@ -10,13 +10,14 @@ use std::time::{Duration, Instant};
 
 use futures::channel::mpsc::UnboundedSender;
 use kube::runtime::reflector::{ObjectRef, Store};
-use kube::{Resource, ResourceExt};
+use kube::ResourceExt;
 
-use super::{Context, Guarded, admit};
-use crate::drift::{self, LastSync, Managed};
+use super::{Context, Guarded};
+use crate::drift;
 use crate::error::Category;
-use crate::model::ManagementPolicy;
 use crate::telemetry::DriftCheckDone;
+
+mod fleet;
 
 /// How often the accounts in use are looked for: a new AwsAccount's sweep starts within this.
 const ACCOUNTS_LOOKED_FOR: Duration = Duration::from_secs(5);
@@ -102,8 +103,9 @@ async fn sweep_account(
             tokio::time::sleep(retry_failed_sweep(ctx.settings.resync)).await;
             continue;
         };
-        let managed = managed_roles(&ctx, &store, key.as_deref()).await;
-        let per_role = drift::per_role_calls(&managed);
+        let mut fleet = fleet::Fleet::of_account(&ctx, &store, key.as_deref()).await;
+        let managed = std::mem::take(&mut fleet.candidates);
+        let per_role = drift::per_role_calls(managed.iter().map(|c| c.inline_policies));
         let started = Instant::now();
         let started_at = jiff::Timestamp::now();
         let mut sweep_again_soon = false;
@@ -112,7 +114,8 @@ async fn sweep_account(
         } else if drift::sweep_pays_off(ctx.settings.drift_check, per_role, roles_in_account) {
             // Use is news too: the reconcile records it and judges unused-role.
             let mut judge =
-                drift::DriftJudge::new(&managed, started_at).judging_use(ctx.settings.unused_after);
+                drift::DriftJudge::lazy(&managed, fleet.resolver(store.clone()), started_at)
+                    .judging_use(ctx.settings.unused_after);
             match iam.sweep(&mut judge).await {
                 Ok(sweep) => {
                     roles_in_account = Some(sweep.roles_in_account);
@@ -183,83 +186,6 @@ async fn sweep_account(
         super::slim::return_freed_memory();
         tokio::time::sleep(pause).await;
     }
-}
-
-/// The roles the objects in the store manage, as their specs want them. Objects that are being
-/// deleted, cannot be read, or are refused by admission are left to their own reconciles.
-/// `managedPolicyRefs` are resolved as a reconcile resolves them, one GET per IamPolicy per sweep.
-async fn managed_roles(
-    ctx: &Context,
-    store: &Store<Guarded>,
-    key: Option<&str>,
-) -> Vec<Managed<ObjectRef<Guarded>>> {
-    let mut managed = Vec::new();
-    let mut policy_arns = super::refs::PolicyArns::default();
-    // A role a guardrail refuses is left alone, as any refused one.
-    let guardrails = super::guardrails::current(&ctx.guardrails);
-    let own = ctx.iam.caller_account().await.ok();
-    for guarded in store.state() {
-        if guarded.meta().deletion_timestamp.is_some() {
-            continue;
-        }
-        let Ok(role) = guarded.0.as_ref() else {
-            continue;
-        };
-        let chosen = ctx.accounts.choose(role);
-        let in_this_account = chosen
-            .as_ref()
-            .is_ok_and(|chosen| chosen.as_ref().map(|(name, _)| name.as_str()) == key);
-        if !in_this_account {
-            continue;
-        }
-        // As the reconcile admits it: ServiceAccounts' trust differs in another account.
-        let other_account = match (&chosen, &own) {
-            (Ok(Some((_, spec))), Some(own))
-                if !role.spec.service_accounts.is_empty() && spec.account_id != *own =>
-            {
-                Some(spec.account_id.as_str())
-            }
-            _ => None,
-        };
-        let admitted = if role.spec.managed_policy_refs.is_empty() {
-            admit(role, &ctx.settings, &guardrails, other_account)
-        } else {
-            super::refs::admit_with_refs(role, ctx, &mut policy_arns, &guardrails).await
-        };
-        let Ok(admitted) = admitted else {
-            continue;
-        };
-        let key = ObjectRef::new(&role.name_any()).within(&role.namespace().unwrap_or_default());
-        let observed_drift =
-            (role.spec.management_policy == ManagementPolicy::Observe).then(|| {
-                role.status
-                    .as_ref()
-                    .map(|s| s.drift.iter().map(|d| d.field.clone()).collect())
-                    .unwrap_or_default()
-            });
-        let last_sync = match &role.status {
-            None => LastSync::Pending,
-            Some(status) => status
-                .last_sync_time
-                .as_deref()
-                .and_then(|t| t.parse().ok())
-                .map_or(LastSync::Never, LastSync::At),
-        };
-        managed.push(Managed {
-            key,
-            desired: admitted.desired,
-            owner: admitted.owner,
-            adopt: role.spec.adopt,
-            observed_drift,
-            last_sync,
-            recorded_last_used: role
-                .status
-                .as_ref()
-                .and_then(|s| s.last_used.as_ref())
-                .and_then(|used| used.last_used_date.clone()),
-        });
-    }
-    managed
 }
 
 /// How long to the next drift check: the configured interval (jittered ±10 % so several

@@ -79,6 +79,58 @@ fn which_roles_drifted() {
     assert_eq!(drifted, ["inline", "tag", "claimed", "gone", "session"]);
 }
 
+/// A lazy judge builds an object's desired role only when the sweep hands over that role, and
+/// judges as the eager one; an object it cannot build again (gone, refused, renamed meanwhile)
+/// is left to its own reconcile.
+#[test]
+fn a_lazy_judge_admits_only_the_roles_it_visits() {
+    let fleet: Vec<Managed<String>> = ["same", "tag", "gone", "refused", "renamed"]
+        .into_iter()
+        .map(managed)
+        .collect();
+    let candidates: Vec<Candidate<String>> = fleet
+        .iter()
+        .map(|m| Candidate {
+            key: m.key.clone(),
+            role_name: m.desired.name.clone(),
+            last_sync: m.last_sync,
+            inline_policies: m.desired.inline_policies.len(),
+        })
+        .collect();
+    let built = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = built.clone();
+    let source = fleet.clone();
+    let mut judge = DriftJudge::lazy(
+        &candidates,
+        move |candidate| {
+            log.lock().unwrap().push(candidate.key.clone());
+            let mut m = source.iter().find(|m| m.key == candidate.key).cloned()?;
+            match candidate.key.as_str() {
+                "refused" => return None,
+                "renamed" => m.desired.name = "another".into(),
+                _ => {}
+            }
+            Some(m)
+        },
+        at(10),
+    );
+    for (name, role) in [
+        seen("same", |_| {}),
+        seen("tag", |r| {
+            r.tags.insert("team".into(), "b".into());
+        }),
+        seen("refused", |r| r.max_session_duration = 7200),
+        seen("renamed", |r| r.max_session_duration = 7200),
+    ] {
+        assert!(judge.wants(&name));
+        judge.visit(role);
+    }
+    assert!(!judge.wants("another"));
+    let drifted: Vec<&str> = judge.drifted().into_iter().map(String::as_str).collect();
+    assert_eq!(drifted, ["tag", "gone"]);
+    assert_eq!(*built.lock().unwrap(), ["same", "tag", "refused", "renamed"]);
+}
+
 /// The sweep's InstanceProfileList is enough to see spec.instanceProfile drift: a profile gone
 /// behind our back is drift; one holding the role without being asked for is not (it may be
 /// someone else's, and the reconcile would leave it, so it would be found again every sweep).
@@ -166,7 +218,7 @@ fn costs() {
     }
     let fleet: Vec<Managed<String>> = (0..3).map(|i| managed(&format!("r{i}"))).collect();
     assert_eq!(
-        per_role_calls(&fleet),
+        per_role_calls(fleet.iter().map(|m| m.desired.inline_policies.len())),
         18,
         "3 roles with 2 inline policies each"
     );

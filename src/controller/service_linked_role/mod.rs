@@ -18,8 +18,8 @@ use tracing::Instrument;
 use super::watch::kind_key as key;
 use super::writes::{publish, report_invalid, write_status};
 use super::{Context, FINALIZER, Failure, finalizer_error};
-use crate::api::service_linked_role::ServiceLinkedRoleDeletion;
 use crate::api::IamServiceLinkedRole;
+use crate::api::service_linked_role::ServiceLinkedRoleDeletion;
 use crate::error::{Category, Error, Result};
 use crate::plan::service_linked_role::{
     Adoption, Claims, Deletion, DesiredServiceLinkedRole, Step, deletion, plan_service_linked_role,

@@ -1,0 +1,176 @@
+//! What one account's drift check compares: its objects, admitted as their reconciles admit
+//! them. Until the sweep reaches an object's role only a small record of it is kept
+//! ([`Candidate`]); its desired role is built again then, so a sweep never holds every desired
+//! role of a large fleet at once.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::{Resource, ResourceExt};
+
+use super::super::{Context, Guarded, admit};
+use crate::admission::{Admitted, Guardrail};
+use crate::api::IamRole;
+use crate::drift::{Candidate, LastSync, Managed};
+use crate::error::Result;
+use crate::model::ManagementPolicy;
+
+pub(super) type Key = ObjectRef<Guarded>;
+
+/// The objects of one account whose roles a drift check judges. Objects that are being
+/// deleted, cannot be read, or are refused by admission are left to their own reconciles.
+pub(super) struct Fleet {
+    pub candidates: Vec<Candidate<Key>>,
+    /// Objects with `managedPolicyRefs`, admitted in full already: resolving the references
+    /// takes API reads, which cannot wait inside the sweep.
+    resolved: HashMap<String, Managed<Key>>,
+    admission: Admission,
+}
+
+impl Fleet {
+    /// The objects in `store` that live in the account `key` (None: the operator's own).
+    pub(super) async fn of_account(
+        ctx: &Arc<Context>,
+        store: &Store<Guarded>,
+        key: Option<&str>,
+    ) -> Fleet {
+        let admission = Admission::now(ctx.clone()).await;
+        let mut candidates = Vec::new();
+        let mut resolved = HashMap::new();
+        let mut policy_arns = super::super::refs::PolicyArns::default();
+        for guarded in store.state() {
+            let Some(role) = admission.in_account(&guarded, key) else {
+                continue;
+            };
+            let admitted = if role.spec.managed_policy_refs.is_empty() {
+                admission.admit(role)
+            } else {
+                super::super::refs::admit_with_refs(
+                    role,
+                    ctx,
+                    &mut policy_arns,
+                    &admission.guardrails,
+                )
+                .await
+            };
+            let Ok(admitted) = admitted else {
+                continue;
+            };
+            let managed = managed(role, admitted);
+            candidates.push(Candidate {
+                key: managed.key.clone(),
+                role_name: managed.desired.name.clone(),
+                last_sync: managed.last_sync,
+                inline_policies: managed.desired.inline_policies.len(),
+            });
+            if !role.spec.managed_policy_refs.is_empty() {
+                resolved.insert(managed.desired.name.clone(), managed);
+            }
+        }
+        Fleet {
+            candidates,
+            resolved,
+            admission,
+        }
+    }
+
+    /// Builds a candidate's [`Managed`] from the object as the store holds it now.
+    pub(super) fn resolver(
+        &mut self,
+        store: Store<Guarded>,
+    ) -> impl FnMut(&Candidate<Key>) -> Option<Managed<Key>> + Send + use<> {
+        let mut resolved = std::mem::take(&mut self.resolved);
+        let admission = self.admission.clone();
+        move |candidate| {
+            if let Some(managed) = resolved.remove(&candidate.role_name) {
+                return Some(managed);
+            }
+            let guarded = store.get(&candidate.key)?;
+            let role = guarded.0.as_ref().ok()?;
+            if guarded.meta().deletion_timestamp.is_some() {
+                return None;
+            }
+            admission
+                .admit(role)
+                .ok()
+                .map(|admitted| managed(role, admitted))
+        }
+    }
+}
+
+/// The guardrails and the operator's account as one sweep sees them.
+#[derive(Clone)]
+struct Admission {
+    ctx: Arc<Context>,
+    guardrails: Arc<Vec<Guardrail>>,
+    own_account: Option<String>,
+}
+
+impl Admission {
+    async fn now(ctx: Arc<Context>) -> Admission {
+        // A role a guardrail refuses is left alone, as any refused one.
+        let guardrails = Arc::new(super::super::guardrails::current(&ctx.guardrails));
+        let own_account = ctx.iam.caller_account().await.ok();
+        Admission {
+            ctx,
+            guardrails,
+            own_account,
+        }
+    }
+
+    /// The object's role, if it lives in the account `key` and is not being deleted.
+    fn in_account<'a>(&self, guarded: &'a Guarded, key: Option<&str>) -> Option<&'a IamRole> {
+        if guarded.meta().deletion_timestamp.is_some() {
+            return None;
+        }
+        let role = guarded.0.as_ref().ok()?;
+        let chosen = self.ctx.accounts.choose(role).ok()?;
+        (chosen.as_ref().map(|(name, _)| name.as_str()) == key).then_some(role)
+    }
+
+    /// As the reconcile admits it: ServiceAccounts' trust differs in another account.
+    fn admit(&self, role: &IamRole) -> Result<Admitted> {
+        let chosen = self.ctx.accounts.choose(role).ok().flatten();
+        let other_account = match (&chosen, &self.own_account) {
+            (Some((_, spec)), Some(own))
+                if !role.spec.service_accounts.is_empty() && spec.account_id != *own =>
+            {
+                Some(spec.account_id.as_str())
+            }
+            _ => None,
+        };
+        admit(role, &self.ctx.settings, &self.guardrails, other_account)
+    }
+}
+
+fn managed(role: &IamRole, admitted: Admitted) -> Managed<Key> {
+    let key = ObjectRef::new(&role.name_any()).within(&role.namespace().unwrap_or_default());
+    let observed_drift = (role.spec.management_policy == ManagementPolicy::Observe).then(|| {
+        role.status
+            .as_ref()
+            .map(|s| s.drift.iter().map(|d| d.field.clone()).collect())
+            .unwrap_or_default()
+    });
+    let last_sync = match &role.status {
+        None => LastSync::Pending,
+        Some(status) => status
+            .last_sync_time
+            .as_deref()
+            .and_then(|t| t.parse().ok())
+            .map_or(LastSync::Never, LastSync::At),
+    };
+    Managed {
+        key,
+        desired: admitted.desired,
+        owner: admitted.owner,
+        adopt: role.spec.adopt,
+        observed_drift,
+        last_sync,
+        recorded_last_used: role
+            .status
+            .as_ref()
+            .and_then(|s| s.last_used.as_ref())
+            .and_then(|used| used.last_used_date.clone()),
+    }
+}
