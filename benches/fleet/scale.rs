@@ -49,6 +49,11 @@ pub struct Figures {
     pub new_role_ready: Duration,
     pub new_role_iam_time: Duration,
     pub peak_rss_mib: f64,
+    /// Peak RSS of the operator that created the fleet, and of the one that then only swept it.
+    pub peak_rss_creating_mib: f64,
+    pub peak_rss_sweeping_mib: f64,
+    /// RSS of the sweeping operator after its drift checks of the idle fleet.
+    pub rss_idle_mib: f64,
     pub cpu_per_1000_reconciles: f64,
     /// CPU seconds while the fleet was applied and became Ready.
     pub cpu: Cpu,
@@ -293,6 +298,7 @@ pub async fn run(roles: usize) -> Figures {
     let reconciles = metric(&world, "rolesmith_reconciles_total", None).await;
     figures.cpu_per_1000_reconciles = usage.cpu_seconds / reconciles.max(1.0) * 1000.0;
     let mut peak_rss_kib = usage.peak_rss_kib;
+    figures.peak_rss_creating_mib = usage.peak_rss_kib as f64 / 1024.0;
     figures.moto_median = moto_median(&world, &format!("default.bench-{}", roles / 2)).await;
     figures.floor = figures.moto_median * figures.calls_to_ready as u32;
 
@@ -364,7 +370,10 @@ pub async fn run(roles: usize) -> Figures {
         metric(&world, "rolesmith_iam_call_duration_seconds_sum", None).await - iam_time_before,
     );
 
-    peak_rss_kib = peak_rss_kib.max(process::usage(operator).peak_rss_kib);
+    let sweeping = process::usage(operator);
+    figures.peak_rss_sweeping_mib = sweeping.peak_rss_kib as f64 / 1024.0;
+    figures.rss_idle_mib = sweeping.rss_kib as f64 / 1024.0;
+    peak_rss_kib = peak_rss_kib.max(sweeping.peak_rss_kib);
     figures.peak_rss_mib = peak_rss_kib as f64 / 1024.0;
 
     // The same check the old way: a fresh operator reading every role on its own. Objects in
@@ -535,6 +544,15 @@ pub fn print_table(rows: &[Figures]) {
     row("operator peak RSS (target ≤ 64 MiB)", &|f| {
         format!("{:.1} MiB", f.peak_rss_mib)
     });
+    row(
+        "  peak creating the fleet / peak sweeping it / RSS idle after sweeps",
+        &|f| {
+            format!(
+                "{:.1} / {:.1} / {:.1} MiB",
+                f.peak_rss_creating_mib, f.peak_rss_sweeping_mib, f.rss_idle_mib
+            )
+        },
+    );
     row("operator CPU per 1,000 reconciles", &|f| {
         format!("{:.2} s", f.cpu_per_1000_reconciles)
     });

@@ -99,3 +99,26 @@ pub(super) async fn drive<K, C, Fut>(
         })
         .await;
 }
+
+/// What follows a reconcile of a kind without a drift sweep (IamPolicy, IamServiceLinkedRole):
+/// a transient failure is retried with backoff; otherwise the object's failures are forgotten
+/// and it is looked at again when it changes, or every resync interval after a success (IAM may
+/// change behind our back).
+pub(super) fn next_look<T>(
+    ctx: &super::Context,
+    key: &str,
+    uid: &str,
+    result: &crate::error::Result<T>,
+) -> Action {
+    match result {
+        Err(error) if error.is_retryable() => Action::requeue(ctx.retry_delay(key, None)),
+        Err(_) => {
+            ctx.retry.forget_failures(key, uid);
+            Action::await_change()
+        }
+        Ok(_) => {
+            ctx.retry.forget_failures(key, uid);
+            Action::requeue(ctx.settings.resync)
+        }
+    }
+}

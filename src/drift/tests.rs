@@ -128,7 +128,10 @@ fn a_lazy_judge_admits_only_the_roles_it_visits() {
     assert!(!judge.wants("another"));
     let drifted: Vec<&str> = judge.drifted().into_iter().map(String::as_str).collect();
     assert_eq!(drifted, ["tag", "gone"]);
-    assert_eq!(*built.lock().unwrap(), ["same", "tag", "refused", "renamed"]);
+    assert_eq!(
+        *built.lock().unwrap(),
+        ["same", "tag", "refused", "renamed"]
+    );
 }
 
 /// The sweep's InstanceProfileList is enough to see spec.instanceProfile drift: a profile gone

@@ -139,24 +139,15 @@ async fn apply(policy: Arc<IamPolicy>, ctx: &Context) -> Result<Action> {
     if decision.write_status {
         write_status(policy.as_ref(), ctx, &decision.status).await?;
     }
-    let key = key(policy.as_ref());
+    // Drift of a managed policy (a version made default by hand, tags removed) is found by
+    // looking again every resync interval.
     let uid = policy.uid().unwrap_or_default();
-    match result {
-        Err(error) if error.is_retryable() => {
-            let delay = ctx.retry_delay(&key, None);
-            Ok(Action::requeue(delay))
-        }
-        Err(_) => {
-            ctx.retry.forget_failures(&key, &uid);
-            Ok(Action::await_change())
-        }
-        // Drift of a managed policy (a version made default by hand, tags removed) is found by
-        // looking again every resync interval.
-        Ok(_) => {
-            ctx.retry.forget_failures(&key, &uid);
-            Ok(Action::requeue(ctx.settings.resync))
-        }
-    }
+    Ok(super::watch::next_look(
+        ctx,
+        &key(policy.as_ref()),
+        &uid,
+        &result,
+    ))
 }
 
 async fn cleanup(policy: Arc<IamPolicy>, ctx: &Context) -> Result<Action> {

@@ -233,20 +233,14 @@ async fn apply(object: Arc<IamServiceLinkedRole>, shared: &Shared) -> Result<Act
         },
     };
     record(&object, ctx, &attempt).await?;
-    let key = key(object.as_ref());
+    // A role deleted behind our back is made again at the next look.
     let uid = object.uid().unwrap_or_default();
-    match result {
-        Err(error) if error.is_retryable() => Ok(Action::requeue(ctx.retry_delay(&key, None))),
-        Err(_) => {
-            ctx.retry.forget_failures(&key, &uid);
-            Ok(Action::await_change())
-        }
-        // A role deleted behind our back is made again at the next look.
-        Ok(_) => {
-            ctx.retry.forget_failures(&key, &uid);
-            Ok(Action::requeue(ctx.settings.resync))
-        }
-    }
+    Ok(super::watch::next_look(
+        ctx,
+        &key(object.as_ref()),
+        &uid,
+        &result,
+    ))
 }
 
 /// The decision's status and Events.
