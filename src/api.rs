@@ -538,7 +538,11 @@ mod tests {
         ] {
             assert_eq!(spec[field][key], want, "{field}.{key}");
         }
-        let session = &spec["maxSessionDuration"];
+        has_iams_session_bounds(&spec["maxSessionDuration"]);
+    }
+
+    /// A maxSessionDuration schema bounded as IAM bounds it.
+    pub(crate) fn has_iams_session_bounds(session: &serde_json::Value) {
         assert_eq!(
             session["minimum"].as_f64(),
             Some(f64::from(limits::SESSION_MIN))

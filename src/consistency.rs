@@ -53,25 +53,13 @@ pub fn still_plausible(waited: Duration, window: Duration) -> bool {
 /// The error once the window has passed: the user's to fix, with the reason it stopped being
 /// retried.
 pub fn give_up(error: Error, waited: Duration) -> Error {
-    match error {
-        Error::Iam {
-            action,
-            code,
-            message,
-            retry_after,
-            ..
-        } => Error::Iam {
-            action,
-            code,
-            message: format!(
-                "{message} (still refused after {} s, longer than IAM takes to propagate a new principal: fix the trust policy)",
-                waited.as_secs()
-            ),
-            category: Category::IamRejected,
-            retry_after,
-        },
-        other => other,
-    }
+    error.reclassified(
+        Category::IamRejected,
+        format_args!(
+            "still refused after {} s, longer than IAM takes to propagate a new principal: fix the trust policy",
+            waited.as_secs()
+        ),
+    )
 }
 
 #[cfg(test)]

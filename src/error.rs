@@ -155,6 +155,27 @@ pub enum Error {
 }
 
 impl Error {
+    /// The same IAM error in `category`, with `note` after IAM's message: what rolesmith makes
+    /// of it. Any other error is returned as it is.
+    pub fn reclassified(self, category: Category, note: impl std::fmt::Display) -> Error {
+        match self {
+            Error::Iam {
+                action,
+                code,
+                message,
+                retry_after,
+                ..
+            } => Error::Iam {
+                action,
+                code,
+                message: format!("{message} ({note})"),
+                category,
+                retry_after,
+            },
+            other => other,
+        }
+    }
+
     /// The error for an object admission refused.
     pub fn refused(problems: Vec<Problem>) -> Error {
         Error::Refused(problems)

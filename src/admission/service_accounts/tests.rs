@@ -375,19 +375,11 @@ fn annotations_are_written_once_and_removed_only_when_ours() {
 }
 
 fn input(assume_role_policy: Option<Value>, entries: Vec<ServiceAccountRef>) -> Input {
-    Input {
-        namespace: Some("team".into()),
-        name: Some("app".into()),
-        spec: Spec {
-            path: "/".into(),
-            max_session_duration: 3600,
-            assume_role_policy,
-            service_accounts: entries,
-            ..Spec::default()
-        },
-        recorded_name: None,
-        recorded_arn: false,
-    }
+    crate::admission::tests::team_app(Spec {
+        assume_role_policy,
+        service_accounts: entries,
+        ..Spec::default()
+    })
 }
 
 fn admitted(input: &Input, workloads: &Workloads) -> Result<Admitted, Vec<Problem>> {

@@ -26,17 +26,25 @@ fn owner() -> Owner {
 
 /// A valid object: team/app, named `team.app` by derivation.
 fn input() -> Input {
+    team_app(Spec {
+        assume_role_policy: Some(Value::String(TRUST.into())),
+        inline_policies: BTreeMap::from([("read".to_string(), Value::String(READ.into()))]),
+        managed_policy_arns: vec!["arn:aws:iam::aws:policy/ReadOnlyAccess".into()],
+        tags: BTreeMap::from([("team".to_string(), "payments".to_string())]),
+        ..Spec::default()
+    })
+}
+
+/// The object team/app with `spec`, its path and session length as the CRD's defaults fill
+/// them in.
+pub(super) fn team_app(spec: Spec) -> Input {
     Input {
         namespace: Some("team".into()),
         name: Some("app".into()),
         spec: Spec {
             path: "/".into(),
             max_session_duration: 3600,
-            assume_role_policy: Some(Value::String(TRUST.into())),
-            inline_policies: BTreeMap::from([("read".to_string(), Value::String(READ.into()))]),
-            managed_policy_arns: vec!["arn:aws:iam::aws:policy/ReadOnlyAccess".into()],
-            tags: BTreeMap::from([("team".to_string(), "payments".to_string())]),
-            ..Spec::default()
+            ..spec
         },
         recorded_name: None,
         recorded_arn: false,

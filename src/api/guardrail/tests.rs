@@ -24,15 +24,7 @@ fn schema_is_generated_from_the_catalog_and_the_limits() {
         .collect();
     assert_eq!(ids, catalog);
     assert!(ids.contains(&"admin-access") && !ids.contains(&"unused-role"));
-    let session = &spec["properties"]["maxSessionDuration"];
-    assert_eq!(
-        session["minimum"].as_f64(),
-        Some(f64::from(limits::SESSION_MIN))
-    );
-    assert_eq!(
-        session["maximum"].as_f64(),
-        Some(f64::from(limits::SESSION_MAX))
-    );
+    crate::api::tests::has_iams_session_bounds(&spec["properties"]["maxSessionDuration"]);
     assert_eq!(spec["required"], serde_json::json!(["namespaces"]));
     let crd = serde_json::to_value(RoleGuardrail::crd()).expect("CRD serializes");
     assert_eq!(crd["spec"]["scope"], "Cluster");

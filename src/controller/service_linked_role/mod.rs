@@ -196,28 +196,16 @@ async fn attempt_apply(
 /// whose answer was lost and retried, a list that lagged, or someone else's. The next look (the
 /// list, the `creating` mark, the other objects' records) decides, so it is retried.
 fn taken_is_transient(error: Error) -> Error {
-    match error {
-        Error::Iam {
-            action,
-            code,
-            message,
-            retry_after,
-            ..
-        } if code == "EntityAlreadyExists"
-            || (code == "InvalidInput" && message.contains("has been taken")) =>
-        {
-            Error::Iam {
-                action,
-                code,
-                message: format!(
-                    "{message} (it was not listed a moment before: rolesmith looks again to see whose it is)"
-                ),
-                category: Category::IamTransient,
-                retry_after,
-            }
-        }
-        other => other,
+    let taken = matches!(&error, Error::Iam { code, message, .. }
+        if code == "EntityAlreadyExists"
+            || (code == "InvalidInput" && message.contains("has been taken")));
+    if !taken {
+        return error;
     }
+    error.reclassified(
+        Category::IamTransient,
+        "it was not listed a moment before: rolesmith looks again to see whose it is",
+    )
 }
 
 async fn apply(object: Arc<IamServiceLinkedRole>, shared: &Shared) -> Result<Action> {
