@@ -22,23 +22,26 @@ pub struct Association {
     pub role_arn: String,
 }
 
-pub trait EksApi: Send + Sync {
-    /// The association of `namespace/service_account` in `cluster`, if any (EKS allows one):
-    /// ListPodIdentityAssociations filtered to the account, then DescribePodIdentityAssociation
-    /// for its role (the list does not name it). One call when there is none, two otherwise.
-    fn find_association<'a>(
-        &'a self,
-        cluster: &'a str,
-        namespace: &'a str,
-        service_account: &'a str,
-    ) -> BoxFuture<'a, Result<Option<Association>>>;
+/// Where an association applies: one ServiceAccount of one cluster (EKS allows one association
+/// there).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Slot<'a> {
+    pub cluster: &'a str,
+    pub namespace: &'a str,
+    pub service_account: &'a str,
+}
 
-    /// CreatePodIdentityAssociation, tagged with `tags`.
+pub trait EksApi: Send + Sync {
+    /// The association in `slot`, if any: ListPodIdentityAssociations filtered to the
+    /// ServiceAccount, then DescribePodIdentityAssociation for its role (the list does not name
+    /// it). One call when there is none, two otherwise.
+    fn find_association<'a>(&'a self, slot: Slot<'a>)
+    -> BoxFuture<'a, Result<Option<Association>>>;
+
+    /// CreatePodIdentityAssociation in `slot` for `role_arn`, tagged with `tags`.
     fn create_association<'a>(
         &'a self,
-        cluster: &'a str,
-        namespace: &'a str,
-        service_account: &'a str,
+        slot: Slot<'a>,
         role_arn: &'a str,
         tags: &'a BTreeMap<String, String>,
     ) -> BoxFuture<'a, Result<Association>>;
@@ -131,10 +134,13 @@ fn association(
 impl EksApi for AwsEks {
     fn find_association<'a>(
         &'a self,
-        cluster: &'a str,
-        namespace: &'a str,
-        service_account: &'a str,
+        slot: Slot<'a>,
     ) -> BoxFuture<'a, Result<Option<Association>>> {
+        let Slot {
+            cluster,
+            namespace,
+            service_account,
+        } = slot;
         Box::pin(async move {
             let listed = self
                 .client
@@ -175,9 +181,7 @@ impl EksApi for AwsEks {
 
     fn create_association<'a>(
         &'a self,
-        cluster: &'a str,
-        namespace: &'a str,
-        service_account: &'a str,
+        slot: Slot<'a>,
         role_arn: &'a str,
         tags: &'a BTreeMap<String, String>,
     ) -> BoxFuture<'a, Result<Association>> {
@@ -185,9 +189,9 @@ impl EksApi for AwsEks {
             let mut request = self
                 .client
                 .create_pod_identity_association()
-                .cluster_name(cluster)
-                .namespace(namespace)
-                .service_account(service_account)
+                .cluster_name(slot.cluster)
+                .namespace(slot.namespace)
+                .service_account(slot.service_account)
                 .role_arn(role_arn);
             for (key, value) in tags {
                 request = request.tags(key, value);

@@ -10,6 +10,7 @@ use crate::admission::service_accounts::{
     Association, association_action, association_wanted, with_defaults,
 };
 use crate::api::PodIdentityAssociation;
+use crate::eks::Slot;
 
 /// Makes the associations `role`'s entries want, for the role `arn`, and deletes those no longer
 /// wanted. Answers what exists afterwards (for status) and whether all went well: an
@@ -41,9 +42,12 @@ pub(super) async fn associate(
     let mut conflicts = Vec::new();
     let mut failure = None;
     for account in &wanted {
-        let found = eks
-            .find_association(cluster, &account.namespace, &account.name)
-            .await;
+        let slot = Slot {
+            cluster,
+            namespace: &account.namespace,
+            service_account: &account.name,
+        };
+        let found = eks.find_association(slot).await;
         let found = match found {
             Ok(found) => found,
             Err(error) => {
@@ -64,10 +68,7 @@ pub(super) async fn associate(
             }
             Association::Create => {
                 let tags = owner_tags(role, ctx);
-                match eks
-                    .create_association(cluster, &account.namespace, &account.name, arn, &tags)
-                    .await
-                {
+                match eks.create_association(slot, arn, &tags).await {
                     Ok(made) => {
                         tracing::info!(service_account = %format!("{}/{}", account.namespace, account.name), id = %made.id, "Pod Identity association created");
                         now.push(entry(&made.id));

@@ -4,12 +4,20 @@
 
 use std::collections::BTreeMap;
 
-use rolesmith::eks::{AwsEks, EksApi};
+use rolesmith::eks::{AwsEks, EksApi, Slot};
 use rolesmith::error::{Category, Error};
 
 use fake_eks::FakeEks;
 
 use crate::support::test_config;
+
+fn slot<'a>(cluster: &'a str, namespace: &'a str, service_account: &'a str) -> Slot<'a> {
+    Slot {
+        cluster,
+        namespace,
+        service_account,
+    }
+}
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/team.app";
 
@@ -19,7 +27,7 @@ async fn associations_are_created_found_and_deleted() {
     let eks =
         AwsEks::with_static_credentials(&test_config(&fake.endpoint), "testing", "testing").await;
     assert_eq!(
-        eks.find_association("prod", "team", "worker")
+        eks.find_association(slot("prod", "team", "worker"))
             .await
             .expect("list"),
         None
@@ -27,7 +35,7 @@ async fn associations_are_created_found_and_deleted() {
 
     let tags = BTreeMap::from([("rolesmith.dev/owner".to_string(), "c/team/app".to_string())]);
     let made = eks
-        .create_association("prod", "team", "worker", ROLE, &tags)
+        .create_association(slot("prod", "team", "worker"), ROLE, &tags)
         .await
         .expect("created");
     assert_eq!(
@@ -40,7 +48,7 @@ async fn associations_are_created_found_and_deleted() {
     );
     assert_eq!(fake.associations()[0].tags, tags);
     let found = eks
-        .find_association("prod", "team", "worker")
+        .find_association(slot("prod", "team", "worker"))
         .await
         .expect("list")
         .expect("found");
@@ -48,7 +56,7 @@ async fn associations_are_created_found_and_deleted() {
 
     // One association per ServiceAccount: a second one is refused, and worth another look.
     match eks
-        .create_association("prod", "team", "worker", ROLE, &BTreeMap::new())
+        .create_association(slot("prod", "team", "worker"), ROLE, &BTreeMap::new())
         .await
     {
         Err(Error::Iam { code, category, .. }) => {
@@ -67,7 +75,10 @@ async fn associations_are_created_found_and_deleted() {
         .await
         .expect("idempotent");
 
-    match eks.find_association("staging", "team", "worker").await {
+    match eks
+        .find_association(slot("staging", "team", "worker"))
+        .await
+    {
         Err(Error::Iam { code, action, .. }) => {
             assert_eq!(
                 (action, code.as_str()),
