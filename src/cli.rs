@@ -239,9 +239,10 @@ pub enum AuditFormat {
 
 #[derive(Debug, Clone, Args)]
 pub struct AuditArgs {
-    /// The account to audit: the audit refuses to run when the credentials act in another.
-    #[arg(long)]
-    pub account_id: Option<String>,
+    /// The account to audit (`--account-id`; the audit refuses to run when the credentials act
+    /// in another), reached through `--assume-role-arn`/`--external-id` when given.
+    #[command(flatten)]
+    pub account: AccountArgs,
     #[arg(short = 'o', long, value_enum, default_value = "table")]
     pub output: AuditFormat,
     /// Report (and exit 3 for) findings of this severity or worse: info, low, medium, high,

@@ -443,9 +443,16 @@ fn problem_json(problem: &Problem) -> serde_json::Value {
 async fn audit(args: AuditArgs) -> ExitCode {
     let observer: Arc<dyn CallObserver> = Arc::new(NoopObserver);
     let limiter = Arc::new(AccountLimiter::new(args.aws.iam_rate_limit, 1));
-    let iam = AwsIam::new(iam_config(&args.aws), observer)
+    let own = AwsIam::new(iam_config(&args.aws), observer.clone())
         .await
-        .with_limiter(limiter);
+        .with_limiter(limiter.clone());
+    let iam = match account::select(own, &args.account, observer, limiter).await {
+        Ok(iam) => iam,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
     let account = match iam.caller_account().await {
         Ok(account) => account,
         Err(error) => {
@@ -453,14 +460,6 @@ async fn audit(args: AuditArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    if let Some(wanted) = args.account_id.as_deref()
-        && wanted != account
-    {
-        eprintln!(
-            "error: the credentials act in account {account}, not {wanted}; use credentials for account {wanted}, or drop --account-id"
-        );
-        return ExitCode::FAILURE;
-    }
     let scan = match iam.scan_account().await {
         Ok(scan) => scan,
         Err(error) => {

@@ -373,8 +373,8 @@ async fn audit_reports_exactly_the_seeded_problems() {
     assert_eq!(code, 1);
     assert!(
         stderr.contains(&format!(
-            "the credentials act in account {MOTO_ACCOUNT_ID}, not 999999999999"
-        )),
+            "the credentials act in account {MOTO_ACCOUNT_ID} ("
+        )) && stderr.contains("not in --account-id 999999999999"),
         "{stderr}"
     );
     let (code, _, _) = audit(
@@ -417,6 +417,32 @@ async fn a_clean_account_exits_zero() {
     assert_eq!(
         stdout.trim_end(),
         "scanned 1 role (quota 1000): no findings at or above low"
+    );
+    // Another account, through AssumeRole as an AwsAccount would reach it: moto's STS hands out
+    // keys acting there, where the seeded role does not exist.
+    let other = [
+        "--assume-role-arn",
+        "arn:aws:iam::111111111111:role/auditor",
+        "--external-id",
+        "audit-7",
+    ];
+    let (code, stdout, stderr) = audit(
+        &moto,
+        &[&other[..], &["--account-id", "111111111111"]].concat(),
+    );
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert_eq!(
+        stdout.trim_end(),
+        "scanned 0 roles (quota 1000): no findings at or above low"
+    );
+    let (code, _, stderr) = audit(
+        &moto,
+        &[&other[..], &["--account-id", "222222222222"]].concat(),
+    );
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("is not in account 222222222222"),
+        "{stderr}"
     );
     // IAM out of reach: an error, not a clean bill.
     let closed = format!("http://127.0.0.1:{}", crate::support::moto::free_port());
