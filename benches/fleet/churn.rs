@@ -9,7 +9,8 @@ use rolesmith::api::IamRole;
 
 use super::process;
 use super::scale::{
-    NAMESPACE, Watched, all_ready, client, create_all, delete_all, manifest, start_operator,
+    NAMESPACE, Watched, all_ready, client, create_all, delete_all, iam_with_raised_quota, manifest,
+    start_operator,
 };
 
 pub struct Churn {
@@ -28,7 +29,8 @@ const RESYNC: Duration = Duration::from_secs(30);
 /// `waves` waves back to back, then one more after the event recorder's cache expired.
 pub async fn run(objects: usize, waves: usize) -> Churn {
     let mut world = process::start_world(RESYNC).await;
-    start_operator(&mut world, "auto", "warn");
+    let iam = iam_with_raised_quota(&world);
+    start_operator(&mut world, &iam, "auto", "warn");
     let api: Api<IamRole> = Api::namespaced(client(&world).await, NAMESPACE);
     let watched = Watched::start(&api).await;
     let started = Instant::now();

@@ -17,6 +17,7 @@ use rolesmith::model::IamOp;
 use super::harness::{OperatorOptions, World};
 use super::plan::document;
 use super::process;
+use super::support::{Fault, FaultProxy};
 
 pub const NAMESPACE: &str = "default";
 /// While the fleet is created: the operator's default `--resync-interval`, what users run.
@@ -235,12 +236,20 @@ async fn calls_of(world: &World, operation: &str) -> u64 {
     .await as u64
 }
 
-/// moto's median answer time for a GetRole, as the operator's SDK sees it.
-async fn moto_median(world: &World, role: &str) -> Duration {
+/// moto's median answer time for a GetRole, as the operator's SDK sees it (through the same
+/// proxy).
+async fn moto_median(iam: &FaultProxy, role: &str) -> Duration {
+    let client = rolesmith::iam::AwsIam::with_static_credentials(
+        super::support::test_config(&iam.endpoint),
+        "testing",
+        "testing",
+        Arc::new(rolesmith::iam::NoopObserver),
+    )
+    .await;
     let mut times = Vec::new();
     for _ in 0..41 {
         let started = Instant::now();
-        let _ = world.iam.get_role(role).await;
+        let _ = client.get_role(role).await;
         times.push(started.elapsed());
     }
     times.sort();
@@ -251,9 +260,22 @@ async fn moto_median(world: &World, role: &str) -> Duration {
 }
 
 /// An operator with no rate limit (moto is the bound), 16 reconciles at a time.
-pub fn start_operator(world: &mut World, drift_check: &str, log: &str) {
+/// What IAM answers GetAccountSummary with in the benchmark: an account whose role quota was
+/// raised (moto reports IAM's default of 1,000, and rolesmith creates no role beyond an
+/// account's quota).
+const RAISED_QUOTA: &str = r#"<GetAccountSummaryResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><GetAccountSummaryResult><SummaryMap><entry><key>Roles</key><value>0</value></entry><entry><key>RolesQuota</key><value>100000</value></entry></SummaryMap></GetAccountSummaryResult><ResponseMetadata><RequestId>bench</RequestId></ResponseMetadata></GetAccountSummaryResponse>"#;
+
+/// moto behind a proxy that forwards every call but GetAccountSummary ([`RAISED_QUOTA`]).
+pub fn iam_with_raised_quota(world: &World) -> FaultProxy {
+    let proxy = FaultProxy::start(&world.moto.endpoint);
+    proxy.inject(Fault::reply("GetAccountSummary", RAISED_QUOTA).always());
+    proxy
+}
+
+pub fn start_operator(world: &mut World, iam: &FaultProxy, drift_check: &str, log: &str) {
     world.kill_operator();
     world.start_operator_with(&OperatorOptions {
+        iam_endpoint: Some(iam.endpoint.clone()),
         extra_args: vec![
             "--iam-rate-limit".into(),
             "0".into(),
@@ -263,7 +285,6 @@ pub fn start_operator(world: &mut World, drift_check: &str, log: &str) {
             drift_check.into(),
         ],
         rust_log: Some(log.into()),
-        ..OperatorOptions::default()
     });
 }
 
@@ -275,7 +296,8 @@ pub async fn run(roles: usize) -> Figures {
     let interval = interval(roles);
     figures.interval = interval;
     let mut world = process::start_world(CREATION_INTERVAL).await;
-    start_operator(&mut world, "sweep", "info");
+    let iam = iam_with_raised_quota(&world);
+    start_operator(&mut world, &iam, "sweep", "info");
     let api: Api<IamRole> = Api::namespaced(client(&world).await, NAMESPACE);
     let watched = Watched::start(&api).await;
     let cpu_before = Cpu::now(&world);
@@ -299,13 +321,13 @@ pub async fn run(roles: usize) -> Figures {
     figures.cpu_per_1000_reconciles = usage.cpu_seconds / reconciles.max(1.0) * 1000.0;
     let mut peak_rss_kib = usage.peak_rss_kib;
     figures.peak_rss_creating_mib = usage.peak_rss_kib as f64 / 1024.0;
-    figures.moto_median = moto_median(&world, &format!("default.bench-{}", roles / 2)).await;
+    figures.moto_median = moto_median(&iam, &format!("default.bench-{}", roles / 2)).await;
     figures.floor = figures.moto_median * figures.calls_to_ready as u32;
 
     // Steady state: what one drift check of the idle fleet costs, by sweep. A restarted
     // operator does not re-read roles in sync: its first sweep, at once, checks them.
     world.resync = interval;
-    start_operator(&mut world, "sweep", "info");
+    start_operator(&mut world, &iam, "sweep", "info");
     let operator = world.operator.as_ref().expect("operator").pid();
     tokio::time::sleep(interval + interval / 5).await;
     let (calls_before, sweeps_before) = (
@@ -387,7 +409,7 @@ pub async fn run(roles: usize) -> Figures {
             .and_then(|v| v.parse().ok())
             .unwrap_or(300),
     );
-    start_operator(&mut world, "per-role", "info");
+    start_operator(&mut world, &iam, "per-role", "info");
     let started = Instant::now();
     let want = (roles + 1) as f64;
     let done = loop {
