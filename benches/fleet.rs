@@ -7,7 +7,7 @@
 //!    role into an idle fleet, operator memory and CPU, and the CPU of each process. The per-role
 //!    check is measured for at most `BENCH_PER_ROLE_SECS` (default 300), the rest extrapolated.
 //! 3. Churn (churn.rs): `BENCH_CHURN` IamRoles (default 2000; 0 skips) created and deleted in 4
-//!    waves, and one more wave after kube's event recorder dropped its 6-minute cache; the
+//!    waves, and one more wave after the operator's remembered Events expired (6 minutes); the
 //!    operator's RSS must come back.
 //!
 //! Prints figures; asserts only what must hold (every role Ready, drift repaired).

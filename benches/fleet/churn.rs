@@ -21,12 +21,12 @@ pub struct Churn {
     pub took: Duration,
 }
 
-/// How long kube's `Recorder` keeps a published Event (its `CACHE_TTL`).
+/// How long the operator remembers a published Event (at most 1,024 of them) to aggregate repeats.
 const EVENT_CACHE: Duration = Duration::from_secs(360);
 
 const RESYNC: Duration = Duration::from_secs(30);
 
-/// `waves` waves back to back, then one more after the event recorder's cache expired.
+/// `waves` waves back to back, then one more after the remembered Events expired.
 pub async fn run(objects: usize, waves: usize) -> Churn {
     let mut world = process::start_world(RESYNC).await;
     let iam = iam_with_raised_quota(&world);
@@ -37,10 +37,10 @@ pub async fn run(objects: usize, waves: usize) -> Churn {
     let mut rss_after_wave = Vec::new();
     for wave in 0..waves + 1 {
         if wave == waves {
-            // kube's event recorder keeps every Event it published for 6 minutes (and forgets
-            // them on its next publish): one more wave after that shows whether what grew was
-            // that cache or something per object.
-            println!("churn: waiting out the event recorder's 6-minute cache, then one more wave");
+            // The operator remembers published Events for 6 minutes (at most 1,024, forgotten
+            // on a later publish): one more wave after that shows whether what grew was that
+            // memory or something per object.
+            println!("churn: waiting out the remembered Events' 6 minutes, then one more wave");
             tokio::time::sleep(EVENT_CACHE + Duration::from_secs(10)).await;
         }
         let names: Vec<String> = (0..objects).map(|i| format!("churn-{wave}-{i}")).collect();

@@ -6,6 +6,7 @@ pub mod account;
 mod apply;
 mod decide;
 mod delete;
+mod events;
 mod guardrails;
 mod pod_identity;
 pub mod policy;
@@ -26,7 +27,6 @@ use futures::TryStreamExt;
 use kube::api::{Api, Patch, PatchParams};
 use kube::core::{DeserializeGuard, error_boundary::InvalidObject};
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
 use kube::runtime::utils::Predicate;
 use kube::runtime::{WatchStreamExt, predicates, reflector, watcher};
@@ -94,7 +94,7 @@ pub struct Context {
     pub accounts: account::Accounts,
     /// EKS, when the operator manages Pod Identity associations (--eks-cluster-name).
     pub eks: Option<Arc<dyn crate::eks::EksApi>>,
-    pub recorder: Recorder,
+    pub events: events::Publisher,
     pub metrics: Arc<Metrics>,
     pub settings: Settings,
     retry: retry::RetryState,
@@ -112,14 +112,14 @@ impl Context {
         metrics: Arc<Metrics>,
         settings: Settings,
     ) -> Self {
-        let recorder = Recorder::new(client.clone(), Reporter::from("rolesmith"));
+        let events = events::Publisher::new(client.clone(), "rolesmith");
         let (guardrails, guardrail_writer) = guardrails::store();
         Context {
             client,
             accounts: account::Accounts::new(iam.clone(), None),
             iam,
             eks: None,
-            recorder,
+            events,
             metrics,
             settings,
             retry: retry::RetryState::default(),

@@ -103,18 +103,12 @@ pub(super) async fn publish(
     ctx: &Context,
     note: &Note,
 ) {
-    let event = Event {
-        type_: if note.warning {
-            EventType::Warning
-        } else {
-            EventType::Normal
-        },
-        reason: note.reason.clone(),
-        note: Some(crate::error::truncate(&note.text, 1024)),
-        action: note.action.to_string(),
-        secondary: None,
-    };
-    if let Err(error) = ctx.recorder.publish(&event, reference).await {
+    let text = crate::error::truncate(&note.text, 1024);
+    let published = ctx
+        .events
+        .publish(reference, note.warning, &note.reason, note.action, &text)
+        .await;
+    if let Err(error) = published {
         tracing::warn!(%error, "could not publish event");
     }
 }
