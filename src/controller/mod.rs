@@ -350,10 +350,14 @@ async fn reconcile(guarded: Arc<Guarded>, ctx: Arc<Context>) -> Result<Action> {
     };
     let slot = match ctx.settings.concurrency {
         0 => None,
-        per_account => match ctx.accounts.try_worker(key, usize::from(per_account)) {
-            Some(slot) => Some(slot),
-            None => return Ok(Action::requeue(ACCOUNT_BUSY_RETRY)),
-        },
+        per_account => {
+            let per_account = usize::from(per_account);
+            let spare = per_account * (usize::from(SLOTS_PER_WORKER) - 1);
+            match ctx.accounts.worker(key, per_account, spare).await {
+                Some(slot) => Some(slot),
+                None => return Ok(Action::requeue(ACCOUNT_BUSY_RETRY)),
+            }
+        }
     };
     let meta = guarded.meta();
     let span = tracing::info_span!(
@@ -387,8 +391,8 @@ fn counted(ctx: &Context, started: Instant, result: Result<Action>) -> Result<Ac
 }
 
 /// The controller runs this many reconciles at once per --concurrency: each account may use
-/// --concurrency of them ([`account::Accounts::try_worker`]), and a few accounts can be busy at
-/// once without waiting for each other.
+/// --concurrency of them ([`account::Accounts::worker`]), and a few accounts can be busy at
+/// once without waiting for each other; the spare ones wait for a slot of a busy account.
 const SLOTS_PER_WORKER: u16 = 4;
 /// A reconcile whose account has every worker busy is looked at again after this.
 const ACCOUNT_BUSY_RETRY: Duration = Duration::from_millis(100);

@@ -9,6 +9,7 @@
 pub mod connect;
 pub(super) mod reconcile;
 pub mod route;
+pub mod workers;
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
@@ -138,8 +139,8 @@ pub struct Accounts {
     /// AwsAccount CRD, and then every role is the operator's own account's.
     store: OnceLock<Store<AwsAccount>>,
     clients: tokio::sync::Mutex<HashMap<String, Arc<AccountClient>>>,
-    /// Each account's reconciles in flight (key: the AwsAccount's name, None for the own).
-    workers: std::sync::Mutex<HashMap<Option<String>, Arc<tokio::sync::Semaphore>>>,
+    /// Each account's reconciles in flight.
+    workers: workers::Workers,
 }
 
 /// Where a role's calls go.
@@ -157,7 +158,7 @@ impl Accounts {
             connect,
             store: OnceLock::new(),
             clients: tokio::sync::Mutex::new(HashMap::new()),
-            workers: std::sync::Mutex::new(HashMap::new()),
+            workers: workers::Workers::default(),
         }
     }
 
@@ -235,25 +236,18 @@ impl Accounts {
         Ok(client)
     }
 
-    /// A worker slot of the account `key`, if it has fewer than `per_account` reconciles in
-    /// flight. Every account gets the operator's --concurrency: a throttled account whose
-    /// reconciles wait for IAM then holds only its own slots, never the other accounts'.
-    pub fn try_worker(
+    /// A worker slot of the account `key` ([`workers::Workers::acquire`]): every account gets
+    /// the operator's --concurrency, so a throttled account whose reconciles wait for IAM holds
+    /// only its own slots, never the other accounts'; `spare` workers wait for a slot.
+    pub async fn worker(
         &self,
         key: Option<String>,
         per_account: usize,
+        spare: usize,
     ) -> Option<tokio::sync::OwnedSemaphorePermit> {
-        let semaphore = {
-            let mut workers = self
-                .workers
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            workers
-                .entry(key)
-                .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(per_account.max(1))))
-                .clone()
-        };
-        semaphore.try_acquire_owned().ok()
+        self.workers
+            .acquire(key, per_account, spare, workers::WAIT_FOR_SLOT)
+            .await
     }
 
     /// Drops the client of an AwsAccount that is gone.

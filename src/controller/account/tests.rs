@@ -236,20 +236,18 @@ async fn without_assume_role_the_own_client_is_used() {
     assert_eq!(connector.connects.load(Ordering::SeqCst), 0);
 }
 
-#[test]
-fn every_account_has_its_own_workers() {
+#[tokio::test]
+async fn every_account_has_its_own_workers() {
     let (accounts, _) = accounts(Vec::new());
-    let b1 = accounts.try_worker(Some("b".into()), 2);
-    let b2 = accounts.try_worker(Some("b".into()), 2);
+    let b = || accounts.worker(Some("b".into()), 2, 0);
+    let b1 = b().await;
+    let b2 = b().await;
     assert!(b1.is_some() && b2.is_some());
+    assert!(b().await.is_none(), "b is busy");
     assert!(
-        accounts.try_worker(Some("b".into()), 2).is_none(),
-        "b is busy"
-    );
-    assert!(
-        accounts.try_worker(None, 2).is_some(),
+        accounts.worker(None, 2, 0).await.is_some(),
         "the own account is not"
     );
     drop(b1);
-    assert!(accounts.try_worker(Some("b".into()), 2).is_some());
+    assert!(b().await.is_some());
 }
