@@ -15,7 +15,7 @@ use crate::controller::{self, Context, Settings};
 use crate::desired;
 use crate::engine::{self, Mode};
 use crate::error::Error;
-use crate::iam::{AwsIam, AwsIamConfig, CallObserver, IamApi, NoopObserver};
+use crate::iam::{AwsIam, AwsIamConfig, CallObserver, IamApi};
 use crate::leader::{self, LeaseSettings};
 use crate::manifest::Object;
 use crate::plan;
@@ -211,12 +211,7 @@ async fn files(args: FileArgs, mode: Mode) -> ExitCode {
         );
         return ExitCode::FAILURE;
     }
-    let observer: Arc<dyn CallObserver> = Arc::new(NoopObserver);
-    let limiter = Arc::new(AccountLimiter::new(args.aws.iam_rate_limit, 1));
-    let own = AwsIam::new(iam_config(&args.aws), observer.clone())
-        .await
-        .with_limiter(limiter.clone());
-    let iam = match account::select(own, &args.account, observer, limiter).await {
+    let iam = match account::client(iam_config(&args.aws), &args.aws, &args.account).await {
         Ok(iam) => iam,
         Err(error) => {
             eprintln!("error: {error}");
@@ -441,12 +436,7 @@ fn problem_json(problem: &Problem) -> serde_json::Value {
 
 /// `audit`: reads the whole account, prints its findings; never writes to IAM.
 async fn audit(args: AuditArgs) -> ExitCode {
-    let observer: Arc<dyn CallObserver> = Arc::new(NoopObserver);
-    let limiter = Arc::new(AccountLimiter::new(args.aws.iam_rate_limit, 1));
-    let own = AwsIam::new(iam_config(&args.aws), observer.clone())
-        .await
-        .with_limiter(limiter.clone());
-    let iam = match account::select(own, &args.account, observer, limiter).await {
+    let iam = match account::client(iam_config(&args.aws), &args.aws, &args.account).await {
         Ok(iam) => iam,
         Err(error) => {
             eprintln!("error: {error}");

@@ -38,6 +38,21 @@ pub async fn select(
     Ok(iam)
 }
 
+/// The CLI's IAM client: the default credential chain at `config`, rate-limited, in the
+/// account the flags ask for ([`select`]).
+pub async fn client(
+    config: crate::iam::AwsIamConfig,
+    aws: &crate::cli::AwsArgs,
+    args: &AccountArgs,
+) -> Result<AwsIam, String> {
+    let observer: Arc<dyn CallObserver> = Arc::new(crate::iam::NoopObserver);
+    let limiter = Arc::new(AccountLimiter::new(aws.iam_rate_limit, 1));
+    let own = AwsIam::new(config, observer.clone())
+        .await
+        .with_limiter(limiter.clone());
+    select(own, args, observer, limiter).await
+}
+
 /// The role to assume, checked like an AwsAccount's spec. Pure.
 pub fn settings(args: &AccountArgs) -> Result<Option<AssumeSettings>, String> {
     let Some(role_arn) = &args.assume_role_arn else {
