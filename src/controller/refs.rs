@@ -90,7 +90,18 @@ async fn workload_account(role: &IamRole, ctx: &Context) -> Result<Option<String
         return Ok(None);
     };
     let own = ctx.iam.caller_account().await?;
-    Ok((spec.account_id != own).then_some(spec.account_id))
+    Ok(other_account(role, Some(&spec), &own).map(str::to_string))
+}
+
+/// `spec`'s account, for a role with `serviceAccounts` that lives there rather than in the
+/// operator's own account `own`. Pure: the reconcile and the sweeper both admit with it.
+pub(super) fn other_account<'a>(
+    role: &IamRole,
+    spec: Option<&'a crate::api::AwsAccountSpec>,
+    own: &str,
+) -> Option<&'a str> {
+    spec.map(|spec| spec.account_id.as_str())
+        .filter(|account| !role.spec.service_accounts.is_empty() && *account != own)
 }
 
 /// Adds the ARNs of the referenced IamPolicies to `desired`. A reference the namespace may not

@@ -132,14 +132,9 @@ impl Admission {
     /// As the reconcile admits it: ServiceAccounts' trust differs in another account.
     fn admit(&self, role: &IamRole) -> Result<Admitted> {
         let chosen = self.ctx.accounts.choose(role).ok().flatten();
-        let other_account = match (&chosen, &self.own_account) {
-            (Some((_, spec)), Some(own))
-                if !role.spec.service_accounts.is_empty() && spec.account_id != *own =>
-            {
-                Some(spec.account_id.as_str())
-            }
-            _ => None,
-        };
+        let other_account = self.own_account.as_deref().and_then(|own| {
+            super::super::refs::other_account(role, chosen.as_ref().map(|(_, spec)| spec), own)
+        });
         admit(role, &self.ctx.settings, &self.guardrails, other_account)
     }
 }
