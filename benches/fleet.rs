@@ -6,9 +6,13 @@
 //!    the drift check by account sweep and by per-role reads side by side, repair time, one new
 //!    role into an idle fleet, operator memory and CPU, and the CPU of each process. The per-role
 //!    check is measured for at most `BENCH_PER_ROLE_SECS` (default 300), the rest extrapolated.
-//! 3. Churn (churn.rs): `BENCH_CHURN` IamRoles (default 2000; 0 skips) created and deleted in 4
-//!    waves, and one more wave after the operator's remembered Events expired (6 minutes); the
-//!    operator's RSS must come back.
+//! 3. Churn (churn.rs): `BENCH_CHURN` IamRoles (default 2000; 0 skips) created and deleted in
+//!    `BENCH_CHURN_WAVES` waves (default 4), and one more wave after the operator's remembered
+//!    Events expired (6 minutes); the operator's RSS must come back.
+//!
+//! `ROLESMITH_OPERATOR_BIN` runs another binary as the operator: a script that `exec`s a heap
+//! profiler with the operator (`heaptrack -o FILE rolesmith "$@"`) shows where its memory goes.
+//! The RSS figures are then the profiler's.
 //!
 //! Prints figures; asserts only what must hold (every role Ready, drift repaired).
 
@@ -54,17 +58,29 @@ fn main() {
             .ok()
             .and_then(|v| v.parse().ok())
             .unwrap_or(2000);
+        let waves: usize = std::env::var("BENCH_CHURN_WAVES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(4)
+            .max(1);
         if churn > 0 {
-            let result = churn::run(churn / 4, 4).await;
+            let result = churn::run(churn / waves, waves).await;
             let first = result.rss_after_wave.first().copied().unwrap_or(0) as f64 / 1024.0;
             let last = result.rss_after_wave.last().copied().unwrap_or(0) as f64 / 1024.0;
             println!(
-                "churn: {} IamRoles created and deleted in {} waves of {} in {:.0?}; operator RSS after the first wave {first:.1} MiB, after the last {last:.1} MiB ({:+.1} MiB)",
+                "churn: {} IamRoles created and deleted in {} waves of {} in {:.0?}; operator RSS before {:.1} MiB, after the first wave {first:.1} MiB, after the last {last:.1} MiB ({:+.1} MiB); after each wave: {}",
                 result.objects * result.waves,
                 result.waves,
                 result.objects,
                 result.took,
-                last - first
+                result.rss_before as f64 / 1024.0,
+                last - first,
+                result
+                    .rss_after_wave
+                    .iter()
+                    .map(|kib| format!("{:.1}", *kib as f64 / 1024.0))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             );
         }
     });

@@ -16,6 +16,8 @@ use super::scale::{
 pub struct Churn {
     pub objects: usize,
     pub waves: usize,
+    /// Operator RSS (KiB) once it had started and swept the empty namespace, before any wave.
+    pub rss_before: u64,
     /// Operator RSS (KiB) after each wave's deletions settled.
     pub rss_after_wave: Vec<u64>,
     pub took: Duration,
@@ -33,6 +35,13 @@ pub async fn run(objects: usize, waves: usize) -> Churn {
     start_operator(&mut world, &iam, "auto", "warn");
     let api: Api<IamRole> = Api::namespaced(client(&world).await, NAMESPACE);
     let watched = Watched::start(&api).await;
+    // The baseline: the operator started, listed its (empty) watches and swept once.
+    tokio::time::sleep(RESYNC + Duration::from_secs(5)).await;
+    let rss_before = process::usage(world.operator.as_ref().expect("operator").pid()).rss_kib;
+    println!(
+        "churn: operator RSS before the first wave {:.1} MiB",
+        rss_before as f64 / 1024.0
+    );
     let started = Instant::now();
     let mut rss_after_wave = Vec::new();
     for wave in 0..waves + 1 {
@@ -73,6 +82,7 @@ pub async fn run(objects: usize, waves: usize) -> Churn {
     Churn {
         objects,
         waves: waves + 1,
+        rss_before,
         rss_after_wave,
         took: started.elapsed(),
     }

@@ -258,10 +258,17 @@ async fn moto_median(world: &World, role: &str) -> Duration {
 /// account's quota).
 const RAISED_QUOTA: &str = r#"<GetAccountSummaryResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><GetAccountSummaryResult><SummaryMap><entry><key>Roles</key><value>0</value></entry><entry><key>RolesQuota</key><value>100000</value></entry></SummaryMap></GetAccountSummaryResult><ResponseMetadata><RequestId>bench</RequestId></ResponseMetadata></GetAccountSummaryResponse>"#;
 
-/// moto behind a proxy that forwards every call but GetAccountSummary ([`RAISED_QUOTA`]).
+/// IAM's largest page of GetAccountAuthorizationDetails and ListRoles (MaxItems ≤ 1,000).
+const IAM_PAGE: usize = 1000;
+
+/// moto behind a proxy that forwards every call but GetAccountSummary ([`RAISED_QUOTA`]), and
+/// pages the bulk reads as IAM does: moto answers the whole account in one page whatever
+/// MaxItems says, and an operator parsing one 10,000-role answer is measuring moto, not the
+/// memory it needs against IAM.
 pub fn iam_with_raised_quota(world: &World) -> FaultProxy {
     let proxy = FaultProxy::start(&world.moto.endpoint);
     proxy.inject(Fault::reply("GetAccountSummary", RAISED_QUOTA).always());
+    proxy.cut_pages(IAM_PAGE);
     proxy
 }
 

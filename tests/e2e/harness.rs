@@ -439,7 +439,10 @@ impl World {
             .iam_endpoint
             .clone()
             .unwrap_or_else(|| self.moto.endpoint.clone());
-        let child = Command::new(env!("CARGO_BIN_EXE_rolesmith"))
+        // A profiler's wrapper script may stand in for the binary (`make bench`, heap profiles).
+        let binary = std::env::var("ROLESMITH_OPERATOR_BIN")
+            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_rolesmith").to_string());
+        let child = Command::new(binary)
             .args([
                 "run",
                 "--cluster-id",

@@ -37,6 +37,10 @@ struct State {
     latency: Mutex<Duration>,
     /// Bulk reads answered this many roles a page (None: as moto answers, all at once).
     page_size: Mutex<Option<usize>>,
+    /// moto's whole answer to the first page of a bulk read, by action and request: the later
+    /// pages are cut from it, as IAM pages one snapshot (and moto is asked once per read, not
+    /// once per page: it scans the whole account for each answer).
+    first_pages: Mutex<BTreeMap<(String, Vec<u8>), Vec<u8>>>,
     log: Mutex<Vec<Entry>>,
     /// Access keys moto's STS handed out, and the account each acts in.
     keys: Mutex<BTreeMap<String, String>>,
@@ -75,6 +79,7 @@ impl FaultProxy {
             visibility: Mutex::new(Visibility::default()),
             latency: Mutex::new(Duration::ZERO),
             page_size: Mutex::new(None),
+            first_pages: Mutex::new(BTreeMap::new()),
             log: Mutex::new(Vec::new()),
             keys: Mutex::new(BTreeMap::new()),
             stopping: AtomicBool::new(false),
@@ -355,11 +360,19 @@ fn forward_paged(
             }
         })
         .collect();
+    let key = (action.to_string(), body.clone());
+    if offset > 0
+        && let Some(whole) = lock(&state.first_pages).get(&key)
+    {
+        return Ok((200, pages::cut(whole, list, offset, size)));
+    }
     let (status, response) = wire::forward(state.upstream_port, &wire::Request { head, body })?;
     if status != 200 {
         return Ok((status, response));
     }
-    Ok((status, pages::cut(&response, list, offset, size)))
+    let page = pages::cut(&response, list, offset, size);
+    lock(&state.first_pages).insert(key, response);
+    Ok((status, page))
 }
 
 /// A role IAM cannot see yet answers NoSuchEntity before any rule is consulted.

@@ -13,21 +13,29 @@ pub fn list_element(action: &str) -> Option<&'static str> {
 
 const MARKER_PREFIX: &str = "proxy-page-";
 
-/// The request body without its `Marker` (moto would not know ours), and where to start.
+/// moto answers every role when asked for this many: it pages ListRoles by MaxItems (not the
+/// bulk read), and a page of moto's would end the proxy's pages early.
+const EVERYTHING: &str = "MaxItems=1000000";
+
+/// The request body without its `Marker` (moto would not know ours) and asking moto for every
+/// role, and where to start.
 pub fn take_marker(body: &[u8]) -> (Vec<u8>, usize) {
     let text = String::from_utf8_lossy(body);
     let mut offset = 0;
     let kept: Vec<&str> = text
         .split('&')
-        .filter(|pair| match pair.strip_prefix("Marker=") {
-            Some(value) => {
+        .filter_map(|pair| {
+            if let Some(value) = pair.strip_prefix("Marker=") {
                 offset = value
                     .strip_prefix(MARKER_PREFIX)
                     .and_then(|n| n.parse().ok())
                     .unwrap_or(0);
-                false
+                None
+            } else if pair.starts_with("MaxItems=") {
+                Some(EVERYTHING)
+            } else {
+                Some(pair)
             }
-            None => true,
         })
         .collect();
     (kept.join("&").into_bytes(), offset)
@@ -164,11 +172,14 @@ mod tests {
     }
 
     #[test]
-    fn markers_are_taken_out_of_the_request() {
+    fn markers_are_taken_out_and_moto_is_asked_for_every_role() {
         let (body, offset) =
             take_marker(b"Action=ListRoles&MaxItems=1000&Marker=proxy-page-4&Version=2010-05-08");
         assert_eq!(offset, 4);
-        assert_eq!(body, b"Action=ListRoles&MaxItems=1000&Version=2010-05-08");
+        assert_eq!(
+            body,
+            b"Action=ListRoles&MaxItems=1000000&Version=2010-05-08"
+        );
         assert_eq!(take_marker(b"Action=ListRoles").1, 0);
     }
 }
