@@ -15,6 +15,7 @@ mod retry;
 mod service_accounts;
 pub mod service_linked_role;
 mod slim;
+pub use slim::limit_allocator_arenas;
 mod sweeper;
 mod watch;
 mod writes;

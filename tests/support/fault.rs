@@ -29,6 +29,9 @@ use self::visibility::{NOT_FOUND_MESSAGE, Visibility};
 /// The seed of `FaultProxy::start`: tests are reproducible unless they ask for another.
 const DEFAULT_SEED: u64 = 0x5eed_f00d;
 
+/// A bulk read: its action and its request without the marker.
+type BulkRead = (String, Vec<u8>);
+
 struct State {
     upstream_port: u16,
     started: Instant,
@@ -40,7 +43,7 @@ struct State {
     /// moto's whole answer to the first page of a bulk read, by action and request: the later
     /// pages are cut from it, as IAM pages one snapshot (and moto is asked once per read, not
     /// once per page: it scans the whole account for each answer).
-    first_pages: Mutex<BTreeMap<(String, Vec<u8>), Vec<u8>>>,
+    first_pages: Mutex<BTreeMap<BulkRead, Vec<u8>>>,
     log: Mutex<Vec<Entry>>,
     /// Access keys moto's STS handed out, and the account each acts in.
     keys: Mutex<BTreeMap<String, String>>,
