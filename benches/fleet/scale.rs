@@ -227,11 +227,12 @@ async fn all_calls(world: &World) -> u64 {
     metric(world, "rolesmith_iam_calls_total", None).await as u64
 }
 
-async fn calls_of(world: &World, operation: &str) -> u64 {
+/// Drift checks by sweep the operator finished (a sweep is several bulk-read pages).
+async fn sweeps_done(world: &World) -> u64 {
     metric(
         world,
-        "rolesmith_iam_calls_total",
-        Some(&format!("operation=\"{operation}\"")),
+        "rolesmith_drift_checks_total",
+        Some("method=\"sweep\""),
     )
     .await as u64
 }
@@ -330,13 +331,10 @@ pub async fn run(roles: usize) -> Figures {
     start_operator(&mut world, &iam, "sweep", "info");
     let operator = world.operator.as_ref().expect("operator").pid();
     tokio::time::sleep(interval + interval / 5).await;
-    let (calls_before, sweeps_before) = (
-        all_calls(&world).await,
-        calls_of(&world, "GetAccountAuthorizationDetails").await,
-    );
+    let (calls_before, sweeps_before) = (all_calls(&world).await, sweeps_done(&world).await);
     let window = interval * 3;
     tokio::time::sleep(window).await;
-    let sweeps = calls_of(&world, "GetAccountAuthorizationDetails").await - sweeps_before;
+    let sweeps = sweeps_done(&world).await - sweeps_before;
     figures.sweep_calls_per_check =
         (all_calls(&world).await - calls_before) as f64 / sweeps.max(1) as f64;
     // The window rarely cuts sweeps exactly; the operator also says what its last sweep cost.

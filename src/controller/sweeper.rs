@@ -181,18 +181,21 @@ async fn sweep_account(
         let pause = if sweep_again_soon {
             retry_failed_sweep(ctx.settings.resync)
         } else {
+            // The interval runs from this check's start: sweeping a large account takes seconds.
             ctx.resync_after(swept, managed.len())
+                .saturating_sub(started.elapsed())
         };
         super::slim::return_freed_memory();
         tokio::time::sleep(pause).await;
     }
 }
 
-/// How long to the next drift check: the configured interval (jittered ±10 % so several
-/// operators do not sweep in step), stretched only when roles are read one by one.
+/// How long from the start of one drift check to the start of the next: the configured interval
+/// is how stale drift may get, so it is jittered down by up to 10 % (several operators do not
+/// sweep in step), never up; stretched only when roles are read one by one.
 pub fn interval(configured: Duration, swept: bool, stretched: Duration) -> Duration {
     let base = if swept { configured } else { stretched };
-    base.mul_f64(0.9 + fastrand::f64() * 0.2)
+    base.mul_f64(0.9 + fastrand::f64() * 0.1)
 }
 
 /// How soon a sweep IAM did not answer is tried again: a tenth of the interval, 1 s to 1 min.
@@ -204,6 +207,20 @@ pub fn retry_failed_sweep(configured: Duration) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn drift_checks_start_at_most_the_configured_interval_apart() {
+        let configured = Duration::from_secs(20);
+        for _ in 0..1000 {
+            let next = interval(configured, true, configured);
+            assert!(
+                next <= configured && next >= configured.mul_f64(0.9),
+                "{next:?}"
+            );
+        }
+        let stretched = Duration::from_secs(600);
+        assert!(interval(configured, false, stretched) >= stretched.mul_f64(0.9));
+    }
 
     #[test]
     fn a_failed_sweep_is_retried_within_a_tenth_of_the_interval() {
