@@ -50,7 +50,6 @@ fn iam_config(aws: &AwsArgs) -> AwsIamConfig {
 }
 
 async fn run(args: RunArgs) -> ExitCode {
-    crate::controller::limit_allocator_arenas();
     telemetry::init_logging(args.log_format);
     let workloads = args.workloads.settings();
     if let Some(arn) = &workloads.oidc_provider_arn

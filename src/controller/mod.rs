@@ -15,7 +15,6 @@ mod retry;
 mod service_accounts;
 pub mod service_linked_role;
 mod slim;
-pub use slim::limit_allocator_arenas;
 mod sweeper;
 mod watch;
 mod writes;

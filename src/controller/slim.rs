@@ -50,19 +50,6 @@ fn compact(document: &mut Value) {
     }
 }
 
-/// At most two malloc arenas. glibc gives a thread that finds an arena locked one of its own (up
-/// to 8 per core), and memory freed in one arena is reused only there: as IamRoles came and
-/// went in waves, RSS crept up while the live heap came back (heap profile of the churn bench).
-/// The operator's work runs on two runtime workers; a few more arenas buy no speed. Called
-/// once at start, before the watches fill the heap.
-pub fn limit_allocator_arenas() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only sets a tunable of the allocator; glibc takes its own lock for it.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 2);
-    }
-}
-
 /// Returns to the system what the allocator holds free. glibc keeps freed memory for reuse, so
 /// without this the process stays at the size of its largest sweep or its largest wave of
 /// objects, long after they are gone. It takes milliseconds; called after each drift check.
