@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use futures::Stream;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::runtime::reflector::{ObjectRef, Store, store::Writer};
 
 use super::*;
@@ -70,14 +71,30 @@ pub(super) fn stream(
 /// Counts, for every guardrail, the IamRoles in `roles` it refuses, and writes the counts that
 /// changed. The drift sweeper calls it once per drift check: roles change status one by one, and
 /// a count per change would cost a write per refused reconcile.
-pub(super) async fn count_refusals(ctx: &Context, roles: &Store<Guarded>) {
-    let roles = roles.state();
-    for guardrail in ctx.guardrails.state() {
+pub(super) async fn count_refusals(ctx: &Context, roles: &Store<CachedRole>) {
+    let guardrails = ctx.guardrails.state();
+    if guardrails.is_empty() {
+        return;
+    }
+    let names: Vec<String> = guardrails.iter().map(|g| g.name_any()).collect();
+    // Each object is decoded once for all guardrails, one at a time; only the conditions of
+    // refused ones are kept.
+    let refused: Vec<Vec<Condition>> = roles
+        .state()
+        .iter()
+        .filter_map(|cached| cached.role()?.status)
+        .map(|status| status.conditions)
+        .filter(|conditions| {
+            names
+                .iter()
+                .any(|name| crate::status::refused_by(name, conditions))
+        })
+        .collect();
+    for guardrail in guardrails {
         let name = guardrail.name_any();
-        let refusing = roles
+        let refusing = refused
             .iter()
-            .filter_map(|guarded| guarded.0.as_ref().ok()?.status.as_ref())
-            .filter(|status| crate::status::refused_by(&name, &status.conditions))
+            .filter(|conditions| crate::status::refused_by(&name, conditions))
             .count();
         let refusing = i32::try_from(refusing).unwrap_or(i32::MAX);
         if guardrail.status.as_ref().and_then(|s| s.refusing) == Some(refusing) {
@@ -126,19 +143,19 @@ async fn write_status(
 /// Maps a changed guardrail to the IamRoles to reconcile: those in the namespaces it covers now
 /// or covered before the change (a role it no longer covers may proceed).
 pub(super) struct Coverage {
-    roles: Store<Guarded>,
+    roles: Store<CachedRole>,
     before: Mutex<HashMap<String, Vec<String>>>,
 }
 
 impl Coverage {
-    pub(super) fn new(roles: Store<Guarded>) -> Coverage {
+    pub(super) fn new(roles: Store<CachedRole>) -> Coverage {
         Coverage {
             roles,
             before: Mutex::new(HashMap::new()),
         }
     }
 
-    pub(super) fn roles_to_wake(&self, guardrail: &RoleGuardrail) -> Vec<ObjectRef<Guarded>> {
+    pub(super) fn roles_to_wake(&self, guardrail: &RoleGuardrail) -> Vec<ObjectRef<CachedRole>> {
         let now = guardrail.spec.namespaces.clone();
         let before = match self.before.lock() {
             Ok(mut remembered) => remembered

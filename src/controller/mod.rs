@@ -4,6 +4,7 @@
 
 pub mod account;
 mod apply;
+mod cached;
 mod decide;
 mod delete;
 mod events;
@@ -28,8 +29,7 @@ use kube::api::{Api, Patch, PatchParams};
 use kube::core::{DeserializeGuard, error_boundary::InvalidObject};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
-use kube::runtime::utils::Predicate;
-use kube::runtime::{WatchStreamExt, predicates, reflector, watcher};
+use kube::runtime::{WatchStreamExt, reflector, watcher};
 use kube::{Client, Resource, ResourceExt};
 use tracing::Instrument;
 
@@ -165,7 +165,7 @@ impl Context {
     }
 }
 
-type Guarded = DeserializeGuard<IamRole>;
+use cached::{CachedRole, Guarded};
 
 /// Runs until `shutdown` resolves; in-flight reconciles finish first.
 pub async fn run(
@@ -173,26 +173,19 @@ pub async fn run(
     health: Arc<Health>,
     shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
 ) {
-    // Objects are read through DeserializeGuard: one object that does not match the types (an
-    // older or newer CRD, a hand-edited schema) is reported on its own instead of failing the
-    // whole list and stalling every other IamRole.
-    let api: Api<Guarded> = watch::scoped(&ctx.client, ctx.settings.namespace.as_deref());
+    // Objects are cached as text and decoded through DeserializeGuard: one object that does not
+    // match the types (an older or newer CRD, a hand-edited schema) is reported on its own
+    // instead of failing the whole list and stalling every other IamRole. Our own status
+    // writes do not trigger reconciles: only a new generation, a finalizer change or a deletion
+    // does. Drift is the sweeper's to find.
+    let api: Api<CachedRole> = watch::scoped(&ctx.client, ctx.settings.namespace.as_deref());
     let (reader, writer) = reflector::store();
     let watch_health = health.clone();
     let queue_health = health.clone();
-    // Our own status writes must not trigger reconciles: only a new generation, a finalizer
-    // change or a deletion does. Drift is the sweeper's to find.
-    let triggers = predicates::generation
-        .combine(predicates::finalizers)
-        .combine(watch::deleting::<Guarded>);
-    let stream = watcher(api, watcher::Config::default())
+    let events = watcher(api, watcher::Config::default())
         .default_backoff()
-        .inspect(move |event| watch_health.set_kube(event.is_ok()))
-        .modify(slim::slim_role)
-        .reflect(writer)
-        .applied_objects()
-        .try_filter(|object| std::future::ready(needs_reconcile_now(object)))
-        .predicate_filter(triggers, Default::default());
+        .inspect(move |event| watch_health.set_kube(event.is_ok()));
+    let stream = cached::reflect_and_pick(events, writer);
     let shutdown = futures::FutureExt::shared(shutdown);
     // Roles are routed only once every AwsAccount is known: a role that names no account
     // must not be made in the operator's own account because the default one was not listed
@@ -337,7 +330,8 @@ pub fn resync_interval(configured: Duration, roles: usize, rate: f64) -> Duratio
     configured.max(needed)
 }
 
-async fn reconcile(guarded: Arc<Guarded>, ctx: Arc<Context>) -> Result<Action> {
+async fn reconcile(cached: Arc<CachedRole>, ctx: Arc<Context>) -> Result<Action> {
+    let guarded = cached.decode();
     // Which account's slot: one refused by routing (or unreadable) makes no IAM call, so any
     // slot will do. A reconcile put off for a slot is no reconcile: not counted.
     let key = match &guarded.0 {
@@ -359,7 +353,7 @@ async fn reconcile(guarded: Arc<Guarded>, ctx: Arc<Context>) -> Result<Action> {
             }
         }
     };
-    let meta = guarded.meta();
+    let meta = cached.meta();
     let span = tracing::info_span!(
         "reconcile",
         object = %format!(
@@ -370,9 +364,9 @@ async fn reconcile(guarded: Arc<Guarded>, ctx: Arc<Context>) -> Result<Action> {
     );
     let started = Instant::now();
     let result = async {
-        match &guarded.0 {
-            Ok(role) => reconcile_valid(Arc::new(role.clone()), &ctx).await,
-            Err(invalid) => report_invalid::<IamRole>(invalid, &ctx).await,
+        match guarded.0 {
+            Ok(role) => reconcile_valid(Arc::new(role), &ctx).await,
+            Err(invalid) => report_invalid::<IamRole>(&invalid, &ctx).await,
         }
     }
     .instrument(span)
@@ -421,7 +415,7 @@ fn finalizer_error(error: kube::runtime::finalizer::Error<Error>) -> Error {
     }
 }
 
-fn error_policy(role: Arc<Guarded>, error: &Error, ctx: Arc<Context>) -> Action {
+fn error_policy(role: Arc<CachedRole>, error: &Error, ctx: Arc<Context>) -> Action {
     let meta = role.meta();
     let key = format!(
         "{}/{}",

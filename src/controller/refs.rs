@@ -24,15 +24,16 @@ pub(super) fn refers_to(role: &IamRole, namespace: &str, name: &str) -> bool {
 
 /// The IamRoles to reconcile when `policy` changed.
 pub(super) fn roles_referring_to(
-    store: &Store<Guarded>,
+    store: &Store<CachedRole>,
     policy: &DeserializeGuard<IamPolicy>,
-) -> Vec<ObjectRef<Guarded>> {
+) -> Vec<ObjectRef<CachedRole>> {
     let namespace = policy.namespace().unwrap_or_default();
     let name = policy.name_any();
     store
         .state()
         .iter()
-        .filter_map(|guarded| guarded.0.as_ref().ok())
+        .filter(|cached| cached.facts().refers_to_policies)
+        .filter_map(|cached| cached.role())
         .filter(|role| refers_to(role, &namespace, &name))
         .map(|role| ObjectRef::new(&role.name_any()).within(&role.namespace().unwrap_or_default()))
         .collect()

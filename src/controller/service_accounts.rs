@@ -121,10 +121,10 @@ async fn annotate(ctx: &Context, account: &ServiceAccount, arn: Option<&str>) ->
 /// annotation but is not (the ServiceAccount is new, or lost the annotation). Changes that need
 /// nothing from any IamRole wake none, so the ServiceAccounts listed at start cost no reconcile.
 pub(super) fn roles_to_wake(
-    roles: &Store<Guarded>,
+    roles: &Store<CachedRole>,
     account: &ServiceAccount,
     default_via: WorkloadIdentity,
-) -> Vec<ObjectRef<Guarded>> {
+) -> Vec<ObjectRef<CachedRole>> {
     // Every ServiceAccount listed at start comes through here once, against every IamRole:
     // the cheapest tests go first.
     let current = annotation(account);
@@ -135,9 +135,9 @@ pub(super) fn roles_to_wake(
     roles
         .state()
         .iter()
-        .filter_map(|guarded| guarded.0.as_ref().ok())
-        .filter(|role| !role.spec.service_accounts.is_empty())
-        .filter(|role| role.metadata.deletion_timestamp.is_none())
+        .filter(|cached| cached.facts().names_service_accounts)
+        .filter(|cached| cached.meta().deletion_timestamp.is_none())
+        .filter_map(|cached| cached.role())
         .filter(|role| {
             let arn = role.status.as_ref().and_then(|s| s.role_arn.as_deref());
             arn.is_some_and(|arn| annotation_action(current, arn) == Annotation::Write)

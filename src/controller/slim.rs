@@ -1,15 +1,9 @@
-//! What the watch cache keeps of each object. It holds every watched object for the life of the
-//! operator, so at 10,000 IamRoles what it keeps per object is most of the operator's memory.
-//! Nothing here changes what a reconcile decides, and the cache's copy is never written back (the
-//! operator writes only status and finalizers), so the objects in the API keep their form.
+//! What the watch caches keep of each object (IamRoles: [`super::cached`]). A cache holds every
+//! watched object for the life of the operator. Nothing here changes what a reconcile decides,
+//! and a cache's copy is never written back (the operator writes only status and finalizers), so
+//! the objects in the API keep their form.
 
-use kube::Resource;
-use serde_json::Value;
-
-use super::Guarded;
-use crate::api::IamRoleSpec;
-
-const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+pub(super) const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
 /// Drops what nothing here reads but can be most of an object's size: managedFields, and the
 /// copy of the whole object `kubectl apply` keeps in an annotation.
@@ -20,33 +14,6 @@ pub(crate) fn slim(meta: &mut kube::api::ObjectMeta) {
         if annotations.is_empty() {
             meta.annotations = None;
         }
-    }
-}
-
-/// [`slim`], and each policy document held as its JSON text rather than as a tree of maps (a
-/// fifth of the memory for a typical document).
-pub(super) fn slim_role(object: &mut Guarded) {
-    slim(object.meta_mut());
-    if let Ok(role) = &mut object.0 {
-        compact_documents(&mut role.spec);
-    }
-}
-
-/// A document written as a mapping becomes the text serde_json renders it as, which is exactly
-/// the text admission would send to IAM for the mapping; a document written as text is read
-/// that way already. Anything else is left for admission to refuse with its own message.
-fn compact_documents(spec: &mut IamRoleSpec) {
-    if let Some(trust) = &mut spec.assume_role_policy {
-        compact(trust);
-    }
-    spec.inline_policies.values_mut().for_each(compact);
-}
-
-fn compact(document: &mut Value) {
-    if document.is_object()
-        && let Ok(text) = serde_json::to_string(document)
-    {
-        *document = Value::String(text);
     }
 }
 

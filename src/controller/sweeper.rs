@@ -12,7 +12,7 @@ use futures::channel::mpsc::UnboundedSender;
 use kube::ResourceExt;
 use kube::runtime::reflector::{ObjectRef, Store};
 
-use super::{Context, Guarded};
+use super::{CachedRole, Context};
 use crate::drift;
 use crate::error::Category;
 use crate::telemetry::DriftCheckDone;
@@ -27,8 +27,8 @@ const ACCOUNTS_LOOKED_FOR: Duration = Duration::from_secs(5);
 /// own drift checks.
 pub async fn run(
     ctx: Arc<Context>,
-    store: Store<Guarded>,
-    trigger: UnboundedSender<ObjectRef<Guarded>>,
+    store: Store<CachedRole>,
+    trigger: UnboundedSender<ObjectRef<CachedRole>>,
 ) {
     if store.wait_until_ready().await.is_err() {
         return;
@@ -39,9 +39,13 @@ pub async fn run(
     let mut running: HashMap<Option<String>, tokio::task::AbortHandle> = HashMap::new();
     loop {
         let mut keys: HashSet<Option<String>> = HashSet::from([None]);
-        for guarded in store.state() {
-            if let Ok(role) = guarded.0.as_ref()
-                && let Ok(chosen) = ctx.accounts.choose(role)
+        for cached in store.state() {
+            let facts = cached.facts();
+            let namespace = cached.namespace().unwrap_or_default();
+            if facts.readable
+                && let Ok(chosen) = ctx
+                    .accounts
+                    .choose_for(facts.account_ref.as_deref(), &namespace)
             {
                 keys.insert(chosen.map(|(name, _)| name));
             }
@@ -91,8 +95,8 @@ async fn account_iam(ctx: &Context, key: Option<&str>) -> Option<Arc<dyn crate::
 /// The drift sweep of one account, until aborted.
 async fn sweep_account(
     ctx: Arc<Context>,
-    store: Store<Guarded>,
-    trigger: UnboundedSender<ObjectRef<Guarded>>,
+    store: Store<CachedRole>,
+    trigger: UnboundedSender<ObjectRef<CachedRole>>,
     key: Option<String>,
 ) {
     // Objects that were in sync when the operator stopped are not reconciled at start (see

@@ -255,8 +255,18 @@ impl Accounts {
         self.clients.lock().await.remove(name);
     }
 
-    /// The account a role of `namespace` naming `account_ref` goes to, without any call.
+    /// The account `role` goes to, without any call.
     pub fn choose(&self, role: &IamRole) -> Result<Option<(String, AwsAccountSpec)>> {
+        let namespace = role.namespace().unwrap_or_default();
+        self.choose_for(role.spec.account_ref.as_deref(), &namespace)
+    }
+
+    /// The account a role of `namespace` naming `account_ref` goes to, without any call.
+    pub fn choose_for(
+        &self,
+        account_ref: Option<&str>,
+        namespace: &str,
+    ) -> Result<Option<(String, AwsAccountSpec)>> {
         let accounts = self.known();
         let known: Vec<Known> = accounts
             .iter()
@@ -265,8 +275,7 @@ impl Accounts {
                 spec: &account.spec,
             })
             .collect();
-        let namespace = role.namespace().unwrap_or_default();
-        match route::choose(role.spec.account_ref.as_deref(), &namespace, &known)? {
+        match route::choose(account_ref, namespace, &known)? {
             Chosen::Own => Ok(None),
             Chosen::Account(name) => {
                 let spec = known

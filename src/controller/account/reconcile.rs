@@ -15,7 +15,7 @@ use kube::runtime::utils::Predicate;
 use kube::runtime::{WatchStreamExt, predicates, watcher};
 use kube::{Resource, ResourceExt};
 
-use super::super::{Context, Guarded, Note, publish};
+use super::super::{CachedRole, Context, Note, publish};
 use crate::api::account::ACCOUNT_FINALIZER;
 use crate::api::{AwsAccount, AwsAccountStatus};
 use crate::error::{Category, Error, Result};
@@ -122,7 +122,7 @@ pub(in crate::controller) async fn run(
     ctx: Arc<Context>,
     reader: Store<AwsAccount>,
     stream: impl futures::Stream<Item = Result<AwsAccount, watcher::Error>> + Send + 'static,
-    roles: Store<Guarded>,
+    roles: Store<CachedRole>,
     shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
 ) {
     let others = reader.clone();
@@ -152,32 +152,38 @@ pub(in crate::controller) async fn run(
 
 struct State {
     ctx: Arc<Context>,
-    roles: Store<Guarded>,
+    roles: Store<CachedRole>,
 }
 
 /// The IamRoles an AwsAccount serves (changed or gone ones: theirs to wake).
 pub(in crate::controller) fn roles_of(
-    roles: &Store<Guarded>,
+    roles: &Store<CachedRole>,
     account: &AwsAccount,
-) -> Vec<ObjectRef<Guarded>> {
+) -> Vec<ObjectRef<CachedRole>> {
     let name = account.name_any();
     roles
         .state()
         .iter()
-        .filter_map(|guarded| guarded.0.as_ref().ok())
-        .filter(|role| uses(role, &name, account.spec.default))
-        .map(|role| ObjectRef::new(&role.name_any()).within(&role.namespace().unwrap_or_default()))
+        .filter(|role| role.facts().readable)
+        .filter(|role| {
+            uses(
+                role.facts().account_ref.as_deref(),
+                &name,
+                account.spec.default,
+            )
+        })
+        .map(|role| ObjectRef::from_obj(role.as_ref()))
         .collect()
 }
 
-fn uses(role: &crate::api::IamRole, name: &str, default: bool) -> bool {
-    match role.spec.account_ref.as_deref() {
+fn uses(account_ref: Option<&str>, name: &str, default: bool) -> bool {
+    match account_ref {
         Some(named) => named == name,
         None => default,
     }
 }
 
-fn users(roles: &Store<Guarded>, account: &AwsAccount) -> Vec<String> {
+fn users(roles: &Store<CachedRole>, account: &AwsAccount) -> Vec<String> {
     let mut users: Vec<String> = roles_of(roles, account)
         .into_iter()
         .map(|r| format!("{}/{}", r.namespace.unwrap_or_default(), r.name))

@@ -9,14 +9,14 @@ use std::sync::Arc;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Resource, ResourceExt};
 
-use super::super::{Context, Guarded, admit};
+use super::super::{CachedRole, Context, admit};
 use crate::admission::{Admitted, Guardrail};
 use crate::api::IamRole;
 use crate::drift::{Candidate, LastSync, Managed};
 use crate::error::Result;
 use crate::model::ManagementPolicy;
 
-pub(super) type Key = ObjectRef<Guarded>;
+pub(super) type Key = ObjectRef<CachedRole>;
 
 /// The objects of one account whose roles a drift check judges. Objects that are being
 /// deleted, cannot be read, or are refused by admission are left to their own reconciles.
@@ -32,17 +32,18 @@ impl Fleet {
     /// The objects in `store` that live in the account `key` (None: the operator's own).
     pub(super) async fn of_account(
         ctx: &Arc<Context>,
-        store: &Store<Guarded>,
+        store: &Store<CachedRole>,
         key: Option<&str>,
     ) -> Fleet {
         let admission = Admission::now(ctx.clone()).await;
         let mut candidates = Vec::new();
         let mut resolved = HashMap::new();
         let mut policy_arns = super::super::refs::PolicyArns::default();
-        for guarded in store.state() {
-            let Some(role) = admission.in_account(&guarded, key) else {
+        for cached in store.state() {
+            let Some(role) = admission.in_account(&cached, key) else {
                 continue;
             };
+            let role = &role;
             let admitted = if role.spec.managed_policy_refs.is_empty() {
                 admission.admit(role)
             } else {
@@ -78,7 +79,7 @@ impl Fleet {
     /// Builds a candidate's [`Managed`] from the object as the store holds it now.
     pub(super) fn resolver(
         &mut self,
-        store: Store<Guarded>,
+        store: Store<CachedRole>,
     ) -> impl FnMut(&Candidate<Key>) -> Option<Managed<Key>> + Send + use<> {
         let mut resolved = std::mem::take(&mut self.resolved);
         let admission = self.admission.clone();
@@ -86,15 +87,15 @@ impl Fleet {
             if let Some(managed) = resolved.remove(&candidate.role_name) {
                 return Some(managed);
             }
-            let guarded = store.get(&candidate.key)?;
-            let role = guarded.0.as_ref().ok()?;
-            if guarded.meta().deletion_timestamp.is_some() {
+            let cached = store.get(&candidate.key)?;
+            if cached.meta().deletion_timestamp.is_some() {
                 return None;
             }
+            let role = cached.role()?;
             admission
-                .admit(role)
+                .admit(&role)
                 .ok()
-                .map(|admitted| managed(role, admitted))
+                .map(|admitted| managed(&role, admitted))
         }
     }
 }
@@ -119,14 +120,23 @@ impl Admission {
         }
     }
 
-    /// The object's role, if it lives in the account `key` and is not being deleted.
-    fn in_account<'a>(&self, guarded: &'a Guarded, key: Option<&str>) -> Option<&'a IamRole> {
-        if guarded.meta().deletion_timestamp.is_some() {
+    /// The object's role, if it lives in the account `key` and is not being deleted. Only the
+    /// objects of the account are decoded.
+    fn in_account(&self, cached: &CachedRole, key: Option<&str>) -> Option<IamRole> {
+        let facts = cached.facts();
+        if cached.meta().deletion_timestamp.is_some() || !facts.readable {
             return None;
         }
-        let role = guarded.0.as_ref().ok()?;
-        let chosen = self.ctx.accounts.choose(role).ok()?;
-        (chosen.as_ref().map(|(name, _)| name.as_str()) == key).then_some(role)
+        let namespace = cached.namespace().unwrap_or_default();
+        let chosen = self
+            .ctx
+            .accounts
+            .choose_for(facts.account_ref.as_deref(), &namespace)
+            .ok()?;
+        if chosen.as_ref().map(|(name, _)| name.as_str()) != key {
+            return None;
+        }
+        cached.role()
     }
 
     /// As the reconcile admits it: ServiceAccounts' trust differs in another account.

@@ -91,16 +91,6 @@ fn used_by_is_bounded() {
 
 #[test]
 fn which_roles_use_an_account() {
-    let role = |account_ref: Option<&str>| {
-        crate::api::IamRole::new(
-            "x",
-            serde_json::from_value(serde_json::json!({
-                "assumeRolePolicy": {"Version": "2012-10-17", "Statement": []},
-                "accountRef": account_ref,
-            }))
-            .expect("spec parses"),
-        )
-    };
     let cases = [
         (Some("b"), "b", false, true),
         (Some("b"), "c", false, false),
@@ -110,7 +100,7 @@ fn which_roles_use_an_account() {
     ];
     for (account_ref, name, default, want) in cases {
         assert_eq!(
-            uses(&role(account_ref), name, default),
+            uses(account_ref, name, default),
             want,
             "{account_ref:?} {name} {default}"
         );
