@@ -6,7 +6,7 @@
 //! new IamRole and aggregated nearly nothing: 10,000 IamRoles applied at once kept 10,000 Events.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use k8s_openapi::api::core::v1::ObjectReference;
 use k8s_openapi::api::events::v1::{Event, EventSeries};
@@ -34,11 +34,13 @@ struct Key {
 
 /// The Events published lately, with when each was last published, and the order they were
 /// published in (a repeat is queued again; its earlier place in the queue is then stale). Pure:
-/// no clock, no IO.
+/// no clock, no IO. The key is shared by the map and the queue, and the Event (over 1 KB
+/// inline, most of it empty options) is boxed: the map's table, sized for [`REMEMBERED`]
+/// entries and doubled while it grows, then holds pointers, not Events.
 #[derive(Debug, Default)]
 struct Recent {
-    events: HashMap<Key, (Event, jiff::Timestamp)>,
-    order: VecDeque<(Key, jiff::Timestamp)>,
+    events: HashMap<Arc<Key>, (Box<Event>, jiff::Timestamp)>,
+    order: VecDeque<(Arc<Key>, jiff::Timestamp)>,
 }
 
 impl Recent {
@@ -48,7 +50,7 @@ impl Recent {
         if now.duration_since(*last) >= SERIES_WINDOW {
             return None;
         }
-        let mut event = earlier.clone();
+        let mut event = Event::clone(earlier);
         let count = event.series.as_ref().map_or(2, |series| series.count + 1);
         event.series = Some(EventSeries {
             count,
@@ -60,7 +62,8 @@ impl Recent {
     /// Remembers `event` as `key`, forgetting what is older than the window or beyond
     /// [`REMEMBERED`].
     fn remember(&mut self, key: Key, event: Event, now: jiff::Timestamp) {
-        self.events.insert(key.clone(), (event, now));
+        let key = Arc::new(key);
+        self.events.insert(key.clone(), (Box::new(event), now));
         self.order.push_back((key, now));
         while let Some((oldest, at)) = self.order.front() {
             let current = self.events.get(oldest).is_some_and(|(_, last)| last == at);
