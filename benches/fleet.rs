@@ -26,6 +26,8 @@ mod harness;
 
 #[path = "fleet/churn.rs"]
 mod churn;
+#[path = "fleet/floor.rs"]
+mod floor;
 #[path = "fleet/plan.rs"]
 mod plan;
 #[path = "fleet/process.rs"]

@@ -39,6 +39,8 @@ pub struct Figures {
     pub calls_to_ready: u64,
     pub moto_median: Duration,
     pub floor: Duration,
+    /// Each call at moto's median for its kind.
+    pub kind_floor: super::floor::Floor,
     pub sweep_calls_per_check: f64,
     pub last_sweep_calls: u64,
     pub sweep_check_time: Duration,
@@ -324,6 +326,13 @@ pub async fn run(roles: usize) -> Figures {
     figures.peak_rss_creating_mib = usage.peak_rss_kib as f64 / 1024.0;
     figures.moto_median = moto_median(&world, &format!("default.bench-{}", roles / 2)).await;
     figures.floor = figures.moto_median * figures.calls_to_ready as u32;
+    let metrics = world
+        .http_get("/metrics")
+        .await
+        .map(|(_, body)| body)
+        .unwrap_or_default();
+    let calls = super::floor::calls_by_operation(&metrics);
+    figures.kind_floor = super::floor::measure(&world, &calls, figures.moto_median).await;
 
     // Steady state: what one drift check of the idle fleet costs, by sweep. A restarted
     // operator does not re-read roles in sync: its first sweep, at once, checks them.
@@ -538,6 +547,27 @@ pub fn print_table(rows: &[Figures]) {
         format!(
             "{:+.0} %",
             (f.ready.as_secs_f64() / f.floor.as_secs_f64().max(1e-9) - 1.0) * 100.0
+        )
+    });
+    row(
+        "floor by call kind = Σ calls × moto's median for that kind (*: not timed, at the read median)",
+        &|f| {
+            let parts: Vec<String> = f
+                .kind_floor
+                .by_operation
+                .iter()
+                .map(|(operation, calls, median)| match median {
+                    Some(median) => format!("{operation} {calls} × {median:.2?}"),
+                    None => format!("{operation} {calls} × {:.2?}*", f.kind_floor.fallback),
+                })
+                .collect();
+            format!("{:.1?} ({})", f.kind_floor.total, parts.join(", "))
+        },
+    );
+    row("operator overhead over the floor by call kind", &|f| {
+        format!(
+            "{:+.0} %",
+            (f.ready.as_secs_f64() / f.kind_floor.total.as_secs_f64().max(1e-9) - 1.0) * 100.0
         )
     });
     row("creating the objects through the API server", &|f| {
