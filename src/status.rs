@@ -11,7 +11,7 @@ use crate::api::IamRoleStatus;
 use crate::error::{Category, truncate};
 
 mod guardrail;
-pub use guardrail::{guardrail_status, refused_by};
+pub use guardrail::{guardrail_status, refused_by, refused_by_a_guardrail};
 
 pub const READY: &str = "Ready";
 pub const RECONCILING: &str = "Reconciling";

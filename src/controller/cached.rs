@@ -55,6 +55,8 @@ pub struct Facts {
     pub names_service_accounts: bool,
     /// A reconcile is due as soon as the object is seen ([`super::needs_reconcile_now`]).
     pub needs_reconcile: bool,
+    /// Its status says a RoleGuardrail refuses it (each drift check counts them per guardrail).
+    pub refused_by_a_guardrail: bool,
 }
 
 impl CachedRole {
@@ -188,6 +190,10 @@ fn facts(guarded: &Guarded) -> Facts {
             refers_to_policies: !role.spec.managed_policy_refs.is_empty(),
             names_service_accounts: !role.spec.service_accounts.is_empty(),
             needs_reconcile,
+            refused_by_a_guardrail: role
+                .status
+                .as_ref()
+                .is_some_and(|status| crate::status::refused_by_a_guardrail(&status.conditions)),
         },
         Err(_) => Facts {
             needs_reconcile,

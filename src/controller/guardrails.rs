@@ -77,11 +77,11 @@ pub(super) async fn count_refusals(ctx: &Context, roles: &Store<CachedRole>) {
         return;
     }
     let names: Vec<String> = guardrails.iter().map(|g| g.name_any()).collect();
-    // Each object is decoded once for all guardrails, one at a time; only the conditions of
-    // refused ones are kept.
+    // Only refused objects are decoded, each once for all guardrails.
     let refused: Vec<Vec<Condition>> = roles
         .state()
         .iter()
+        .filter(|cached| cached.facts().refused_by_a_guardrail)
         .filter_map(|cached| cached.role()?.status)
         .map(|status| status.conditions)
         .filter(|conditions| {

@@ -50,11 +50,19 @@ pub fn guardrail_status(
 /// reason GuardrailViolation, and a message (one line per violation) that names it.
 pub fn refused_by(name: &str, conditions: &[Condition]) -> bool {
     let named = format!("RoleGuardrail {name} ");
-    conditions.iter().any(|c| {
+    guardrail_refusals(conditions).any(|c| c.message.contains(&named))
+}
+
+/// Whether an IamRole with these conditions is refused by any guardrail.
+pub fn refused_by_a_guardrail(conditions: &[Condition]) -> bool {
+    guardrail_refusals(conditions).next().is_some()
+}
+
+fn guardrail_refusals(conditions: &[Condition]) -> impl Iterator<Item = &Condition> {
+    conditions.iter().filter(|c| {
         c.type_ == STALLED
             && c.status == "True"
             && c.reason == crate::error::Category::GuardrailViolation.as_str()
-            && c.message.contains(&named)
     })
 }
 

@@ -111,8 +111,17 @@ fn facts_are_read_from_the_object() {
         .as_object_mut()
         .expect("metadata")
         .remove("finalizers");
+    let refused = object(
+        2,
+        json!({"observedGeneration": 2, "conditions": [
+            {"type": "Ready", "status": "False", "reason": "GuardrailViolation", "message": "RoleGuardrail no-admin refuses it",
+             "lastTransitionTime": "2026-12-04T20:01:03Z", "observedGeneration": 2},
+            {"type": "Stalled", "status": "True", "reason": "GuardrailViolation", "message": "RoleGuardrail no-admin refuses it",
+             "lastTransitionTime": "2026-12-04T20:01:03Z", "observedGeneration": 2}]}),
+    );
     let cases = [
-        // object, readable, accountRef, refers to policies, names ServiceAccounts, needs reconcile
+        // object, readable, accountRef, refers to policies, names ServiceAccounts, needs
+        // reconcile, refused by a guardrail
         (
             object(2, settled(2)),
             true,
@@ -120,8 +129,17 @@ fn facts_are_read_from_the_object() {
             true,
             false,
             false,
+            false,
         ),
-        (object(3, settled(2)), true, Some("prod"), true, false, true),
+        (
+            object(3, settled(2)),
+            true,
+            Some("prod"),
+            true,
+            false,
+            true,
+            false,
+        ),
         (
             object(2, Value::Null),
             true,
@@ -129,13 +147,15 @@ fn facts_are_read_from_the_object() {
             true,
             false,
             true,
+            false,
         ),
-        (bare, true, None, false, true, true),
-        (deleting, true, Some("prod"), true, false, true),
-        (unfinalized, true, Some("prod"), true, false, true),
-        (invalid, false, None, false, false, true),
+        (bare, true, None, false, true, true, false),
+        (deleting, true, Some("prod"), true, false, true, false),
+        (unfinalized, true, Some("prod"), true, false, true, false),
+        (invalid, false, None, false, false, true, false),
+        (refused, true, Some("prod"), true, false, true, true),
     ];
-    for (value, readable, account_ref, refs, service_accounts, needs_reconcile) in cases {
+    for (value, readable, account_ref, refs, service_accounts, needs_reconcile, refused) in cases {
         let facts = cached(value.clone()).facts().clone();
         let expected = Facts {
             readable,
@@ -143,6 +163,7 @@ fn facts_are_read_from_the_object() {
             refers_to_policies: refs,
             names_service_accounts: service_accounts,
             needs_reconcile,
+            refused_by_a_guardrail: refused,
         };
         assert_eq!(facts, expected, "{value}");
     }
