@@ -38,6 +38,8 @@ pub struct Figures {
     pub ready: Duration,
     pub calls_to_ready: u64,
     pub moto_median: Duration,
+    /// moto's threads had first call on a core ([`process::prioritize`]).
+    pub moto_prioritized: bool,
     pub floor: Duration,
     /// Each call at moto's median for its kind.
     pub kind_floor: super::floor::Floor,
@@ -283,12 +285,20 @@ pub fn start_operator(world: &mut World, iam: &FaultProxy, drift_check: &str, lo
             "--iam-rate-limit".into(),
             "0".into(),
             "--concurrency".into(),
-            "16".into(),
+            concurrency().to_string(),
             "--drift-check".into(),
             drift_check.into(),
         ],
         rust_log: Some(log.into()),
     });
+}
+
+/// Reconciles at a time (`BENCH_CONCURRENCY`, default 16).
+fn concurrency() -> u16 {
+    std::env::var("BENCH_CONCURRENCY")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(16)
 }
 
 pub async fn run(roles: usize) -> Figures {
@@ -299,6 +309,7 @@ pub async fn run(roles: usize) -> Figures {
     let interval = interval(roles);
     figures.interval = interval;
     let mut world = process::start_world(CREATION_INTERVAL).await;
+    figures.moto_prioritized = process::prioritize(world.moto.pid());
     let iam = iam_with_raised_quota(&world);
     start_operator(&mut world, &iam, "sweep", "info");
     let api: Api<IamRole> = Api::namespaced(client(&world).await, NAMESPACE);
@@ -532,7 +543,16 @@ pub fn print_table(rows: &[Figures]) {
         &|f| format!("{:.0?} ({:.0?})", f.new_role_ready, f.new_role_iam_time),
     );
     row("all applied at once → all Ready", &|f| {
-        format!("{:.1?}", f.ready)
+        format!(
+            "{:.1?} (--concurrency {}; moto's threads {})",
+            f.ready,
+            concurrency(),
+            if f.moto_prioritized {
+                "first on a core"
+            } else {
+                "not prioritized: no CAP_SYS_NICE"
+            }
+        )
     });
     row(
         "IAM calls to get there; floor = calls × moto median",
