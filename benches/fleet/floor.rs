@@ -1,16 +1,17 @@
 //! The IAM-bound floor of creating a fleet: every call the operator made, each at moto's median
 //! answer time for that kind of call, asked one at a time on idle moto (its service time: moto
-//! answers one request at a time). GetRole is moto's cheapest call; CreateRole and attaching an
-//! AWS managed policy cost it more, so calls × GetRole's median alone counts moto's own time as
-//! operator overhead. Both floors are printed.
+//! answers one request at a time), through the fault proxy the operator's calls went through (it
+//! serves one request per connection, so moto starts a thread for each call, theirs as these).
+//! GetRole is moto's cheapest call; CreateRole and attaching an AWS managed policy cost it more,
+//! so calls × GetRole's median alone counts moto's own time as operator overhead. Both floors are
+//! printed.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use rolesmith::iam::IamApi;
+use rolesmith::iam::{AwsIam, IamApi};
 use rolesmith::model::IamOp;
 
-use super::harness::World;
 use super::plan::document;
 
 /// Calls timed per kind.
@@ -26,8 +27,8 @@ pub struct Floor {
 }
 
 /// The floor of `calls` (operation → count); operations not timed here count at `fallback`.
-pub async fn measure(world: &World, calls: &BTreeMap<String, u64>, fallback: Duration) -> Floor {
-    let medians = medians(world).await;
+pub async fn measure(iam: &AwsIam, calls: &BTreeMap<String, u64>, fallback: Duration) -> Floor {
+    let medians = medians(iam).await;
     let mut floor = Floor {
         fallback,
         ..Floor::default()
@@ -43,8 +44,7 @@ pub async fn measure(world: &World, calls: &BTreeMap<String, u64>, fallback: Dur
 /// moto's median for the calls that create a role as the benchmark's: a GetRole that finds
 /// nothing, CreateRole with two tags, PutRolePolicy, AttachRolePolicy. The roles are removed
 /// again (the sweep's calls depend on how many roles the account holds).
-async fn medians(world: &World) -> BTreeMap<&'static str, Duration> {
-    let iam = &world.iam;
+async fn medians(iam: &AwsIam) -> BTreeMap<&'static str, Duration> {
     let names: Vec<String> = (0..SAMPLES).map(|i| format!("bench-floor-{i}")).collect();
     let mut times: BTreeMap<&'static str, Vec<Duration>> = BTreeMap::new();
     let mut time = |operation: &'static str, started: Instant| {
