@@ -1,17 +1,18 @@
 //! The IAM-bound floor of creating a fleet: every call the operator made, each at moto's median
 //! answer time for that kind of call, asked one at a time on idle moto (its service time: moto
-//! answers one request at a time), through the fault proxy the operator's calls went through (it
-//! serves one request per connection, so moto starts a thread for each call, theirs as these).
-//! GetRole is moto's cheapest call; CreateRole and attaching an AWS managed policy cost it more,
-//! so calls × GetRole's median alone counts moto's own time as operator overhead. Both floors are
-//! printed.
+//! answers one request at a time), on kept-alive connections. Timed through the fault proxy
+//! instead (one request per connection, as the operator's calls went), a call took 15 ms one at
+//! a time, far above moto's share of a call in the run, so that would not be a floor. Calls ×
+//! the median of one read is the other floor printed: kinds of call differ in cost (at 10,000
+//! roles 3.2–3.9 ms idle), and moto's cost per call grows with the roles it holds.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use rolesmith::iam::{AwsIam, IamApi};
+use rolesmith::iam::IamApi;
 use rolesmith::model::IamOp;
 
+use super::harness::World;
 use super::plan::document;
 
 /// Calls timed per kind.
@@ -27,8 +28,8 @@ pub struct Floor {
 }
 
 /// The floor of `calls` (operation → count); operations not timed here count at `fallback`.
-pub async fn measure(iam: &AwsIam, calls: &BTreeMap<String, u64>, fallback: Duration) -> Floor {
-    let medians = medians(iam).await;
+pub async fn measure(world: &World, calls: &BTreeMap<String, u64>, fallback: Duration) -> Floor {
+    let medians = medians(world).await;
     let mut floor = Floor {
         fallback,
         ..Floor::default()
@@ -44,7 +45,8 @@ pub async fn measure(iam: &AwsIam, calls: &BTreeMap<String, u64>, fallback: Dura
 /// moto's median for the calls that create a role as the benchmark's: a GetRole that finds
 /// nothing, CreateRole with two tags, PutRolePolicy, AttachRolePolicy. The roles are removed
 /// again (the sweep's calls depend on how many roles the account holds).
-async fn medians(iam: &AwsIam) -> BTreeMap<&'static str, Duration> {
+async fn medians(world: &World) -> BTreeMap<&'static str, Duration> {
+    let iam = &world.iam;
     let names: Vec<String> = (0..SAMPLES).map(|i| format!("bench-floor-{i}")).collect();
     let mut times: BTreeMap<&'static str, Vec<Duration>> = BTreeMap::new();
     let mut time = |operation: &'static str, started: Instant| {

@@ -343,10 +343,7 @@ pub async fn run(roles: usize) -> Figures {
         .map(|(_, body)| body)
         .unwrap_or_default();
     let calls = super::floor::calls_by_operation(&metrics);
-    // Timed through the proxy the operator's calls went through: it serves one request per
-    // connection, so moto starts a thread for each call, the operator's as these.
-    let (through_proxy, _) = super::support::counted_iam(&iam.endpoint).await;
-    figures.kind_floor = super::floor::measure(&through_proxy, &calls, figures.moto_median).await;
+    figures.kind_floor = super::floor::measure(&world, &calls, figures.moto_median).await;
 
     // Steady state: what one drift check of the idle fleet costs, by sweep. A restarted
     // operator does not re-read roles in sync: its first sweep, at once, checks them.
