@@ -119,36 +119,17 @@ fn facts_are_read_from_the_object() {
             {"type": "Stalled", "status": "True", "reason": "GuardrailViolation", "message": "RoleGuardrail no-admin refuses it",
              "lastTransitionTime": "2026-12-04T20:01:03Z", "observedGeneration": 2}]}),
     );
+    let (in_sync, new_generation, no_status) = (
+        object(2, settled(2)),
+        object(3, settled(2)),
+        object(2, Value::Null),
+    );
     let cases = [
         // object, readable, accountRef, refers to policies, names ServiceAccounts, needs
         // reconcile, refused by a guardrail
-        (
-            object(2, settled(2)),
-            true,
-            Some("prod"),
-            true,
-            false,
-            false,
-            false,
-        ),
-        (
-            object(3, settled(2)),
-            true,
-            Some("prod"),
-            true,
-            false,
-            true,
-            false,
-        ),
-        (
-            object(2, Value::Null),
-            true,
-            Some("prod"),
-            true,
-            false,
-            true,
-            false,
-        ),
+        (in_sync, true, Some("prod"), true, false, false, false),
+        (new_generation, true, Some("prod"), true, false, true, false),
+        (no_status, true, Some("prod"), true, false, true, false),
         (bare, true, None, false, true, true, false),
         (deleting, true, Some("prod"), true, false, true, false),
         (unfinalized, true, Some("prod"), true, false, true, false),
